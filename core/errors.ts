@@ -1,0 +1,119 @@
+/**
+ * Errors that cross the workflow boundary.
+ *
+ * Everything thrown into workflow code is a real `Error` (a `Data.TaggedError`), so
+ * `try/catch/finally` in a generator works as it does anywhere else. What is stored in
+ * history is the serialisable `ErrorInfo`, never the live object.
+ */
+import * as Data from "effect/Data"
+import * as Schema from "effect/Schema"
+
+/** The stored form of an error: what history, the HTTP API and the debugger carry. */
+export const ErrorInfo = Schema.Struct({
+  name: Schema.String,
+  message: Schema.String,
+  stack: Schema.optional(Schema.String),
+  details: Schema.optional(Schema.Unknown),
+  nonRetryable: Schema.optional(Schema.Boolean)
+})
+export type ErrorInfo = typeof ErrorInfo.Type
+
+/** Turns anything thrown into its stored form, keeping the name and stack of real errors. */
+export const toErrorInfo = (error: unknown): ErrorInfo => {
+  if (error instanceof WorkflowFailure) return error.info
+  if (error instanceof Error) {
+    const tag = (error as { _tag?: unknown })._tag
+    const name = typeof tag === "string" ? tag : error.name
+    const details = (error as { details?: unknown }).details
+    return {
+      name,
+      message: error.message,
+      ...(error.stack === undefined ? {} : { stack: error.stack }),
+      ...(details === undefined ? {} : { details })
+    }
+  }
+  if (typeof error === "object" && error !== null && typeof (error as any).message === "string") {
+    const e = error as { name?: unknown; message: string }
+    return { name: typeof e.name === "string" ? e.name : "Error", message: e.message }
+  }
+  return { name: "Error", message: typeof error === "string" ? error : safeJson(error) }
+}
+
+const safeJson = (value: unknown): string => {
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}
+
+/**
+ * Thrown at the current yield when the workflow (or the branch it runs in) is cancelled.
+ * Catch it or use `finally` to compensate; rethrow (or let it escape) to end as cancelled.
+ */
+export class Cancelled extends Data.TaggedError("Cancelled")<{ readonly reason: string }> {
+  override get message() {
+    return `cancelled: ${this.reason}`
+  }
+}
+
+/**
+ * An error whose stored form is known: what a workflow sees for a failed activity or child,
+ * and what it may throw itself to fail with a chosen name and details.
+ */
+export class WorkflowFailure extends Error {
+  readonly info: ErrorInfo
+  constructor(info: ErrorInfo) {
+    super(info.message)
+    this.info = info
+    this.name = info.name
+  }
+}
+
+/** An activity failed after its retries (or with a non-retryable error). `cause` is the last attempt's error. */
+export class ActivityFailure extends Data.TaggedError("ActivityFailure")<{
+  readonly activity: string
+  readonly cmd: number
+  readonly cause: ErrorInfo
+}> {
+  override get message() {
+    return `activity ${this.activity} (cmd ${this.cmd}) failed: ${this.cause.name}: ${this.cause.message}`
+  }
+}
+
+/** A child workflow ended failed or cancelled. */
+export class ChildWorkflowFailure extends Data.TaggedError("ChildWorkflowFailure")<{
+  readonly workflowType: string
+  readonly workflowId: string
+  readonly cmd: number
+  readonly cause: ErrorInfo
+}> {
+  override get message() {
+    return `child workflow ${this.workflowType} (${this.workflowId}) failed: ${this.cause.name}: ${this.cause.message}`
+  }
+}
+
+/** What a side of a divergence was: the recorded event or the yielded descriptor, summarised. */
+export const DivergenceSide = Schema.Struct({
+  kind: Schema.String,
+  name: Schema.optional(Schema.String),
+  seq: Schema.optional(Schema.Number),
+  location: Schema.optional(Schema.String)
+})
+export type DivergenceSide = typeof DivergenceSide.Type
+
+/**
+ * The code, replayed against its history, yielded something other than what was recorded
+ * at `cmd`. The workflow is `stuck`, not failed: deploying code that matches resumes it.
+ */
+export class NonDeterminismError extends Schema.TaggedError<NonDeterminismError>()("NonDeterminismError", {
+  cmd: Schema.Number,
+  expected: DivergenceSide,
+  actual: DivergenceSide,
+  reason: Schema.String
+}) {
+  override get message() {
+    const side = (s: DivergenceSide) => (s.name ? `${s.kind} "${s.name}"` : s.kind)
+    return `non-determinism at cmd ${this.cmd}: history has ${side(this.expected)}, code yields ${side(this.actual)} (${this.reason})`
+  }
+}

@@ -1,0 +1,292 @@
+/**
+ * History events: the append-only record of one workflow run.
+ *
+ * Invariants:
+ * 1. `seq` numbers a run's events 1, 2, 3, … with no gaps; `at` is epoch milliseconds.
+ * 2. A scheduling event (a command the workflow gave) carries the `cmd` of the yield that
+ *    produced it; a completion names the `cmd` it completes.
+ * 3. Events are JSON: inputs, results and payloads are plain JSON values.
+ */
+import * as Schema from "effect/Schema"
+import { ErrorInfo } from "./errors"
+
+const Seq = Schema.Int.pipe(Schema.positive())
+const Cmd = Schema.Int.pipe(Schema.positive())
+const Json = Schema.Unknown
+
+const base = { seq: Seq, at: Schema.Number }
+
+export const RetryPolicy = Schema.Struct({
+  initialIntervalMs: Schema.optional(Schema.Number),
+  backoffCoefficient: Schema.optional(Schema.Number),
+  maximumIntervalMs: Schema.optional(Schema.Number),
+  maximumAttempts: Schema.optional(Schema.Number),
+  nonRetryableErrors: Schema.optional(Schema.Array(Schema.String))
+})
+export type RetryPolicy = typeof RetryPolicy.Type
+
+export const ActivityOptions = Schema.Struct({
+  retry: Schema.optional(RetryPolicy),
+  timeoutMs: Schema.optional(Schema.Number),
+  heartbeatTimeoutMs: Schema.optional(Schema.Number)
+})
+export type ActivityOptions = typeof ActivityOptions.Type
+
+export const ParentRef = Schema.Struct({ workflowId: Schema.String, runId: Schema.String, cmd: Cmd })
+export type ParentRef = typeof ParentRef.Type
+
+export class WorkflowStarted extends Schema.Class<WorkflowStarted>("WorkflowStarted")({
+  type: Schema.tag("WorkflowStarted"),
+  ...base,
+  workflowType: Schema.String,
+  workflowId: Schema.String,
+  runId: Schema.String,
+  input: Json,
+  randomSeed: Schema.String,
+  parent: Schema.optional(ParentRef),
+  continuedFromRunId: Schema.optional(Schema.String)
+}) {}
+
+export class ActivityScheduled extends Schema.Class<ActivityScheduled>("ActivityScheduled")({
+  type: Schema.tag("ActivityScheduled"),
+  ...base,
+  cmd: Cmd,
+  name: Schema.String,
+  input: Json,
+  options: ActivityOptions
+}) {}
+
+export class ActivityAttemptFailed extends Schema.Class<ActivityAttemptFailed>("ActivityAttemptFailed")({
+  type: Schema.tag("ActivityAttemptFailed"),
+  ...base,
+  cmd: Cmd,
+  attempt: Schema.Int,
+  error: ErrorInfo,
+  nextRetryAt: Schema.Number
+}) {}
+
+export class ActivityCompleted extends Schema.Class<ActivityCompleted>("ActivityCompleted")({
+  type: Schema.tag("ActivityCompleted"),
+  ...base,
+  cmd: Cmd,
+  attempt: Schema.Int,
+  result: Json
+}) {}
+
+export class ActivityFailed extends Schema.Class<ActivityFailed>("ActivityFailed")({
+  type: Schema.tag("ActivityFailed"),
+  ...base,
+  cmd: Cmd,
+  attempt: Schema.Int,
+  error: ErrorInfo
+}) {}
+
+/** The workflow stopped waiting for an activity (a race it lost, a cancellation): abort it. */
+export class ActivityCancelRequested extends Schema.Class<ActivityCancelRequested>("ActivityCancelRequested")(
+  {
+    type: Schema.tag("ActivityCancelRequested"),
+    ...base,
+    cmd: Cmd
+  }
+) {}
+
+export class TimerStarted extends Schema.Class<TimerStarted>("TimerStarted")({
+  type: Schema.tag("TimerStarted"),
+  ...base,
+  cmd: Cmd,
+  durationMs: Schema.Number,
+  fireAt: Schema.Number,
+  /** `sleep`, or the timeout of a `waitForSignal`. */
+  purpose: Schema.Literal("sleep", "signal-timeout")
+}) {}
+
+export class TimerFired extends Schema.Class<TimerFired>("TimerFired")({
+  type: Schema.tag("TimerFired"),
+  ...base,
+  cmd: Cmd
+}) {}
+
+export class TimerCancelled extends Schema.Class<TimerCancelled>("TimerCancelled")({
+  type: Schema.tag("TimerCancelled"),
+  ...base,
+  cmd: Cmd
+}) {}
+
+export class SignalReceived extends Schema.Class<SignalReceived>("SignalReceived")({
+  type: Schema.tag("SignalReceived"),
+  ...base,
+  name: Schema.String,
+  payload: Json
+}) {}
+
+export class SideEffectRecorded extends Schema.Class<SideEffectRecorded>("SideEffectRecorded")({
+  type: Schema.tag("SideEffectRecorded"),
+  ...base,
+  cmd: Cmd,
+  kind: Schema.Literal("now", "random", "uuid"),
+  value: Json
+}) {}
+
+export class MarkerRecorded extends Schema.Class<MarkerRecorded>("MarkerRecorded")({
+  type: Schema.tag("MarkerRecorded"),
+  ...base,
+  cmd: Cmd,
+  patchId: Schema.String
+}) {}
+
+export class ChildWorkflowStarted extends Schema.Class<ChildWorkflowStarted>("ChildWorkflowStarted")({
+  type: Schema.tag("ChildWorkflowStarted"),
+  ...base,
+  cmd: Cmd,
+  workflowType: Schema.String,
+  workflowId: Schema.String,
+  input: Json
+}) {}
+
+export class ChildWorkflowCompleted extends Schema.Class<ChildWorkflowCompleted>("ChildWorkflowCompleted")({
+  type: Schema.tag("ChildWorkflowCompleted"),
+  ...base,
+  cmd: Cmd,
+  result: Json
+}) {}
+
+export class ChildWorkflowFailed extends Schema.Class<ChildWorkflowFailed>("ChildWorkflowFailed")({
+  type: Schema.tag("ChildWorkflowFailed"),
+  ...base,
+  cmd: Cmd,
+  error: ErrorInfo
+}) {}
+
+/** The parent stopped waiting for a child (a race it lost, a cancellation): cancel the child. */
+export class ChildWorkflowCancelRequested extends Schema.Class<ChildWorkflowCancelRequested>(
+  "ChildWorkflowCancelRequested"
+)({
+  type: Schema.tag("ChildWorkflowCancelRequested"),
+  ...base,
+  cmd: Cmd
+}) {}
+
+export class CancelRequested extends Schema.Class<CancelRequested>("CancelRequested")({
+  type: Schema.tag("CancelRequested"),
+  ...base,
+  reason: Schema.String
+}) {}
+
+export class WorkflowCompleted extends Schema.Class<WorkflowCompleted>("WorkflowCompleted")({
+  type: Schema.tag("WorkflowCompleted"),
+  ...base,
+  result: Json
+}) {}
+
+export class WorkflowFailed extends Schema.Class<WorkflowFailed>("WorkflowFailed")({
+  type: Schema.tag("WorkflowFailed"),
+  ...base,
+  error: ErrorInfo
+}) {}
+
+export class WorkflowCancelled extends Schema.Class<WorkflowCancelled>("WorkflowCancelled")({
+  type: Schema.tag("WorkflowCancelled"),
+  ...base,
+  reason: Schema.String
+}) {}
+
+export class WorkflowContinuedAsNew extends Schema.Class<WorkflowContinuedAsNew>("WorkflowContinuedAsNew")({
+  type: Schema.tag("WorkflowContinuedAsNew"),
+  ...base,
+  input: Json
+}) {}
+
+export const HistoryEvent = Schema.Union(
+  WorkflowStarted,
+  ActivityScheduled,
+  ActivityAttemptFailed,
+  ActivityCompleted,
+  ActivityFailed,
+  ActivityCancelRequested,
+  TimerStarted,
+  TimerFired,
+  TimerCancelled,
+  SignalReceived,
+  SideEffectRecorded,
+  MarkerRecorded,
+  ChildWorkflowStarted,
+  ChildWorkflowCompleted,
+  ChildWorkflowFailed,
+  ChildWorkflowCancelRequested,
+  CancelRequested,
+  WorkflowCompleted,
+  WorkflowFailed,
+  WorkflowCancelled,
+  WorkflowContinuedAsNew
+)
+
+/**
+ * A history event as the interpreter and runtime read it: the fields of one of the classes
+ * above. Plain objects of this shape (rows read back from our own store) are accepted
+ * wherever an event is, so the hot path need not construct class instances.
+ */
+export type HistoryEvent = typeof HistoryEvent.Type
+
+export type EventType = HistoryEvent["type"]
+export type EventOf<T extends EventType> = Extract<HistoryEvent, { readonly type: T }>
+
+/** Every event type, in the order of the union; a table keyed by these must be exhaustive. */
+export const eventTypes: ReadonlyArray<EventType> = HistoryEvent.members.map((m) => m.identifier as EventType)
+
+/** An event before the store numbers and timestamps it: what the interpreter emits. */
+export type Command = DistributiveOmit<
+  | EventOf<"ActivityScheduled">
+  | EventOf<"ActivityCancelRequested">
+  | EventOf<"TimerStarted">
+  | EventOf<"TimerCancelled">
+  | EventOf<"SideEffectRecorded">
+  | EventOf<"MarkerRecorded">
+  | EventOf<"ChildWorkflowStarted">
+  | EventOf<"ChildWorkflowCancelRequested">
+  | EventOf<"WorkflowCompleted">
+  | EventOf<"WorkflowFailed">
+  | EventOf<"WorkflowCancelled">
+  | EventOf<"WorkflowContinuedAsNew">,
+  "seq" | "at"
+>
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+
+/** An event that arrives from outside the workflow code: what the runtime feeds in. */
+export type Incoming = DistributiveOmit<
+  | EventOf<"WorkflowStarted">
+  | EventOf<"ActivityAttemptFailed">
+  | EventOf<"ActivityCompleted">
+  | EventOf<"ActivityFailed">
+  | EventOf<"TimerFired">
+  | EventOf<"SignalReceived">
+  | EventOf<"ChildWorkflowCompleted">
+  | EventOf<"ChildWorkflowFailed">
+  | EventOf<"CancelRequested">,
+  "seq" | "at"
+>
+
+export type CommandType = Command["type"]
+const commandTypes: ReadonlySet<string> = new Set<CommandType>([
+  "ActivityScheduled",
+  "ActivityCancelRequested",
+  "TimerStarted",
+  "TimerCancelled",
+  "SideEffectRecorded",
+  "MarkerRecorded",
+  "ChildWorkflowStarted",
+  "ChildWorkflowCancelRequested",
+  "WorkflowCompleted",
+  "WorkflowFailed",
+  "WorkflowCancelled",
+  "WorkflowContinuedAsNew"
+])
+
+/** True for events the workflow code produced (commands), false for what arrived from outside. */
+export const isCommandEvent = (event: { readonly type: string }): boolean => commandTypes.has(event.type)
+
+export const terminalTypes: ReadonlySet<string> = new Set<EventType>([
+  "WorkflowCompleted",
+  "WorkflowFailed",
+  "WorkflowCancelled",
+  "WorkflowContinuedAsNew"
+])

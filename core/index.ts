@@ -1,0 +1,69 @@
+/**
+ * Temporal Lite core: the authoring API, history format and pure interpreter.
+ * Imports `effect` only; runs unchanged in Node and in the browser.
+ */
+export {
+  activity,
+  defineQuery,
+  defineSignal,
+  workflow,
+  type ActivityDefineOptions,
+  type ActivityDefinition,
+  type AnySchema,
+  type QueryDefinition,
+  type RetryOptions,
+  type SignalDefinition,
+  type WorkflowDefinition,
+  type WorkflowOptions
+} from "./definitions"
+export {
+  all,
+  allSettled,
+  child,
+  continueAsNew,
+  now,
+  onQuery,
+  patched,
+  race,
+  random,
+  sleep,
+  startChild,
+  uuid,
+  waitForSignal,
+  workflowInfo,
+  type ChildOptions,
+  type Settled
+} from "./primitives"
+export {
+  describeDescriptor,
+  isDescriptor,
+  type Branch,
+  type ChildHandle,
+  type Descriptor,
+  type WorkflowInfo,
+  type Yieldable
+} from "./descriptor"
+export {
+  ActivityFailure,
+  Cancelled,
+  ChildWorkflowFailure,
+  DivergenceSide,
+  ErrorInfo,
+  NonDeterminismError,
+  WorkflowFailure,
+  toErrorInfo
+} from "./errors"
+export * from "./history"
+export * from "./history-file"
+export {
+  replay,
+  WorkflowInstance,
+  type InterpreterOptions,
+  type Outcome,
+  type ReplayResult,
+  type TraceStep,
+  type WorkflowStatus
+} from "./interpreter"
+export { replayHistory, type ReplayReport } from "./replay-history"
+export { SeededRandom } from "./determinism"
+export type { SourceLocation } from "./source-location"
