@@ -25,11 +25,13 @@ export const toErrorInfo = (error: unknown): ErrorInfo => {
     const tag = (error as { _tag?: unknown })._tag
     const name = typeof tag === "string" ? tag : error.name
     const details = (error as { details?: unknown }).details
+    const nonRetryable = (error as { nonRetryable?: unknown }).nonRetryable === true
     return {
       name,
       message: error.message,
       ...(error.stack === undefined ? {} : { stack: error.stack }),
-      ...(details === undefined ? {} : { details })
+      ...(details === undefined ? {} : { details }),
+      ...(nonRetryable ? { nonRetryable } : {})
     }
   }
   if (typeof error === "object" && error !== null && typeof (error as any).message === "string") {

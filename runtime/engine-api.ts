@@ -110,7 +110,7 @@ export class Engine extends Context.Tag("temporal-lite/Engine")<
       id: string,
       name: string,
       args?: unknown
-    ) => Effect.Effect<unknown, WorkflowNotFound | UnknownName | QueryFailed | StoreError>
+    ) => Effect.Effect<unknown, WorkflowNotFound | UnknownName | InvalidPayload | QueryFailed | StoreError>
     /** Records a cancel request: Cancelled is thrown at the workflow's current yield. */
     readonly cancel: (
       id: string,

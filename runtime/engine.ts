@@ -1,0 +1,1124 @@
+/**
+ * The engine: runs workflows durably on the store.
+ *
+ * Invariants:
+ * 1. A run's events are applied by one workflow task at a time, in the order they were
+ *    appended; a task appends its events and the commands they produced in one write set.
+ * 2. Nothing leaves the engine before it is durable: activities, timers, children, cancels,
+ *    stream items and acknowledgements follow the commit that recorded them.
+ * 3. Every open run is known in memory (a small row); its instance is a cache entry that can
+ *    be evicted when idle and is rebuilt by replay (snapshot + tail) on its next event.
+ * 4. An activity whose completion is recorded is never dispatched again; one scheduled
+ *    without a recorded completion is dispatched again after a restart (at least once).
+ * 5. A replay that diverges marks the run `stuck` and keeps storing what arrives for it; it
+ *    is retried when the engine starts, so deploying code that matches resumes it.
+ * 6. A run that closes notifies its parent in the parent's own task (the child's
+ *    `parentNotified` flag is set in that same commit), and cancels its open children.
+ */
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as JSONSchema from "effect/JSONSchema"
+import * as Layer from "effect/Layer"
+import * as ParseResult from "effect/ParseResult"
+import * as Queue from "effect/Queue"
+import * as Runtime from "effect/Runtime"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { randomUUID } from "node:crypto"
+import {
+  HISTORY_FORMAT,
+  WorkflowInstance,
+  terminalTypes,
+  type Command,
+  type HistoryEvent,
+  type HistoryFile,
+  type Incoming,
+  type WorkflowDefinition
+} from "../core"
+import type { RegisteredActivity } from "./activity"
+import { makeActivityExecutor, type ActivityOutcome, type ActivityTask } from "./activity-executor"
+import {
+  Engine,
+  type ListFilter,
+  type RunStatus,
+  type StreamItem,
+  type WorkflowDescription,
+  type WorkflowSummaryRow,
+  type WorkflowTypeInfo
+} from "./engine-api"
+import {
+  InvalidPayload,
+  QueryFailed,
+  StoreError,
+  UnknownName,
+  WorkflowAlreadyRunning,
+  WorkflowClosed,
+  WorkflowNotFound
+} from "./errors"
+import { makeGroupCommitter } from "./group-commit"
+import { compactEvent, decodeSnapshot, encodeSnapshot } from "./snapshot"
+import { SqliteStore, WorkflowStore, emptyWriteSet, type RunRow, type WriteSet } from "./store"
+import { makeTimerQueue } from "./timer-queue"
+
+export interface EngineConfig {
+  readonly dbPath: string
+  readonly workflows: ReadonlyArray<WorkflowDefinition<any, any>>
+  readonly activities: ReadonlyArray<RegisteredActivity>
+  /** FULL (default) fsyncs every group commit; NORMAL trades the last commits on power loss for speed. */
+  readonly synchronous?: "FULL" | "NORMAL" | undefined
+  /** Instances kept in memory (default 10,000); idle ones beyond are evicted and rebuilt on demand. */
+  readonly cacheSize?: number | undefined
+  /** Activity attempts running at once (default 200). */
+  readonly activityConcurrency?: number | undefined
+  /** A snapshot every this many events (default 100; 0 turns snapshots off). */
+  readonly snapshotEvery?: number | undefined
+}
+
+type Ack = Deferred.Deferred<void, StoreError>
+
+interface InboxItem {
+  readonly event: Incoming
+  readonly ack?: Ack | undefined
+  /** Writes that belong in the same commit as this event. */
+  readonly flags?: WriteSet["flags"] | undefined
+}
+
+class RunState {
+  instance: WorkflowInstance | undefined = undefined
+  inbox: Array<InboxItem> = []
+  scheduled = false
+  processing = false
+  /** Submitted write sets not yet committed. */
+  inflight = 0
+  /** Bumped when a commit of this run fails: what was built on the lost state is dropped. */
+  generation = 0
+  /** The row in memory may be ahead of the store after a failed commit: re-read it. */
+  reload = false
+  /** Needs a task even with an empty inbox: rebuild and take any new commands. */
+  wake = false
+  cancelRequested = false
+  compact: Array<HistoryEvent> | undefined = undefined
+  snapshotSeq = 0
+  /** Child workflow ids by the cmd that started them. */
+  readonly children = new Map<number, string>()
+  waiters: Array<Deferred.Deferred<WorkflowInstance | undefined>> = []
+  /** Created by `start` and not yet committed: its first write set inserts the row. */
+  fresh = false
+  /** Failed attempts to record with the next write set, by cmd. */
+  readonly progress = new Map<
+    number,
+    { attempt: number; nextAttemptAt: number; heartbeatJson: string | undefined }
+  >()
+  constructor(
+    public row: RunRow,
+    readonly definition: WorkflowDefinition<any, any> | undefined
+  ) {}
+}
+
+const OPEN: ReadonlySet<RunStatus> = new Set(["running", "stuck"])
+
+const describeParseError = (what: string, error: ParseResult.ParseError) => {
+  const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+  return new InvalidPayload({
+    what,
+    path: (issue?.path ?? []).filter((p): p is string | number => typeof p !== "symbol"),
+    detail: issue?.message ?? error.message
+  })
+}
+
+const validate = (what: string, schema: Schema.Schema<any, any, never> | undefined, value: unknown) => {
+  if (!schema) return Either.right(value)
+  return Either.mapLeft(Schema.decodeUnknownEither(schema, { errors: "first" })(value), (e) =>
+    describeParseError(what, e)
+  )
+}
+
+const toJson = (value: unknown): string => JSON.stringify(value ?? null)
+
+const jsonSchemaOf = (schema: Schema.Schema<any, any, never> | undefined): unknown => {
+  if (!schema) return undefined
+  try {
+    return JSONSchema.make(schema)
+  } catch {
+    return undefined
+  }
+}
+
+const encodeCursor = (row: { readonly createdAt: number; readonly runId: string }) =>
+  Buffer.from(`${row.createdAt}:${row.runId}`).toString("base64url")
+const decodeCursor = (cursor: string | undefined) => {
+  if (!cursor) return undefined
+  const [at, ...rest] = Buffer.from(cursor, "base64url").toString("utf8").split(":")
+  const createdAt = Number(at)
+  return Number.isFinite(createdAt) && rest.length > 0 ? { createdAt, runId: rest.join(":") } : undefined
+}
+
+const summary = (row: RunRow): WorkflowSummaryRow => ({
+  id: row.workflowId,
+  runId: row.runId,
+  type: row.type,
+  status: row.status,
+  createdAt: row.createdAt,
+  updatedAt: row.updatedAt,
+  closedAt: row.closedAt,
+  lastEventType: row.lastEventType,
+  parentId: row.parent?.workflowId
+})
+
+/** LLM calls and tokens, from history: completions whose result reports token usage. */
+const llmUsageOf = (events: ReadonlyArray<HistoryEvent>) => {
+  let calls = 0
+  let totalTokens = 0
+  for (const e of events) {
+    if (e.type !== "ActivityCompleted") continue
+    const usage = (e.result as { usage?: { totalTokens?: unknown } } | null)?.usage
+    if (usage && typeof usage.totalTokens === "number") {
+      calls++
+      totalTokens += usage.totalTokens
+    }
+  }
+  return { calls, totalTokens }
+}
+
+const makeEngine = (config: EngineConfig) =>
+  Effect.gen(function* () {
+    const store = yield* WorkflowStore
+    const committer = yield* makeGroupCommitter
+    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
+    const clock = yield* Effect.clock
+    const cacheSize = config.cacheSize ?? 10_000
+    const snapshotEvery = config.snapshotEvery ?? 100
+    const definitions = new Map(config.workflows.map((w) => [w.name, w]))
+
+    const runs = new Map<string, RunState>()
+    const current = new Map<string, RunState>()
+    const childrenOf = new Map<string, Set<RunState>>()
+    const cache = new Map<string, RunState>()
+    const listeners = new Map<string, Set<(item: StreamItem) => void>>()
+    const ready: Array<RunState> = []
+    let pumping = false
+    let closing = false
+
+    // ---- registration -----------------------------------------------------------------
+
+    const register = (run: RunState) => {
+      runs.set(run.row.runId, run)
+      current.set(run.row.workflowId, run)
+      const parent = run.row.parent
+      if (parent) {
+        let set = childrenOf.get(parent.runId)
+        if (!set) childrenOf.set(parent.runId, (set = new Set()))
+        set.add(run)
+      }
+    }
+
+    const unregister = (run: RunState) => {
+      runs.delete(run.row.runId)
+      if (current.get(run.row.workflowId) === run) current.delete(run.row.workflowId)
+      cache.delete(run.row.runId)
+      const parent = run.row.parent
+      if (parent) childrenOf.get(parent.runId)?.delete(run)
+    }
+
+    const publish = (runId: string, item: StreamItem) => {
+      const set = listeners.get(runId)
+      if (set) for (const listener of set) listener(item)
+    }
+
+    // ---- the workflow task loop ---------------------------------------------------------
+
+    const schedule = (run: RunState) => {
+      if (run.scheduled) return
+      run.scheduled = true
+      ready.push(run)
+      if (!pumping) {
+        pumping = true
+        runFork(pump)
+      }
+    }
+
+    const pump: Effect.Effect<void> = Effect.suspend(() => {
+      const run = ready.shift()
+      if (!run) {
+        pumping = false
+        return Effect.void
+      }
+      return processRun(run).pipe(
+        Effect.catchAllCause((cause) =>
+          Effect.sync(() => {
+            // A store read failed mid-task: the events stay queued and the task is retried.
+            run.instance = undefined
+            run.reload = true
+            if (!Cause.isInterruptedOnly(cause))
+              runFork(Effect.logWarning("workflow task failed; retrying", cause))
+          }).pipe(
+            Effect.zipRight(Effect.sleep("100 millis")),
+            Effect.zipRight(Effect.sync(() => schedule(run)))
+          )
+        ),
+        Effect.zipRight(pump)
+      )
+    })
+
+    const deliver = (run: RunState, item: InboxItem) => {
+      run.inbox.push(item)
+      schedule(run)
+    }
+
+    const failAcks = (items: ReadonlyArray<InboxItem>, error: StoreError) => {
+      for (const item of items) if (item.ack) Deferred.unsafeDone(item.ack, Exit.fail(error))
+    }
+
+    const processRun = (run: RunState) =>
+      Effect.gen(function* () {
+        run.scheduled = false
+        if (run.reload) {
+          const row = yield* store.run(run.row.runId)
+          run.reload = false
+          if (!row || !OPEN.has(row.status)) {
+            unregister(run)
+            failAcks(
+              run.inbox,
+              new StoreError({
+                reason: "Io",
+                message: `workflow ${run.row.workflowId} is not open after a failed commit`
+              })
+            )
+            run.inbox = []
+            return
+          }
+          run.row = row
+        }
+        if (!runs.has(run.row.runId)) return
+        run.processing = true
+        const now = clock.unsafeCurrentTimeMillis()
+        const writes = emptyWriteSet()
+        const after: Array<() => void> = []
+        const acks: Array<Ack> = []
+        const generation = run.generation
+        const newRuns: Array<RunState> = []
+        const task: Task = { run, now, writes, after, newRuns }
+
+        // A stuck run is replayed again only when woken (at start): until then what arrives is stored.
+        const needsInstance =
+          run.wake || (run.row.status === "running" && (run.inbox.length > 0 || run.waiters.length > 0))
+        if (!run.instance && needsInstance) yield* rebuild(task)
+        run.wake = false
+        const items = run.inbox
+        run.inbox = []
+        for (const item of items) {
+          if (item.ack) acks.push(item.ack)
+          if (item.flags) writes.flags.push(...item.flags)
+          if (!OPEN.has(run.row.status)) continue
+          const event = append(task, item.event)
+          if (run.instance && run.row.status === "running") {
+            run.instance.apply(event)
+            handleCommands(task, run.instance.takeCommands())
+            checkStuck(task)
+          }
+        }
+        for (const [cmd, p] of run.progress) writes.tasksProgress.push({ runId: run.row.runId, cmd, ...p })
+        run.progress.clear()
+        if (run.fresh) {
+          writes.retire.push(run.row.workflowId)
+          run.fresh = false
+        }
+        const waiters = run.waiters
+        run.waiters = []
+        for (const w of waiters) Deferred.unsafeDone(w, Exit.succeed(run.instance))
+        if (
+          writes.events.length > 0 ||
+          writes.flags.length > 0 ||
+          writes.tasksProgress.length > 0 ||
+          run.row.status !== "running"
+        ) {
+          if (
+            snapshotEvery > 0 &&
+            run.compact &&
+            run.row.lastSeq - run.snapshotSeq >= snapshotEvery &&
+            OPEN.has(run.row.status)
+          ) {
+            writes.snapshots.push({
+              runId: run.row.runId,
+              seq: run.row.lastSeq,
+              body: encodeSnapshot(run.row.lastSeq, run.compact)
+            })
+            run.snapshotSeq = run.row.lastSeq
+          }
+          writes.runs.unshift({ ...run.row })
+          submit(task, acks, generation)
+        } else {
+          for (const ack of acks) Deferred.unsafeDone(ack, Exit.void)
+        }
+        run.processing = false
+        touch(run)
+        if (run.inbox.length > 0) schedule(run)
+      })
+
+    interface Task {
+      readonly run: RunState
+      readonly now: number
+      readonly writes: WriteSet
+      readonly after: Array<() => void>
+      readonly newRuns: Array<RunState>
+    }
+
+    const submit = (task: Task, acks: ReadonlyArray<Ack>, generation: number) => {
+      const { run } = task
+      run.inflight++
+      committer.submit({
+        writes: task.writes,
+        acks,
+        isValid: () => run.generation === generation,
+        afterCommit: () => {
+          run.inflight--
+          for (const f of task.after) f()
+        },
+        onFailure: () => {
+          run.inflight--
+          run.generation++
+          run.instance = undefined
+          run.compact = undefined
+          run.reload = true
+          cache.delete(run.row.runId)
+          for (const created of task.newRuns) unregister(created)
+          schedule(run)
+        }
+      })
+    }
+
+    /** Numbers and timestamps an event, adds it to the write set and keeps the run's bookkeeping. */
+    const append = (task: Task, body: Incoming | Command): HistoryEvent => {
+      const { run, writes, now } = task
+      const row = run.row
+      const event = { ...body, seq: row.lastSeq + 1, at: now } as HistoryEvent
+      row.lastSeq = event.seq
+      row.lastEventType = event.type
+      row.updatedAt = now
+      writes.events.push({ runId: row.runId, seq: event.seq, body: JSON.stringify(event) })
+      if (run.compact) {
+        const compact = compactEvent(event)
+        if (compact) run.compact.push(compact)
+      }
+      switch (event.type) {
+        case "TimerFired":
+          writes.timersDelete.push({ runId: row.runId, cmd: event.cmd })
+          break
+        case "ActivityCompleted":
+        case "ActivityFailed":
+          writes.tasksDelete.push({ runId: row.runId, cmd: event.cmd })
+          break
+        case "CancelRequested":
+          run.cancelRequested = true
+          if (row.cancelRequested === 1) row.cancelRequested = 2
+          break
+        case "ChildWorkflowStarted":
+          run.children.set(event.cmd, event.workflowId)
+          break
+      }
+      task.after.push(() => publish(row.runId, { _tag: "history", event }))
+      return event
+    }
+
+    const handleCommands = (task: Task, commands: ReadonlyArray<Command>) => {
+      const { run, writes, after } = task
+      const row = run.row
+      for (const command of commands) {
+        const event = append(task, command)
+        switch (event.type) {
+          case "ActivityScheduled": {
+            const activityTask: ActivityTask = {
+              workflowId: row.workflowId,
+              runId: row.runId,
+              cmd: event.cmd,
+              name: event.name,
+              input: event.input,
+              options: event.options,
+              failedAttempts: 0,
+              notBefore: task.now,
+              lastHeartbeat: undefined
+            }
+            writes.tasksAdd.push({
+              runId: row.runId,
+              workflowId: row.workflowId,
+              cmd: event.cmd,
+              name: event.name,
+              inputJson: toJson(event.input),
+              optionsJson: JSON.stringify(event.options),
+              attempt: 0,
+              nextAttemptAt: task.now,
+              heartbeatJson: undefined
+            })
+            after.push(() => executor.dispatch(activityTask))
+            break
+          }
+          case "ActivityCancelRequested":
+            writes.tasksDelete.push({ runId: row.runId, cmd: event.cmd })
+            after.push(() => executor.cancel(row.runId, event.cmd))
+            break
+          case "TimerStarted":
+            writes.timersAdd.push({ runId: row.runId, cmd: event.cmd, fireAt: event.fireAt })
+            after.push(() => timers.add(row.runId, event.cmd, event.fireAt))
+            break
+          case "TimerCancelled":
+            writes.timersDelete.push({ runId: row.runId, cmd: event.cmd })
+            after.push(() => timers.remove(row.runId, event.cmd))
+            break
+          case "ChildWorkflowStarted":
+            startChild(task, event)
+            break
+          case "ChildWorkflowCancelRequested": {
+            const child = current.get(run.children.get(event.cmd) ?? "")
+            if (child && child.row.parent?.runId === row.runId) {
+              writes.flags.push({ runId: child.row.runId, cancelRequested: 1 })
+              after.push(() => requestCancel(child, "the parent workflow cancelled it"))
+            }
+            break
+          }
+          case "WorkflowCompleted":
+            close(task, "completed", { resultJson: toJson(event.result) })
+            break
+          case "WorkflowFailed":
+            close(task, "failed", { error: event.error })
+            break
+          case "WorkflowCancelled":
+            close(task, "cancelled", { error: { name: "Cancelled", message: event.reason } })
+            break
+          case "WorkflowContinuedAsNew":
+            continueAsNew(task, event.input)
+            close(task, "continued-as-new", {})
+            break
+        }
+      }
+    }
+
+    const checkStuck = (task: Task) => {
+      const { run } = task
+      const instance = run.instance
+      if (!instance || instance.status !== "stuck") return
+      run.row.status = "stuck"
+      run.row.divergenceJson = JSON.stringify(instance.divergence)
+      run.instance = undefined
+      run.compact = undefined
+      cache.delete(run.row.runId)
+    }
+
+    const makeRow = (options: {
+      readonly workflowId: string
+      readonly definition: WorkflowDefinition<any, any>
+      readonly input: unknown
+      readonly parent: RunRow["parent"]
+      readonly now: number
+    }): RunRow => ({
+      runId: randomUUID(),
+      workflowId: options.workflowId,
+      type: options.definition.name,
+      status: "running",
+      inputJson: toJson(options.input),
+      resultJson: undefined,
+      error: undefined,
+      divergenceJson: undefined,
+      parent: options.parent,
+      createdAt: options.now,
+      updatedAt: options.now,
+      closedAt: undefined,
+      lastSeq: 1,
+      lastEventType: "WorkflowStarted",
+      current: true,
+      parentNotified: false,
+      cancelRequested: 0
+    })
+
+    /** Creates a run row and its WorkflowStarted in the task's write set; the run wakes after the commit. */
+    const newRun = (
+      task: Task,
+      options: {
+        readonly workflowId: string
+        readonly definition: WorkflowDefinition<any, any>
+        readonly input: unknown
+        readonly parent: RunRow["parent"]
+        readonly continuedFromRunId?: string
+      }
+    ): RunState => {
+      const row = makeRow({ ...options, now: task.now })
+      const runId = row.runId
+      const started = {
+        type: "WorkflowStarted" as const,
+        seq: 1,
+        at: task.now,
+        workflowType: options.definition.name,
+        workflowId: options.workflowId,
+        runId,
+        input: options.input,
+        randomSeed: randomUUID(),
+        ...(options.parent ? { parent: options.parent } : {}),
+        ...(options.continuedFromRunId ? { continuedFromRunId: options.continuedFromRunId } : {})
+      }
+      const run = new RunState(row, options.definition)
+      run.wake = true
+      task.writes.retire.push(options.workflowId)
+      task.writes.runs.push({ ...row })
+      task.writes.events.push({ runId, seq: 1, body: JSON.stringify(started) })
+      task.newRuns.push(run)
+      // Reserve the id now, so a second start in the same task sees it taken.
+      register(run)
+      task.after.push(() => {
+        publish(runId, { _tag: "history", event: started as HistoryEvent })
+        schedule(run)
+      })
+      return run
+    }
+
+    const startChild = (task: Task, event: Extract<HistoryEvent, { type: "ChildWorkflowStarted" }>) => {
+      const { run } = task
+      const fail = (name: string, message: string) =>
+        task.after.push(() =>
+          deliver(run, { event: { type: "ChildWorkflowFailed", cmd: event.cmd, error: { name, message } } })
+        )
+      const definition = definitions.get(event.workflowType)
+      if (!definition) {
+        return fail(
+          "UnknownName",
+          new UnknownName({ kind: "workflow type", name: event.workflowType, known: [...definitions.keys()] })
+            .message
+        )
+      }
+      const existing = current.get(event.workflowId)
+      if (existing && OPEN.has(existing.row.status)) {
+        return fail(
+          "WorkflowAlreadyRunning",
+          `workflow "${event.workflowId}" is already running (run ${existing.row.runId})`
+        )
+      }
+      const input = validate("input", definition.input, event.input)
+      if (Either.isLeft(input)) return fail("InvalidPayload", input.left.message)
+      newRun(task, {
+        workflowId: event.workflowId,
+        definition,
+        input: event.input,
+        parent: { workflowId: run.row.workflowId, runId: run.row.runId, cmd: event.cmd }
+      })
+    }
+
+    const continueAsNew = (task: Task, input: unknown) => {
+      const { run } = task
+      run.row.current = false
+      const next = newRun(task, {
+        workflowId: run.row.workflowId,
+        definition: run.definition!,
+        input,
+        parent: run.row.parent,
+        continuedFromRunId: run.row.runId
+      })
+      // The new run takes the parent link: the parent hears of the last run only.
+      run.row.parentNotified = true
+      void next
+    }
+
+    const close = (
+      task: Task,
+      status: RunStatus,
+      outcome: { readonly resultJson?: string; readonly error?: RunRow["error"] }
+    ) => {
+      const { run } = task
+      const row = run.row
+      row.status = status
+      row.closedAt = task.now
+      row.resultJson = outcome.resultJson
+      row.error = outcome.error
+      task.after.push(() => {
+        unregister(run)
+        publish(row.runId, { _tag: "end", status })
+        listeners.delete(row.runId)
+        if (status !== "continued-as-new") notifyParent(row)
+        for (const child of [...(childrenOf.get(row.runId) ?? [])]) {
+          requestCancel(child, `the parent workflow ${row.workflowId} closed (${status})`)
+        }
+        childrenOf.delete(row.runId)
+      })
+    }
+
+    const notifyParent = (row: RunRow) => {
+      const parentRef = row.parent
+      if (!parentRef) return
+      const parent = runs.get(parentRef.runId)
+      if (!parent) return
+      const flags = [{ runId: row.runId, parentNotified: true }]
+      const event: Incoming =
+        row.status === "completed"
+          ? {
+              type: "ChildWorkflowCompleted",
+              cmd: parentRef.cmd,
+              result: row.resultJson === undefined ? null : JSON.parse(row.resultJson)
+            }
+          : {
+              type: "ChildWorkflowFailed",
+              cmd: parentRef.cmd,
+              error: row.error ?? {
+                name: row.status,
+                message: `child workflow ${row.workflowId} ended ${row.status}`
+              }
+            }
+      deliver(parent, { event, flags })
+    }
+
+    const requestCancel = (run: RunState, reason: string, ack?: Ack) => {
+      if (run.cancelRequested || !OPEN.has(run.row.status)) {
+        if (ack) Deferred.unsafeDone(ack, Exit.void)
+        return
+      }
+      run.cancelRequested = true
+      deliver(run, { event: { type: "CancelRequested", reason }, ack })
+    }
+
+    /** Rebuilds the instance by replay from the snapshot and the tail (or the whole history). */
+    const rebuild = (task: Task) =>
+      Effect.gen(function* () {
+        const { run } = task
+        const row = run.row
+        if (!run.definition) {
+          row.status = "stuck"
+          row.divergenceJson = JSON.stringify({
+            reason: `workflow type "${row.type}" is not registered with this engine; known: ${[...definitions.keys()].join(", ")}`
+          })
+          return
+        }
+        const snapshot = snapshotEvery > 0 ? yield* store.snapshot(row.runId) : undefined
+        const compactPrefix = snapshot ? decodeSnapshot(snapshot.seq, snapshot.body) : undefined
+        const tail = yield* store.events(row.runId, compactPrefix ? snapshot!.seq : 0)
+        const history = compactPrefix ? [...compactPrefix, ...tail] : tail
+        if (history.length === 0) return
+        run.children.clear()
+        for (const e of history) if (e.type === "ChildWorkflowStarted") run.children.set(e.cmd, e.workflowId)
+        run.cancelRequested = history.some((e) => e.type === "CancelRequested")
+        const instance = WorkflowInstance.replay(run.definition, history, { trace: false })
+        if (instance.status === "stuck") {
+          row.status = "stuck"
+          row.divergenceJson = JSON.stringify(instance.divergence)
+          return
+        }
+        if (row.status === "stuck") {
+          row.status = "running"
+          row.divergenceJson = undefined
+        }
+        run.instance = instance
+        if (snapshotEvery > 0) {
+          run.compact = compactPrefix ? [...compactPrefix] : []
+          for (const e of compactPrefix ? tail : history) {
+            const c = compactEvent(e)
+            if (c) run.compact.push(c)
+          }
+          run.snapshotSeq = compactPrefix ? snapshot!.seq : 0
+        }
+        handleCommands(task, instance.takeCommands())
+      })
+
+    const touch = (run: RunState) => {
+      if (!run.instance) return
+      cache.delete(run.row.runId)
+      cache.set(run.row.runId, run)
+      if (cache.size <= cacheSize) return
+      let scanned = 0
+      for (const candidate of cache.values()) {
+        if (cache.size <= cacheSize || scanned++ > 64) break
+        if (
+          candidate.processing ||
+          candidate.inbox.length > 0 ||
+          candidate.inflight > 0 ||
+          candidate.scheduled
+        )
+          continue
+        candidate.instance = undefined
+        candidate.compact = undefined
+        cache.delete(candidate.row.runId)
+      }
+    }
+
+    // ---- activities and timers ----------------------------------------------------------
+
+    const report = (task: ActivityTask, outcome: ActivityOutcome) => {
+      const run = runs.get(task.runId)
+      if (!run) return
+      switch (outcome._tag) {
+        case "Completed":
+          return deliver(run, {
+            event: {
+              type: "ActivityCompleted",
+              cmd: task.cmd,
+              attempt: outcome.attempt,
+              result: outcome.result ?? null
+            }
+          })
+        case "Failed":
+          return deliver(run, {
+            event: { type: "ActivityFailed", cmd: task.cmd, attempt: outcome.attempt, error: outcome.error }
+          })
+        case "AttemptFailed":
+          run.inbox.push({
+            event: {
+              type: "ActivityAttemptFailed",
+              cmd: task.cmd,
+              attempt: outcome.attempt,
+              error: outcome.error,
+              nextRetryAt: outcome.nextAttemptAt
+            }
+          })
+          run.progress.set(task.cmd, {
+            attempt: outcome.attempt,
+            nextAttemptAt: outcome.nextAttemptAt,
+            heartbeatJson: outcome.lastHeartbeat === undefined ? undefined : toJson(outcome.lastHeartbeat)
+          })
+          return schedule(run)
+      }
+    }
+
+    const executor = yield* makeActivityExecutor(config.activities, config.activityConcurrency ?? 200, {
+      report,
+      emit: (task, chunk) => publish(task.runId, { _tag: "chunk", cmd: task.cmd, activity: task.name, chunk })
+    })
+
+    const timers = yield* makeTimerQueue((runId, cmd) => {
+      const run = runs.get(runId)
+      if (run) deliver(run, { event: { type: "TimerFired", cmd } })
+    })
+
+    // ---- recovery -----------------------------------------------------------------------
+
+    const recover = Effect.gen(function* () {
+      const open = yield* store.openRuns
+      for (const row of open) {
+        const run = new RunState(row, definitions.get(row.type))
+        run.cancelRequested = row.cancelRequested === 2
+        register(run)
+      }
+      for (const run of runs.values()) {
+        if (run.row.status === "stuck" || run.row.lastSeq === 1) {
+          run.wake = true
+          schedule(run)
+        }
+      }
+      for (const timer of yield* store.timers)
+        if (runs.has(timer.runId)) timers.add(timer.runId, timer.cmd, timer.fireAt)
+      for (const task of yield* store.tasks) {
+        if (!runs.has(task.runId)) continue
+        executor.dispatch({
+          workflowId: task.workflowId,
+          runId: task.runId,
+          cmd: task.cmd,
+          name: task.name,
+          input: JSON.parse(task.inputJson),
+          options: JSON.parse(task.optionsJson),
+          failedAttempts: task.attempt,
+          notBefore: task.nextAttemptAt,
+          lastHeartbeat: task.heartbeatJson === undefined ? undefined : JSON.parse(task.heartbeatJson)
+        })
+      }
+      for (const child of yield* store.unnotifiedChildren) notifyParent(child)
+      for (const orphan of yield* store.orphans) {
+        const run = runs.get(orphan.runId)
+        if (run) requestCancel(run, "the parent workflow closed")
+      }
+      for (const run of runs.values()) {
+        if (run.row.cancelRequested === 1) {
+          run.cancelRequested = false
+          requestCancel(run, "the parent workflow cancelled it")
+        }
+      }
+    })
+    yield* recover
+
+    // ---- the public API -----------------------------------------------------------------
+
+    const refuseWhileClosing = Effect.suspend(() =>
+      closing
+        ? Effect.fail(new StoreError({ reason: "Io", message: "the engine is shutting down" }))
+        : Effect.void
+    )
+
+    const findRow = (id: string) =>
+      Effect.gen(function* () {
+        const open = current.get(id)
+        if (open) return open.row
+        const row = yield* store.currentRun(id)
+        if (!row) return yield* Effect.fail(new WorkflowNotFound({ workflowId: id }))
+        return row
+      })
+
+    const openRun = (id: string) =>
+      Effect.gen(function* () {
+        const open = current.get(id)
+        if (open && OPEN.has(open.row.status)) return open
+        const row = yield* findRow(id)
+        return yield* Effect.fail(new WorkflowClosed({ workflowId: id, status: row.status }))
+      })
+
+    /** The instance of an open run (rebuilt through its task if evicted), or a read-only replay of a closed one. */
+    const instanceOf = (id: string) =>
+      Effect.gen(function* () {
+        const open = current.get(id)
+        if (open) {
+          if (open.instance) return open.instance
+          const waiter = yield* Deferred.make<WorkflowInstance | undefined>()
+          open.waiters.push(waiter)
+          schedule(open)
+          const instance = yield* Deferred.await(waiter)
+          if (instance) return instance
+        }
+        const row = open?.row ?? (yield* findRow(id))
+        const definition = definitions.get(row.type)
+        if (!definition) return undefined
+        const history = yield* store.events(row.runId)
+        return WorkflowInstance.replay(definition, history, { trace: false })
+      })
+
+    const start: Engine["Type"]["start"] = (type, input, options) =>
+      Effect.gen(function* () {
+        yield* refuseWhileClosing
+        const definition = definitions.get(type)
+        if (!definition) {
+          return yield* Effect.fail(
+            new UnknownName({ kind: "workflow type", name: type, known: [...definitions.keys()] })
+          )
+        }
+        yield* validate("input", definition.input, input)
+        const workflowId = options?.id ?? randomUUID()
+        const existing = current.get(workflowId)
+        if (existing && OPEN.has(existing.row.status)) {
+          return yield* Effect.fail(new WorkflowAlreadyRunning({ workflowId, runId: existing.row.runId }))
+        }
+        // Its first task applies WorkflowStarted and commits it with the first commands (one commit).
+        const row = makeRow({
+          workflowId,
+          definition,
+          input: input ?? null,
+          parent: undefined,
+          now: clock.unsafeCurrentTimeMillis()
+        })
+        row.lastSeq = 0
+        const run = new RunState(row, definition)
+        run.instance = WorkflowInstance.create(definition, { trace: false })
+        run.fresh = true
+        if (snapshotEvery > 0) run.compact = []
+        register(run)
+        const ack = yield* Deferred.make<void, StoreError>()
+        const started: Incoming = {
+          type: "WorkflowStarted",
+          workflowType: definition.name,
+          workflowId,
+          runId: row.runId,
+          input: input ?? null,
+          randomSeed: randomUUID()
+        }
+        deliver(run, { event: started, ack })
+        yield* Deferred.await(ack)
+        return { id: workflowId, runId: row.runId, status: "running" as const }
+      })
+
+    const signal: Engine["Type"]["signal"] = (id, name, payload) =>
+      Effect.gen(function* () {
+        yield* refuseWhileClosing
+        const run = yield* openRun(id)
+        const definition = run.definition
+        const declared = definition?.signals.find((s) => s.name === name)
+        if (!declared) {
+          return yield* Effect.fail(
+            new UnknownName({
+              kind: "signal",
+              name,
+              known: definition?.signals.map((s) => s.name) ?? [],
+              workflowType: run.row.type
+            })
+          )
+        }
+        yield* validate(`payload of signal "${name}"`, declared.schema, payload)
+        const ack = yield* Deferred.make<void, StoreError>()
+        deliver(run, { event: { type: "SignalReceived", name, payload: payload ?? null }, ack })
+        yield* Deferred.await(ack)
+      })
+
+    const query: Engine["Type"]["query"] = (id, name, args) =>
+      Effect.gen(function* () {
+        const row = yield* findRow(id)
+        const definition = definitions.get(row.type)
+        const declared = definition?.queries.find((q) => q.name === name)
+        if (!declared) {
+          return yield* Effect.fail(
+            new UnknownName({
+              kind: "query",
+              name,
+              known: definition?.queries.map((q) => q.name) ?? [],
+              workflowType: row.type
+            })
+          )
+        }
+        const decodedArgs = yield* validate(`arguments of query "${name}"`, declared.args, args)
+        const instance = yield* instanceOf(id)
+        if (!instance) {
+          return yield* Effect.fail(
+            new QueryFailed({
+              workflowId: id,
+              query: name,
+              error: { name: "Unavailable", message: "the workflow cannot be replayed by this engine" }
+            })
+          )
+        }
+        const answer = instance.query(name, decodedArgs)
+        if (!answer.ok)
+          return yield* Effect.fail(new QueryFailed({ workflowId: id, query: name, error: answer.error }))
+        return answer.value
+      })
+
+    const cancel: Engine["Type"]["cancel"] = (id, reason) =>
+      Effect.gen(function* () {
+        yield* refuseWhileClosing
+        const run = yield* openRun(id)
+        const ack = yield* Deferred.make<void, StoreError>()
+        requestCancel(run, reason ?? "cancel requested", ack)
+        yield* Deferred.await(ack)
+      })
+
+    const describe: Engine["Type"]["describe"] = (id) =>
+      Effect.gen(function* () {
+        const row = yield* findRow(id)
+        const history = yield* store.events(row.runId)
+        const open = OPEN.has(row.status) ? current.get(id) : undefined
+        const instance = open && row.status === "running" ? yield* instanceOf(id) : undefined
+        const ops = instance?.pending() ?? []
+        const scheduled = new Map<number, string>()
+        const attempts = new Map<number, number>()
+        for (const e of history) {
+          if (e.type === "ActivityScheduled") scheduled.set(e.cmd, e.name)
+          if (e.type === "ActivityAttemptFailed") attempts.set(e.cmd, e.attempt)
+        }
+        const children = open ? open.children : new Map<number, string>()
+        return {
+          ...summary(row),
+          input: JSON.parse(row.inputJson),
+          result: row.resultJson === undefined ? undefined : JSON.parse(row.resultJson),
+          error: row.error,
+          divergence: row.divergenceJson === undefined ? undefined : JSON.parse(row.divergenceJson),
+          historyLength: row.lastSeq,
+          pending: {
+            activities: ops
+              .filter((o) => o.kind === "activity")
+              .map((o) => ({
+                cmd: o.cmd,
+                name: scheduled.get(o.cmd) ?? o.name ?? "",
+                attempt: (attempts.get(o.cmd) ?? 0) + 1
+              })),
+            timers: ops
+              .filter(
+                (o) =>
+                  o.kind === "timer" || (o.kind === "signal" && timers.fireAt(row.runId, o.cmd) !== undefined)
+              )
+              .map((o) => ({
+                cmd: o.cmd,
+                fireAt: timers.fireAt(row.runId, o.cmd) ?? 0,
+                purpose: o.kind === "timer" ? "sleep" : "signal-timeout"
+              })),
+            signals: ops.filter((o) => o.kind === "signal").map((o) => o.name ?? ""),
+            bufferedSignals: (instance?.pendingSignals() ?? []).map((s) => ({ name: s.name, seq: s.seq })),
+            children: ops
+              .filter((o) => o.kind === "child")
+              .map((o) => ({ cmd: o.cmd, workflowId: children.get(o.cmd) ?? "", workflowType: o.name ?? "" }))
+          },
+          llmUsage: llmUsageOf(history)
+        } satisfies WorkflowDescription
+      })
+
+    const list: Engine["Type"]["list"] = (filter: ListFilter) =>
+      Effect.gen(function* () {
+        const limit = Math.max(1, Math.min(filter.limit ?? 50, 1000))
+        const rows = yield* store.listRuns({
+          status: filter.status,
+          type: filter.type,
+          limit: limit + 1,
+          before: decodeCursor(filter.cursor)
+        })
+        const page = rows.slice(0, limit)
+        return {
+          workflows: page.map((row) => summary(current.get(row.workflowId)?.row ?? row)),
+          nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : undefined
+        }
+      })
+
+    const history: Engine["Type"]["history"] = (id) =>
+      Effect.gen(function* () {
+        const row = yield* findRow(id)
+        const events = yield* store.events(row.runId)
+        return {
+          format: HISTORY_FORMAT,
+          workflow: {
+            id: row.workflowId,
+            type: row.type,
+            runId: row.runId,
+            status: row.status,
+            input: JSON.parse(row.inputJson),
+            ...(row.resultJson === undefined ? {} : { result: JSON.parse(row.resultJson) }),
+            ...(row.error === undefined ? {} : { error: row.error }),
+            startedAt: row.createdAt,
+            ...(row.closedAt === undefined ? {} : { closedAt: row.closedAt })
+          },
+          events
+        } satisfies HistoryFile
+      })
+
+    const subscribe: Engine["Type"]["subscribe"] = (id, options) =>
+      Stream.unwrapScoped(
+        Effect.gen(function* () {
+          const row = yield* findRow(id)
+          const queue = yield* Queue.unbounded<StreamItem>()
+          const listener = (item: StreamItem) => Queue.unsafeOffer(queue, item)
+          let set = listeners.get(row.runId)
+          if (!set) listeners.set(row.runId, (set = new Set()))
+          set.add(listener)
+          yield* Effect.addFinalizer(() => Effect.sync(() => listeners.get(row.runId)?.delete(listener)))
+          const past = yield* store.events(row.runId, options?.afterSeq ?? 0)
+          let lastSeq = options?.afterSeq ?? 0
+          for (const e of past) lastSeq = Math.max(lastSeq, e.seq)
+          const closed =
+            !OPEN.has((current.get(id)?.row ?? row).status) || past.some((e) => terminalTypes.has(e.type))
+          const head = Stream.fromIterable(past.map((event): StreamItem => ({ _tag: "history", event })))
+          if (closed) {
+            const status = (yield* findRow(id)).status
+            return Stream.concat(head, Stream.make({ _tag: "end", status } as StreamItem))
+          }
+          const live = Stream.fromQueue(queue).pipe(
+            Stream.filter((item) => item._tag !== "history" || item.event.seq > lastSeq),
+            Stream.tap((item) =>
+              Effect.sync(() => (item._tag === "history" ? (lastSeq = item.event.seq) : undefined))
+            ),
+            Stream.takeUntil((item) => item._tag === "end")
+          )
+          return Stream.concat(head, live)
+        })
+      )
+
+    const workflowTypes = (): ReadonlyArray<WorkflowTypeInfo> =>
+      config.workflows.map((w) => ({
+        name: w.name,
+        inputSchema: jsonSchemaOf(w.input),
+        signals: w.signals.map((s) => ({ name: s.name, schema: jsonSchemaOf(s.schema) })),
+        queries: w.queries.map((q) => q.name),
+        sourceFile: w.sourceFile
+      }))
+
+    // Draining on release: refuse new work, let what was accepted commit.
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        closing = true
+        yield* committer.flush
+      })
+    )
+
+    return Engine.of({ start, signal, query, cancel, describe, list, history, subscribe, workflowTypes })
+  })
+
+/** The engine on its SQLite file: recovery runs when the layer is built; releasing it drains. */
+export const EngineLive = (config: EngineConfig): Layer.Layer<Engine, StoreError> =>
+  Layer.scoped(Engine, makeEngine(config)).pipe(
+    Layer.provide(SqliteStore({ filename: config.dbPath, synchronous: config.synchronous }))
+  )

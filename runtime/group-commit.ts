@@ -1,0 +1,105 @@
+/**
+ * Group commit: write sets from many workflow tasks share one transaction (and one fsync).
+ *
+ * Invariants:
+ * 1. Write sets commit in the order they were submitted; a run's next write set never
+ *    commits before its previous one.
+ * 2. A submission's `afterCommit` runs, and its acknowledgements resolve, only once its
+ *    transaction has committed; on failure they fail with the store's error instead.
+ * 3. Batching costs no latency: while one transaction is in flight the next batch gathers,
+ *    and an idle committer commits a lone submission at once.
+ */
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Queue from "effect/Queue"
+import { StoreError } from "./errors"
+import { emptyWriteSet, WorkflowStore, type WriteSet } from "./store"
+
+export interface Submission {
+  readonly writes: WriteSet
+  /** Resolved after the commit: callers waiting for durability (start, signal, cancel). */
+  readonly acks: ReadonlyArray<Deferred.Deferred<void, StoreError>>
+  /** Side effects that must follow durability: dispatching activities, timers, children. */
+  readonly afterCommit: () => void
+  /** Called instead of `afterCommit` when the transaction failed. */
+  readonly onFailure: (error: StoreError) => void
+  /** False when the submission was built on state a failed commit invalidated: it is dropped. */
+  readonly isValid: () => boolean
+}
+
+const MAX_BATCH = 2000
+
+const merge = (submissions: ReadonlyArray<Submission>): WriteSet => {
+  if (submissions.length === 1) return submissions[0]!.writes
+  const out = emptyWriteSet()
+  for (const { writes } of submissions) {
+    for (const key of Object.keys(out) as Array<keyof WriteSet>) {
+      const target = out[key] as Array<unknown>
+      for (const item of writes[key] as Array<unknown>) target.push(item)
+    }
+  }
+  return out
+}
+
+/** Starts the committer fiber (in the current scope) and returns the submit function. */
+export const makeGroupCommitter = Effect.gen(function* () {
+  const store = yield* WorkflowStore
+  const queue = yield* Queue.unbounded<Submission>()
+  let committedTransactions = 0
+  let committedSubmissions = 0
+
+  const commitBatch = (batch: ReadonlyArray<Submission>) =>
+    Effect.gen(function* () {
+      const valid = batch.filter((s) => s.isValid())
+      const stale = batch.filter((s) => !s.isValid())
+      for (const s of stale) {
+        s.onFailure(
+          new StoreError({ reason: "Io", message: "dropped: an earlier commit of this workflow failed" })
+        )
+      }
+      if (valid.length === 0) return
+      const exit = yield* Effect.exit(store.commit(merge(valid)))
+      if (Exit.isSuccess(exit)) {
+        committedTransactions++
+        committedSubmissions += valid.length
+        for (const s of valid) {
+          s.afterCommit()
+          for (const ack of s.acks) Deferred.unsafeDone(ack, Exit.void)
+        }
+        return
+      }
+      const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
+      for (const s of valid) {
+        const failure = error ?? new StoreError({ reason: "Io", message: "the commit was interrupted" })
+        s.onFailure(failure)
+        for (const ack of s.acks) Deferred.unsafeDone(ack, Exit.fail(failure))
+      }
+    })
+
+  yield* Queue.takeBetween(queue, 1, MAX_BATCH).pipe(
+    Effect.flatMap((chunk) => commitBatch([...chunk])),
+    Effect.forever,
+    Effect.forkScoped
+  )
+
+  return {
+    submit: (submission: Submission) => Queue.unsafeOffer(queue, submission),
+    /** How well commits are grouped: submissions per transaction so far. */
+    stats: () => ({ transactions: committedTransactions, submissions: committedSubmissions }),
+    /** Waits until everything submitted so far has been committed (invariant 1 makes a marker enough). */
+    flush: Effect.gen(function* () {
+      const ack = yield* Deferred.make<void, StoreError>()
+      Queue.unsafeOffer(queue, {
+        writes: emptyWriteSet(),
+        acks: [ack],
+        afterCommit: () => {},
+        onFailure: () => {},
+        isValid: () => true
+      })
+      yield* Effect.ignore(Deferred.await(ack))
+    })
+  }
+})
+
+export type GroupCommitter = Effect.Effect.Success<typeof makeGroupCommitter>

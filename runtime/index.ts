@@ -1,0 +1,23 @@
+/**
+ * Temporal Lite runtime: the durable engine on SQLite, as Effect services and Layers.
+ */
+export {
+  implement,
+  NonRetryableError,
+  type ActivityContext,
+  type ActivityImplementation,
+  type RegisteredActivity
+} from "./activity"
+export {
+  Engine,
+  type ListFilter,
+  type RunStatus,
+  type StartedWorkflow,
+  type StreamItem,
+  type WorkflowDescription,
+  type WorkflowSummaryRow,
+  type WorkflowTypeInfo
+} from "./engine-api"
+export { EngineLive, type EngineConfig } from "./engine"
+export * from "./errors"
+export { SqliteStore, WorkflowStore } from "./store"

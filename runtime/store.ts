@@ -1,0 +1,588 @@
+/**
+ * The workflow store: runs, their histories, timers, activity tasks and snapshots.
+ *
+ * Invariants:
+ * 1. Everything one `commit` carries is written in one transaction, or nothing is.
+ * 2. A run's events are appended in seq order with no gaps; nothing stored is ever rewritten.
+ * 3. Only one process writes a database file: the store holds SQLite's exclusive lock for
+ *    its lifetime (released by the OS when the process dies, so a killed holder never blocks
+ *    a restart), and names the holder's pid to a second opener.
+ * 4. A file from a newer schema, or not ours, is refused before anything is written.
+ *
+ * The engine talks to the `WorkflowStore` interface only; SQLite is the default layer, so a
+ * PostgreSQL store can follow without touching the engine.
+ */
+import * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Reactivity from "@effect/experimental/Reactivity"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import type { ErrorInfo, HistoryEvent } from "../core"
+import type { RunStatus } from "./engine-api"
+import { StoreError } from "./errors"
+import { migrations, SCHEMA_VERSION } from "./migrations"
+
+export interface RunRow {
+  readonly runId: string
+  readonly workflowId: string
+  readonly type: string
+  status: RunStatus
+  readonly inputJson: string
+  resultJson: string | undefined
+  error: ErrorInfo | undefined
+  divergenceJson: string | undefined
+  readonly parent: { readonly workflowId: string; readonly runId: string; readonly cmd: number } | undefined
+  readonly createdAt: number
+  updatedAt: number
+  closedAt: number | undefined
+  lastSeq: number
+  lastEventType: string | undefined
+  current: boolean
+  /** For a child run: whether its parent has recorded the outcome. */
+  parentNotified: boolean
+  /** 0 none, 1 requested by a parent and not yet recorded in this run, 2 recorded. */
+  cancelRequested: 0 | 1 | 2
+}
+
+export interface TaskRow {
+  readonly runId: string
+  readonly workflowId: string
+  readonly cmd: number
+  readonly name: string
+  readonly inputJson: string
+  readonly optionsJson: string
+  /** Attempts already failed. */
+  readonly attempt: number
+  readonly nextAttemptAt: number
+  readonly heartbeatJson: string | undefined
+}
+
+export interface TimerRow {
+  readonly runId: string
+  readonly cmd: number
+  readonly fireAt: number
+}
+
+export interface Key {
+  readonly runId: string
+  readonly cmd: number
+}
+
+/** What one workflow task (or several, grouped) writes. */
+export interface WriteSet {
+  /** Workflow ids whose closed current run stops being current (a new run takes the id). */
+  readonly retire: Array<string>
+  readonly runs: Array<RunRow>
+  readonly events: Array<{ readonly runId: string; readonly body: string; readonly seq: number }>
+  readonly timersAdd: Array<TimerRow>
+  readonly timersDelete: Array<Key>
+  readonly tasksAdd: Array<TaskRow>
+  /** A failed attempt: the count, when the next one is due, the last heartbeat. */
+  readonly tasksProgress: Array<
+    Key & {
+      readonly attempt: number
+      readonly nextAttemptAt: number
+      readonly heartbeatJson: string | undefined
+    }
+  >
+  readonly tasksDelete: Array<Key>
+  readonly snapshots: Array<{ readonly runId: string; readonly seq: number; readonly body: string }>
+  /** Flag updates on runs not otherwise written (a child's parent-notified / cancel state). */
+  readonly flags: Array<{
+    readonly runId: string
+    readonly parentNotified?: boolean
+    readonly cancelRequested?: 0 | 1 | 2
+  }>
+}
+
+export const emptyWriteSet = (): WriteSet => ({
+  retire: [],
+  runs: [],
+  events: [],
+  timersAdd: [],
+  timersDelete: [],
+  tasksAdd: [],
+  tasksProgress: [],
+  tasksDelete: [],
+  snapshots: [],
+  flags: []
+})
+
+export interface RunQuery {
+  readonly status?: RunStatus | undefined
+  readonly type?: string | undefined
+  readonly limit: number
+  readonly before?: { readonly createdAt: number; readonly runId: string } | undefined
+}
+
+export class WorkflowStore extends Context.Tag("temporal-lite/WorkflowStore")<
+  WorkflowStore,
+  {
+    readonly path: string
+    /** Writes the set in one transaction (invariant 1). */
+    readonly commit: (writes: WriteSet) => Effect.Effect<void, StoreError>
+    readonly currentRun: (workflowId: string) => Effect.Effect<RunRow | undefined, StoreError>
+    readonly run: (runId: string) => Effect.Effect<RunRow | undefined, StoreError>
+    /** Runs still running or stuck: what recovery resumes. */
+    readonly openRuns: Effect.Effect<ReadonlyArray<RunRow>, StoreError>
+    readonly events: (
+      runId: string,
+      afterSeq?: number
+    ) => Effect.Effect<ReadonlyArray<HistoryEvent>, StoreError>
+    readonly snapshot: (
+      runId: string
+    ) => Effect.Effect<{ readonly seq: number; readonly body: string } | undefined, StoreError>
+    readonly timers: Effect.Effect<ReadonlyArray<TimerRow>, StoreError>
+    readonly tasks: Effect.Effect<ReadonlyArray<TaskRow>, StoreError>
+    readonly listRuns: (query: RunQuery) => Effect.Effect<ReadonlyArray<RunRow>, StoreError>
+    /** Closed child runs whose parent has not recorded their outcome. */
+    readonly unnotifiedChildren: Effect.Effect<ReadonlyArray<RunRow>, StoreError>
+    /** Open runs started by `runId`. */
+    readonly openChildren: (runId: string) => Effect.Effect<ReadonlyArray<RunRow>, StoreError>
+    /** Open runs whose parent's run has closed: cancelled by the parent-close policy. */
+    readonly orphans: Effect.Effect<ReadonlyArray<RunRow>, StoreError>
+  }
+>() {}
+
+export interface SqliteStoreOptions {
+  readonly filename: string
+  /** FULL (default): every commit is fsynced. NORMAL: a power loss may drop the last commits. */
+  readonly synchronous?: "FULL" | "NORMAL" | undefined
+}
+
+const CHUNK = 400
+
+const toStoreError = (message: string) => (cause: SqlError | unknown) =>
+  new StoreError({ reason: classify(cause), message: `${message}: ${describeCause(cause)}`, cause })
+
+const describeCause = (cause: unknown): string => {
+  const inner = (cause as { cause?: unknown })?.cause ?? cause
+  return inner instanceof Error ? inner.message : String(inner)
+}
+
+const classify = (cause: unknown): StoreError["reason"] => {
+  const code = String(
+    ((cause as { cause?: { code?: unknown } })?.cause ?? (cause as { code?: unknown }))?.code ?? ""
+  )
+  if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) return "Busy"
+  if (code.startsWith("SQLITE_CORRUPT") || code.startsWith("SQLITE_NOTADB")) return "Corrupt"
+  return "Io"
+}
+
+const lockFile = (filename: string) => `${filename}.lock`
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+const readHolder = (filename: string): number | undefined => {
+  try {
+    const pid = Number(JSON.parse(fs.readFileSync(lockFile(filename), "utf8")).pid)
+    return Number.isInteger(pid) && pid !== process.pid && isAlive(pid) ? pid : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const lockedError = (filename: string, pid: number | undefined) =>
+  new StoreError({
+    reason: "Locked",
+    message: `database ${filename} is in use by another Temporal Lite engine${pid === undefined ? "" : ` (pid ${pid})`}; one engine owns one database file`
+  })
+
+/** Opens (creating if needed) the SQLite file, takes its lock, checks and migrates its schema. */
+const open = (options: SqliteStoreOptions) =>
+  Effect.gen(function* () {
+    const filename = path.resolve(options.filename)
+    const holder = readHolder(filename)
+    if (holder !== undefined) return yield* Effect.fail(lockedError(filename, holder))
+    yield* Effect.try({
+      try: () => fs.mkdirSync(path.dirname(filename), { recursive: true }),
+      catch: (cause) =>
+        new StoreError({
+          reason: "Io",
+          message: `cannot create the folder of ${filename}: ${describeCause(cause)}`,
+          cause
+        })
+    })
+    const sql = yield* SqliteClient.make({ filename }).pipe(
+      Effect.provide(Reactivity.layer),
+      Effect.catchAllDefect((cause) =>
+        Effect.fail(
+          classify(cause) === "Busy"
+            ? lockedError(filename, readHolder(filename))
+            : new StoreError({
+                reason: classify(cause) === "Corrupt" ? "NotOurs" : "Io",
+                message: `cannot open ${filename}: ${describeCause(cause)}`,
+                cause
+              })
+        )
+      )
+    )
+    const pragma = (statement: string) =>
+      sql.unsafe(statement).pipe(Effect.mapError(toStoreError(`${statement} failed on ${filename}`)))
+    yield* pragma("PRAGMA locking_mode = EXCLUSIVE")
+    yield* pragma(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`)
+    // Taking a write lock now makes the exclusive lock ours for the life of the connection.
+    yield* sql.unsafe("BEGIN IMMEDIATE").pipe(
+      Effect.zipRight(sql.unsafe("COMMIT")),
+      Effect.mapError((error) =>
+        classify(error) === "Busy"
+          ? lockedError(filename, readHolder(filename))
+          : toStoreError(`cannot lock ${filename}`)(error)
+      )
+    )
+    yield* checkSchema(sql, filename)
+    yield* Migrator.make({})({ loader: Migrator.fromRecord(migrations) }).pipe(
+      Effect.provideService(SqlClient.SqlClient, sql),
+      Effect.mapError(toStoreError(`migrating ${filename} failed`))
+    )
+    yield* sql`INSERT INTO temporal_lite_meta (key, value) VALUES ('schema_version', ${String(SCHEMA_VERSION)})
+      ON CONFLICT(key) DO UPDATE SET value = excluded.value`.pipe(
+      Effect.mapError(toStoreError("writing the schema version failed"))
+    )
+    yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        fs.writeFileSync(
+          lockFile(filename),
+          JSON.stringify({ pid: process.pid, since: new Date().toISOString() })
+        )
+      ),
+      () => Effect.sync(() => fs.rmSync(lockFile(filename), { force: true }))
+    )
+    return { sql, filename }
+  })
+
+/** Invariant 4: refuse files that are not ours or that a newer version wrote. */
+const checkSchema = (sql: SqlClient.SqlClient, filename: string) =>
+  Effect.gen(function* () {
+    const tables = yield* sql<{
+      name: string
+    }>`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
+    if (tables.length === 0) return
+    const names = new Set(tables.map((t) => t.name))
+    if (!names.has("temporal_lite_meta")) {
+      return yield* Effect.fail(
+        new StoreError({
+          reason: "NotOurs",
+          message: `${filename} is a SQLite database but not a Temporal Lite one (tables: ${[...names].slice(0, 5).join(", ")}); refusing to touch it`
+        })
+      )
+    }
+    const rows = yield* sql<{
+      value: string
+    }>`SELECT value FROM temporal_lite_meta WHERE key = 'schema_version'`
+    const version = Number(rows[0]?.value ?? 0)
+    if (version > SCHEMA_VERSION) {
+      return yield* Effect.fail(
+        new StoreError({
+          reason: "NewerSchema",
+          message: `${filename} has schema version ${version}, newer than this engine's ${SCHEMA_VERSION}; upgrade Temporal Lite to open it (nothing was changed)`
+        })
+      )
+    }
+  }).pipe(Effect.catchTag("SqlError", (error) => Effect.fail(toStoreError(`cannot read ${filename}`)(error))))
+
+interface RunRecord {
+  run_id: string
+  workflow_id: string
+  type: string
+  status: RunStatus
+  input: string
+  result: string | null
+  error: string | null
+  divergence: string | null
+  parent_workflow_id: string | null
+  parent_run_id: string | null
+  parent_cmd: number | null
+  created_at: number
+  updated_at: number
+  closed_at: number | null
+  last_seq: number
+  last_event_type: string | null
+  current: number
+  parent_notified: number
+  cancel_requested: number
+}
+
+const fromRecord = (r: RunRecord): RunRow => ({
+  runId: r.run_id,
+  workflowId: r.workflow_id,
+  type: r.type,
+  status: r.status,
+  inputJson: r.input,
+  resultJson: r.result ?? undefined,
+  error: r.error === null ? undefined : JSON.parse(r.error),
+  divergenceJson: r.divergence ?? undefined,
+  parent:
+    r.parent_workflow_id === null
+      ? undefined
+      : { workflowId: r.parent_workflow_id, runId: r.parent_run_id!, cmd: r.parent_cmd! },
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  closedAt: r.closed_at ?? undefined,
+  lastSeq: r.last_seq,
+  lastEventType: r.last_event_type ?? undefined,
+  current: r.current === 1,
+  parentNotified: r.parent_notified === 1,
+  cancelRequested: r.cancel_requested as 0 | 1 | 2
+})
+
+const toRecord = (r: RunRow): RunRecord => ({
+  run_id: r.runId,
+  workflow_id: r.workflowId,
+  type: r.type,
+  status: r.status,
+  input: r.inputJson,
+  result: r.resultJson ?? null,
+  error: r.error === undefined ? null : JSON.stringify(r.error),
+  divergence: r.divergenceJson ?? null,
+  parent_workflow_id: r.parent?.workflowId ?? null,
+  parent_run_id: r.parent?.runId ?? null,
+  parent_cmd: r.parent?.cmd ?? null,
+  created_at: r.createdAt,
+  updated_at: r.updatedAt,
+  closed_at: r.closedAt ?? null,
+  last_seq: r.lastSeq,
+  last_event_type: r.lastEventType ?? null,
+  current: r.current ? 1 : 0,
+  parent_notified: r.parentNotified ? 1 : 0,
+  cancel_requested: r.cancelRequested
+})
+
+const RUN_COLUMNS = Object.keys(toRecord({ parent: undefined } as unknown as RunRow)) as Array<
+  keyof RunRecord
+>
+const RUN_UPDATES = RUN_COLUMNS.filter(
+  (c) =>
+    ![
+      "run_id",
+      "workflow_id",
+      "type",
+      "input",
+      "created_at",
+      "parent_workflow_id",
+      "parent_run_id",
+      "parent_cmd"
+    ].includes(c)
+)
+
+const chunks = <A>(items: ReadonlyArray<A>, size = CHUNK): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
+const placeholders = (rows: number, columns: number) =>
+  Array.from({ length: rows }, () => `(${Array.from({ length: columns }, () => "?").join(", ")})`).join(", ")
+
+const make = (options: SqliteStoreOptions) =>
+  Effect.gen(function* () {
+    const { sql, filename } = yield* open(options)
+
+    const exec = (statement: string, params: ReadonlyArray<unknown>) =>
+      sql.unsafe(statement, params as Array<any>)
+
+    const upsertRuns = (rows: ReadonlyArray<RunRow>) =>
+      Effect.forEach(
+        chunks(rows, 40),
+        (chunk) =>
+          exec(
+            `INSERT INTO runs (${RUN_COLUMNS.join(", ")}) VALUES ${placeholders(chunk.length, RUN_COLUMNS.length)}
+           ON CONFLICT(run_id) DO UPDATE SET ${RUN_UPDATES.map((c) => `${c} = excluded.${c}`).join(", ")}`,
+            chunk.flatMap((row) => {
+              const record = toRecord(row)
+              return RUN_COLUMNS.map((c) => record[c])
+            })
+          ),
+        { discard: true }
+      )
+
+    const deleteKeys = (table: string, keys: ReadonlyArray<Key>) =>
+      Effect.forEach(
+        chunks(keys),
+        (chunk) =>
+          exec(
+            `DELETE FROM ${table} WHERE (run_id, cmd) IN (VALUES ${placeholders(chunk.length, 2)})`,
+            chunk.flatMap((k) => [k.runId, k.cmd])
+          ),
+        { discard: true }
+      )
+
+    const commit = (w: WriteSet) =>
+      sql
+        .withTransaction(
+          Effect.gen(function* () {
+            for (const workflowId of w.retire) {
+              yield* exec(
+                `UPDATE runs SET current = 0 WHERE workflow_id = ? AND current = 1 AND status NOT IN ('running', 'stuck')`,
+                [workflowId]
+              )
+            }
+            if (w.runs.length > 0) yield* upsertRuns(w.runs)
+            for (const chunk of chunks(w.events)) {
+              yield* exec(
+                `INSERT INTO events (run_id, seq, body) VALUES ${placeholders(chunk.length, 3)}`,
+                chunk.flatMap((e) => [e.runId, e.seq, e.body])
+              )
+            }
+            for (const chunk of chunks(w.timersAdd)) {
+              yield* exec(
+                `INSERT OR REPLACE INTO timers (run_id, cmd, fire_at) VALUES ${placeholders(chunk.length, 3)}`,
+                chunk.flatMap((t) => [t.runId, t.cmd, t.fireAt])
+              )
+            }
+            if (w.timersDelete.length > 0) yield* deleteKeys("timers", w.timersDelete)
+            for (const chunk of chunks(w.tasksAdd, 100)) {
+              yield* exec(
+                `INSERT INTO tasks (run_id, workflow_id, cmd, name, input, options, attempt, next_attempt_at, heartbeat)
+                 VALUES ${placeholders(chunk.length, 9)}`,
+                chunk.flatMap((t) => [
+                  t.runId,
+                  t.workflowId,
+                  t.cmd,
+                  t.name,
+                  t.inputJson,
+                  t.optionsJson,
+                  t.attempt,
+                  t.nextAttemptAt,
+                  t.heartbeatJson ?? null
+                ])
+              )
+            }
+            for (const t of w.tasksProgress) {
+              yield* exec(
+                `UPDATE tasks SET attempt = ?, next_attempt_at = ?, heartbeat = ? WHERE run_id = ? AND cmd = ?`,
+                [t.attempt, t.nextAttemptAt, t.heartbeatJson ?? null, t.runId, t.cmd]
+              )
+            }
+            if (w.tasksDelete.length > 0) yield* deleteKeys("tasks", w.tasksDelete)
+            for (const s of w.snapshots) {
+              yield* exec(`INSERT OR REPLACE INTO snapshots (run_id, seq, body) VALUES (?, ?, ?)`, [
+                s.runId,
+                s.seq,
+                s.body
+              ])
+            }
+            for (const f of w.flags) {
+              if (f.parentNotified !== undefined) {
+                yield* exec(`UPDATE runs SET parent_notified = ? WHERE run_id = ?`, [
+                  f.parentNotified ? 1 : 0,
+                  f.runId
+                ])
+              }
+              if (f.cancelRequested !== undefined) {
+                // Never step back: a recorded cancel (2) stays recorded.
+                yield* exec(`UPDATE runs SET cancel_requested = MAX(cancel_requested, ?) WHERE run_id = ?`, [
+                  f.cancelRequested,
+                  f.runId
+                ])
+              }
+            }
+          })
+        )
+        .pipe(Effect.mapError(toStoreError(`commit to ${filename} failed`)))
+
+    const read = <A>(effect: Effect.Effect<A, SqlError>, what: string) =>
+      Effect.mapError(effect, toStoreError(`${what} failed`))
+
+    return WorkflowStore.of({
+      path: filename,
+      commit,
+      currentRun: (workflowId) =>
+        read(
+          sql<RunRecord>`SELECT * FROM runs WHERE workflow_id = ${workflowId} AND current = 1`,
+          "reading a run"
+        ).pipe(Effect.map((rows) => (rows[0] ? fromRecord(rows[0]) : undefined))),
+      run: (runId) =>
+        read(sql<RunRecord>`SELECT * FROM runs WHERE run_id = ${runId}`, "reading a run").pipe(
+          Effect.map((rows) => (rows[0] ? fromRecord(rows[0]) : undefined))
+        ),
+      openRuns: read(
+        sql<RunRecord>`SELECT * FROM runs WHERE status IN ('running', 'stuck')`,
+        "reading open runs"
+      ).pipe(Effect.map((rows) => rows.map(fromRecord))),
+      events: (runId, afterSeq = 0) =>
+        read(
+          sql<{
+            body: string
+          }>`SELECT body FROM events WHERE run_id = ${runId} AND seq > ${afterSeq} ORDER BY seq`,
+          "reading history"
+        ).pipe(Effect.map((rows) => rows.map((r) => JSON.parse(r.body) as HistoryEvent))),
+      snapshot: (runId) =>
+        read(
+          sql<{ seq: number; body: string }>`SELECT seq, body FROM snapshots WHERE run_id = ${runId}`,
+          "reading a snapshot"
+        ).pipe(Effect.map((rows) => rows[0])),
+      timers: read(
+        sql<{ run_id: string; cmd: number; fire_at: number }>`SELECT run_id, cmd, fire_at FROM timers`,
+        "reading timers"
+      ).pipe(Effect.map((rows) => rows.map((r) => ({ runId: r.run_id, cmd: r.cmd, fireAt: r.fire_at })))),
+      tasks: read(
+        sql<{
+          run_id: string
+          workflow_id: string
+          cmd: number
+          name: string
+          input: string
+          options: string
+          attempt: number
+          next_attempt_at: number
+          heartbeat: string | null
+        }>`SELECT * FROM tasks ORDER BY next_attempt_at`,
+        "reading activity tasks"
+      ).pipe(
+        Effect.map((rows) =>
+          rows.map((r) => ({
+            runId: r.run_id,
+            workflowId: r.workflow_id,
+            cmd: r.cmd,
+            name: r.name,
+            inputJson: r.input,
+            optionsJson: r.options,
+            attempt: r.attempt,
+            nextAttemptAt: r.next_attempt_at,
+            heartbeatJson: r.heartbeat ?? undefined
+          }))
+        )
+      ),
+      listRuns: (q) =>
+        read(
+          sql<RunRecord>`SELECT * FROM runs WHERE current = 1
+            ${q.status ? sql`AND status = ${q.status}` : sql``}
+            ${q.type ? sql`AND type = ${q.type}` : sql``}
+            ${q.before ? sql`AND (created_at < ${q.before.createdAt} OR (created_at = ${q.before.createdAt} AND run_id < ${q.before.runId}))` : sql``}
+            ORDER BY created_at DESC, run_id DESC LIMIT ${q.limit}`,
+          "listing runs"
+        ).pipe(Effect.map((rows) => rows.map(fromRecord))),
+      unnotifiedChildren: read(
+        sql<RunRecord>`SELECT * FROM runs WHERE parent_run_id IS NOT NULL AND parent_notified = 0
+          AND status NOT IN ('running', 'stuck', 'continued-as-new')`,
+        "reading children"
+      ).pipe(Effect.map((rows) => rows.map(fromRecord))),
+      openChildren: (runId) =>
+        read(
+          sql<RunRecord>`SELECT * FROM runs WHERE parent_run_id = ${runId} AND status IN ('running', 'stuck')`,
+          "reading children"
+        ).pipe(Effect.map((rows) => rows.map(fromRecord))),
+      orphans: read(
+        sql<RunRecord>`SELECT c.* FROM runs c JOIN runs p ON p.run_id = c.parent_run_id
+          WHERE c.status IN ('running', 'stuck') AND p.status NOT IN ('running', 'stuck')`,
+        "reading orphaned children"
+      ).pipe(Effect.map((rows) => rows.map(fromRecord)))
+    })
+  })
+
+/** The SQLite store on `filename`, held (and locked) for the life of the layer. */
+export const SqliteStore = (options: SqliteStoreOptions): Layer.Layer<WorkflowStore, StoreError> =>
+  Layer.scoped(WorkflowStore, make(options))

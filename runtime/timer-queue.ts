@@ -1,0 +1,112 @@
+/**
+ * Durable timers, fired in due order. The rows are in the store; this is the in-memory
+ * index of them that a single fiber sleeps on, using Effect's `Clock` so tests drive it with
+ * `TestClock`. Timers that fell due while the process was down fire at once on start.
+ */
+import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
+
+interface Entry {
+  readonly fireAt: number
+  readonly runId: string
+  readonly cmd: number
+}
+
+const key = (runId: string, cmd: number) => `${runId}\u0000${cmd}`
+
+/** A binary min-heap on fireAt; cancelled entries are skipped when they surface. */
+class Heap {
+  private readonly items: Array<Entry> = []
+  get size() {
+    return this.items.length
+  }
+  peek(): Entry | undefined {
+    return this.items[0]
+  }
+  push(entry: Entry) {
+    const items = this.items
+    items.push(entry)
+    let i = items.length - 1
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (items[parent]!.fireAt <= items[i]!.fireAt) break
+      ;[items[parent], items[i]] = [items[i]!, items[parent]!]
+      i = parent
+    }
+  }
+  pop(): Entry | undefined {
+    const items = this.items
+    const top = items[0]
+    const last = items.pop()
+    if (items.length > 0 && last) {
+      items[0] = last
+      let i = 0
+      for (;;) {
+        const l = 2 * i + 1
+        const r = l + 1
+        let smallest = i
+        if (l < items.length && items[l]!.fireAt < items[smallest]!.fireAt) smallest = l
+        if (r < items.length && items[r]!.fireAt < items[smallest]!.fireAt) smallest = r
+        if (smallest === i) break
+        ;[items[smallest], items[i]] = [items[i]!, items[smallest]!]
+        i = smallest
+      }
+    }
+    return top
+  }
+}
+
+/**
+ * Starts the timer fiber in the current scope. `fire` is called for each timer that falls
+ * due and is still active; it must not block.
+ */
+export const makeTimerQueue = (fire: (runId: string, cmd: number) => void) =>
+  Effect.gen(function* () {
+    const heap = new Heap()
+    const active = new Map<string, number>()
+    const wake = yield* Queue.sliding<void>(1)
+
+    const fireDue = Effect.clockWith((clock) =>
+      Effect.sync(() => {
+        const now = clock.unsafeCurrentTimeMillis()
+        for (let top = heap.peek(); top && top.fireAt <= now; top = heap.peek()) {
+          heap.pop()
+          const k = key(top.runId, top.cmd)
+          if (active.get(k) === top.fireAt) {
+            active.delete(k)
+            fire(top.runId, top.cmd)
+          }
+        }
+        const next = heap.peek()
+        return next ? Math.max(0, next.fireAt - now) : undefined
+      })
+    )
+
+    yield* fireDue.pipe(
+      Effect.flatMap((waitMs) =>
+        waitMs === undefined ? Queue.take(wake) : Effect.raceFirst(Effect.sleep(waitMs), Queue.take(wake))
+      ),
+      Effect.forever,
+      Effect.forkScoped
+    )
+
+    return {
+      add(runId: string, cmd: number, fireAt: number) {
+        active.set(key(runId, cmd), fireAt)
+        const top = heap.peek()
+        heap.push({ runId, cmd, fireAt })
+        if (!top || fireAt < top.fireAt) Queue.unsafeOffer(wake, undefined)
+      },
+      remove(runId: string, cmd: number) {
+        active.delete(key(runId, cmd))
+      },
+      fireAt(runId: string, cmd: number): number | undefined {
+        return active.get(key(runId, cmd))
+      },
+      get size() {
+        return active.size
+      }
+    }
+  })
+
+export type TimerQueue = Effect.Effect.Success<ReturnType<typeof makeTimerQueue>>
