@@ -185,10 +185,11 @@ const isAlive = (pid: number): boolean => {
   }
 }
 
+/** The pid of the live holder of the lock, when the lock file names one. */
 const readHolder = (filename: string): number | undefined => {
   try {
     const pid = Number(JSON.parse(fs.readFileSync(lockFile(filename), "utf8")).pid)
-    return Number.isInteger(pid) && pid !== process.pid && isAlive(pid) ? pid : undefined
+    return Number.isInteger(pid) && isAlive(pid) ? pid : undefined
   } catch {
     return undefined
   }
@@ -204,8 +205,8 @@ const lockedError = (filename: string, pid: number | undefined) =>
 const open = (options: SqliteStoreOptions) =>
   Effect.gen(function* () {
     const filename = path.resolve(options.filename)
-    const holder = readHolder(filename)
-    if (holder !== undefined) return yield* Effect.fail(lockedError(filename, holder))
+    // The pid file only names the holder once SQLite refuses the lock: after a SIGKILL the pid
+    // may belong to another process, and a stale file must never block a restart (invariant 3).
     yield* Effect.try({
       try: () => fs.mkdirSync(path.dirname(filename), { recursive: true }),
       catch: (cause) =>

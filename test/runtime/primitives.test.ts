@@ -1,0 +1,601 @@
+/**
+ * Every primitive end to end on the real engine and a real SQLite file, with time scripted
+ * by TestClock. Titles name the engine invariant (runtime/engine.ts) a test checks.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as TestClock from "effect/TestClock"
+import {
+  activity,
+  child,
+  allSettled,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  onQuery,
+  race,
+  sleep,
+  waitForSignal,
+  workflow,
+  type HistoryEvent,
+  type WorkflowDefinition
+} from "../../core"
+import { Engine, EngineLive, NonRetryableError, implement, type RegisteredActivity } from "../../runtime"
+import { awaitClosed, eventually, runUntilClosed, settle, tempDb } from "../support/engine-harness"
+
+const engineLayer = (
+  workflows: ReadonlyArray<WorkflowDefinition<any, any>>,
+  activities: ReadonlyArray<RegisteredActivity>,
+  options: { readonly dbPath?: string; readonly cacheSize?: number; readonly snapshotEvery?: number } = {}
+) =>
+  EngineLive({
+    dbPath: options.dbPath ?? tempDb().dbPath,
+    workflows,
+    activities,
+    cacheSize: options.cacheSize,
+    snapshotEvery: options.snapshotEvery
+  })
+
+const historyOf = (id: string) =>
+  Effect.flatMap(Engine, (engine) => engine.history(id)).pipe(
+    Effect.map((h) => h.events as ReadonlyArray<HistoryEvent>)
+  )
+
+const eventsOfType = <T extends HistoryEvent["type"]>(events: ReadonlyArray<HistoryEvent>, type: T) =>
+  events.filter((e): e is Extract<HistoryEvent, { type: T }> => e.type === type)
+
+describe("activities", () => {
+  const flaky = activity("flaky", {
+    input: Schema.Number,
+    output: Schema.String,
+    retry: { initialInterval: "1 second" }
+  })
+  const flow = workflow("retrying", { input: Schema.Number }, function* (n) {
+    return yield* flaky(n)
+  })
+
+  it.scoped(
+    "retry with backoff: each failed attempt is recorded with its next retry time (1 s, 2 s, 4 s)",
+    () => {
+      let calls = 0
+      const impl = implement(flaky, (n, ctx) => {
+        calls++
+        if (ctx.attempt < 4) throw new Error(`boom ${ctx.attempt}`)
+        return `ok ${n} on attempt ${ctx.attempt} key ${ctx.idempotencyKey}`
+      })
+      return Effect.gen(function* () {
+        const engine = yield* Engine
+        yield* engine.start("retrying", 7, { id: "r1" })
+        expect(yield* runUntilClosed("r1", "500 millis")).toBe("completed")
+        const events = yield* historyOf("r1")
+        const failures = eventsOfType(events, "ActivityAttemptFailed")
+        expect(failures.map((f) => [f.attempt, f.error.message, f.nextRetryAt - f.at])).toEqual([
+          [1, "boom 1", 1000],
+          [2, "boom 2", 2000],
+          [3, "boom 3", 4000]
+        ])
+        const done = eventsOfType(events, "ActivityCompleted")
+        expect(done.map((d) => [d.attempt, d.result])).toEqual([[4, "ok 7 on attempt 4 key r1/1"]])
+        expect(calls).toBe(4)
+        expect((yield* engine.describe("r1")).result).toBe("ok 7 on attempt 4 key r1/1")
+      }).pipe(Effect.provide(engineLayer([flow], [impl])))
+    }
+  )
+
+  const slow = activity("slow", {
+    output: Schema.String,
+    timeout: "5 seconds",
+    retry: { maximumAttempts: 2, initialInterval: "1 second" }
+  })
+  const timing = workflow("timing", {}, function* () {
+    try {
+      return yield* slow()
+    } catch (error) {
+      return `failed: ${(error as Error).message}`
+    }
+  })
+
+  it.scoped(
+    "start-to-close timeout fails the attempt, aborts its signal, and retries up to the limit",
+    () => {
+      const aborted: Array<number> = []
+      const impl = implement(slow, (_, ctx) => {
+        ctx.signal.addEventListener("abort", () => aborted.push(ctx.attempt))
+        return Effect.never
+      })
+      return Effect.gen(function* () {
+        const engine = yield* Engine
+        yield* engine.start("timing", undefined, { id: "t1" })
+        expect(yield* runUntilClosed("t1", "1 second")).toBe("completed")
+        const events = yield* historyOf("t1")
+        expect(eventsOfType(events, "ActivityAttemptFailed").map((e) => e.error.name)).toEqual([
+          "ActivityTimeout"
+        ])
+        expect(eventsOfType(events, "ActivityFailed").map((e) => [e.attempt, e.error.name])).toEqual([
+          [2, "ActivityTimeout"]
+        ])
+        expect(aborted).toEqual([1, 2])
+        expect((yield* engine.describe("t1")).result).toMatch(
+          /^failed: activity slow \(cmd 1\) failed: ActivityTimeout/
+        )
+      }).pipe(Effect.provide(engineLayer([timing], [impl])))
+    }
+  )
+
+  const beating = activity("beating", {
+    output: Schema.Unknown,
+    heartbeatTimeout: "2 seconds",
+    retry: { initialInterval: "1 second" }
+  })
+  const heartbeats = workflow("heartbeats", {}, function* () {
+    return yield* beating()
+  })
+
+  it.scoped(
+    "heartbeat timeout fails a silent attempt; the next attempt gets the last heartbeat's details",
+    () => {
+      const seen: Array<unknown> = []
+      const impl = implement(beating, (_, ctx) =>
+        Effect.gen(function* () {
+          seen.push(ctx.lastHeartbeat)
+          if (ctx.attempt > 1) return { resumedFrom: ctx.lastHeartbeat }
+          ctx.heartbeat({ page: 1 })
+          yield* Effect.sleep("1 second")
+          ctx.heartbeat({ page: 2 })
+          return yield* Effect.never
+        })
+      )
+      return Effect.gen(function* () {
+        const engine = yield* Engine
+        yield* engine.start("heartbeats", undefined, { id: "h1" })
+        expect(yield* runUntilClosed("h1", "500 millis")).toBe("completed")
+        const events = yield* historyOf("h1")
+        expect(eventsOfType(events, "ActivityAttemptFailed").map((e) => e.error.name)).toEqual([
+          "HeartbeatTimeout"
+        ])
+        expect(seen).toEqual([undefined, { page: 2 }])
+        expect((yield* engine.describe("h1")).result).toEqual({ resumedFrom: { page: 2 } })
+      }).pipe(Effect.provide(engineLayer([heartbeats], [impl])))
+    }
+  )
+
+  const refuse = activity("refuse", { input: Schema.String, output: Schema.String })
+  const refusing = workflow("refusing", {}, function* () {
+    try {
+      return yield* refuse("x")
+    } catch (error) {
+      return `caught ${(error as { cause: { name: string } }).cause.name}`
+    }
+  })
+
+  it.scoped("a non-retryable error fails the activity on its first attempt", () => {
+    let calls = 0
+    const impl = implement(refuse, () => {
+      calls++
+      throw new NonRetryableError("bad request")
+    })
+    return Effect.gen(function* () {
+      const engine = yield* Engine
+      yield* engine.start("refusing", undefined, { id: "n1" })
+      expect(yield* runUntilClosed("n1")).toBe("completed")
+      const events = yield* historyOf("n1")
+      expect(eventsOfType(events, "ActivityAttemptFailed")).toEqual([])
+      expect(
+        eventsOfType(events, "ActivityFailed").map((e) => [e.attempt, e.error.name, e.error.nonRetryable])
+      ).toEqual([[1, "NonRetryableError", true]])
+      expect(calls).toBe(1)
+      expect((yield* engine.describe("n1")).result).toBe("caught NonRetryableError")
+    }).pipe(Effect.provide(engineLayer([refusing], [impl])))
+  })
+})
+
+describe("timers and signals", () => {
+  const Go = defineSignal("go", Schema.Struct({ n: Schema.Number }))
+  const waiting = workflow("waiting", { signals: [Go] }, function* () {
+    yield* sleep("7 days")
+    const first = yield* waitForSignal(Go)
+    const second = yield* waitForSignal(Go)
+    return [first.n, second.n]
+  })
+
+  it.scoped(
+    "a 7-day timer fires under TestClock; a signal sent before the wait is kept, two are consumed in arrival order",
+    () =>
+      Effect.gen(function* () {
+        const engine = yield* Engine
+        yield* engine.start("waiting", undefined, { id: "s1" })
+        yield* settle
+        yield* engine.signal("s1", "go", { n: 1 })
+        yield* TestClock.adjust("6 days")
+        yield* settle
+        expect((yield* engine.describe("s1")).pending.timers.map((t) => t.purpose)).toEqual(["sleep"])
+        yield* TestClock.adjust("1 day")
+        yield* settle
+        expect((yield* engine.describe("s1")).pending.signals).toEqual(["go"])
+        yield* engine.signal("s1", "go", { n: 2 })
+        expect(yield* awaitClosed("s1")).toBe("completed")
+        expect((yield* engine.describe("s1")).result).toEqual([1, 2])
+        const types = (yield* historyOf("s1")).map((e) => e.type)
+        expect(types).toEqual([
+          "WorkflowStarted",
+          "TimerStarted",
+          "SignalReceived",
+          "TimerFired",
+          "SignalReceived",
+          "WorkflowCompleted"
+        ])
+      }).pipe(Effect.provide(engineLayer([waiting], [])))
+  )
+
+  const Approve = defineSignal("approve", Schema.Boolean)
+  const approval = workflow("approval", { signals: [Approve] }, function* () {
+    const answer = yield* waitForSignal(Approve, { timeout: "1 day" })
+    return answer === undefined ? "timed out" : answer ? "approved" : "rejected"
+  })
+
+  it.scoped("a signal timeout resolves to undefined when the timer fires first", () =>
+    Effect.gen(function* () {
+      const engine = yield* Engine
+      yield* engine.start("approval", undefined, { id: "a1" })
+      expect(yield* runUntilClosed("a1", "6 hours")).toBe("completed")
+      expect((yield* engine.describe("a1")).result).toBe("timed out")
+      yield* engine.start("approval", undefined, { id: "a2" })
+      yield* settle
+      yield* engine.signal("a2", "approve", true)
+      expect(yield* awaitClosed("a2")).toBe("completed")
+      expect((yield* engine.describe("a2")).result).toBe("approved")
+      expect(eventsOfType(yield* historyOf("a2"), "TimerCancelled").length).toBe(1)
+    }).pipe(Effect.provide(engineLayer([approval], [])))
+  )
+
+  it.scoped(
+    "signals to unknown or closed workflows, or undeclared or invalid signals, are refused with named errors",
+    () =>
+      Effect.gen(function* () {
+        const engine = yield* Engine
+        const unknown = yield* Effect.flip(engine.signal("nope", "approve", true))
+        expect(unknown._tag).toBe("WorkflowNotFound")
+        yield* engine.start("approval", undefined, { id: "a3" })
+        const undeclared = yield* Effect.flip(engine.signal("a3", "approv", true))
+        expect(undeclared.message).toBe(
+          `unknown signal "approv" of workflow type "approval"; known: "approve"`
+        )
+        const invalid = yield* Effect.flip(engine.signal("a3", "approve", "yes"))
+        expect(invalid._tag).toBe("InvalidPayload")
+        yield* engine.signal("a3", "approve", false)
+        yield* awaitClosed("a3")
+        const closed = yield* Effect.flip(engine.signal("a3", "approve", true))
+        expect(closed.message).toBe(`workflow "a3" is completed`)
+        const type = yield* Effect.flip(engine.start("aproval", undefined))
+        expect(type.message).toBe(`unknown workflow type "aproval"; known: "approval"`)
+      }).pipe(Effect.provide(engineLayer([approval], [])))
+  )
+})
+
+describe("queries", () => {
+  const Count = defineQuery<number>("count")
+  const Bad = defineQuery<number>("bad")
+  const Bump = defineSignal("bump")
+  const counter = workflow("counter", { signals: [Bump], queries: [Count, Bad] }, function* () {
+    let count = 0
+    yield* onQuery(Count, () => count)
+    yield* onQuery(Bad, () => {
+      throw new Error("handler broke")
+    })
+    for (;;) {
+      yield* waitForSignal(Bump)
+      count++
+    }
+  })
+
+  it.scoped(
+    "invariant 3: a query on an evicted instance replays it first; a throwing handler answers its error",
+    () =>
+      Effect.gen(function* () {
+        const engine = yield* Engine
+        for (const id of ["c1", "c2", "c3"]) yield* engine.start("counter", undefined, { id })
+        yield* engine.signal("c1", "bump", undefined)
+        yield* engine.signal("c1", "bump", undefined)
+        for (const id of ["c2", "c3"]) yield* engine.signal(id, "bump", undefined)
+        expect(yield* engine.query("c1", "count")).toBe(2)
+        expect(yield* engine.query("c3", "count")).toBe(1)
+        const failed = yield* Effect.flip(engine.query("c1", "bad"))
+        expect(failed.message).toBe(`query "bad" failed: handler broke`)
+        yield* engine.signal("c1", "bump", undefined)
+        expect(yield* engine.query("c1", "count")).toBe(3)
+        const unknown = yield* Effect.flip(engine.query("c1", "size"))
+        expect(unknown.message).toBe(`unknown query "size" of workflow type "counter"; known: "count", "bad"`)
+      }).pipe(Effect.provide(engineLayer([counter], [], { cacheSize: 1 })))
+  )
+})
+
+describe("children, races and cancellation", () => {
+  const work = activity("work", {
+    input: Schema.String,
+    output: Schema.String,
+    retry: { maximumAttempts: 1 }
+  })
+  const kid = workflow("kid", { input: Schema.String }, function* (task) {
+    return yield* work(task)
+  })
+  const parent = workflow("parent", { input: Schema.Array(Schema.String) }, function* (tasks) {
+    const results = yield* allSettled(tasks.map((t) => child(kid, t)))
+    return results.map((r) => (r.status === "fulfilled" ? r.value : `failed: ${r.error.name}`))
+  })
+  const workImpl = implement(work, (task) => {
+    if (task.includes("FAIL")) throw new Error(`cannot ${task}`)
+    return task.toUpperCase()
+  })
+
+  it.scoped(
+    "parallel children run as real workflows linked to the parent; a failing child loses no sibling's result",
+    () =>
+      Effect.gen(function* () {
+        const engine = yield* Engine
+        yield* engine.start("parent", ["a", "FAIL b", "c"], { id: "p1" })
+        expect(yield* awaitClosed("p1")).toBe("completed")
+        expect((yield* engine.describe("p1")).result).toEqual(["A", "failed: ChildWorkflowFailure", "C"])
+        const kids = (yield* engine.list({ type: "kid" })).workflows
+        expect(kids.map((k) => [k.id, k.status, k.parentId]).sort()).toEqual([
+          ["p1/2", "completed", "p1"],
+          ["p1/3", "failed", "p1"],
+          ["p1/4", "completed", "p1"]
+        ])
+        const started = eventsOfType(yield* historyOf("p1/2"), "WorkflowStarted")[0]!
+        expect(started.parent).toMatchObject({ workflowId: "p1", cmd: 2 })
+      }).pipe(Effect.provide(engineLayer([parent, kid], [workImpl])))
+  )
+
+  const long = activity("long", { output: Schema.String })
+  const racer = workflow("racer", {}, function* () {
+    return yield* race([long(), sleep("1 minute")])
+  })
+
+  it.scoped(
+    "race cancels the loser: its activity's AbortSignal fires and its completion is never recorded",
+    () => {
+      const aborted: Array<string> = []
+      const impl = implement(
+        long,
+        (_, ctx) =>
+          new Promise<string>((resolve) => {
+            ctx.signal.addEventListener("abort", () => {
+              aborted.push(ctx.idempotencyKey)
+              resolve("too late")
+            })
+          })
+      )
+      return Effect.gen(function* () {
+        const engine = yield* Engine
+        yield* engine.start("racer", undefined, { id: "race1" })
+        expect(yield* runUntilClosed("race1", "30 seconds")).toBe("completed")
+        yield* settle
+        expect(aborted).toEqual(["race1/2"])
+        const types = (yield* historyOf("race1")).map((e) => e.type)
+        expect(types).toEqual([
+          "WorkflowStarted",
+          "ActivityScheduled",
+          "TimerStarted",
+          "TimerFired",
+          "ActivityCancelRequested",
+          "WorkflowCompleted"
+        ])
+      }).pipe(Effect.provide(engineLayer([racer], [impl])))
+    }
+  )
+
+  const book = activity("book", { input: Schema.String, output: Schema.String })
+  const undo = activity("undo", { input: Schema.String, output: Schema.String })
+  const Done = defineSignal("done")
+  const saga = workflow("saga", { signals: [Done] }, function* () {
+    const booked: Array<string> = []
+    try {
+      for (const item of ["flight", "hotel"]) booked.push(yield* book(item))
+      yield* waitForSignal(Done)
+      return booked
+    } finally {
+      // Runs on cancellation too: compensate in reverse order.
+      if (booked.length === 2) for (const item of [...booked].reverse()) yield* undo(item)
+    }
+  })
+
+  it.scoped(
+    "cancel throws Cancelled at the current yield; finally compensates in reverse order; the run ends cancelled",
+    () => {
+      const log: Array<string> = []
+      const impls = [
+        implement(book, (item) => (log.push(`book ${item}`), item)),
+        implement(undo, (item) => (log.push(`undo ${item}`), item))
+      ]
+      return Effect.gen(function* () {
+        const engine = yield* Engine
+        yield* engine.start("saga", undefined, { id: "saga1" })
+        yield* eventually(Effect.map(engine.describe("saga1"), (d) => d.pending.signals.length === 1))
+        yield* engine.cancel("saga1", "customer left")
+        expect(yield* awaitClosed("saga1")).toBe("cancelled")
+        expect(log).toEqual(["book flight", "book hotel", "undo hotel", "undo flight"])
+        const d = yield* engine.describe("saga1")
+        expect(d.error).toEqual({ name: "Cancelled", message: "customer left" })
+        const again = yield* Effect.flip(engine.cancel("saga1"))
+        expect(again._tag).toBe("WorkflowClosed")
+      }).pipe(Effect.provide(engineLayer([saga], impls)))
+    }
+  )
+
+  const Never = defineSignal("never")
+  const sleepyKid = workflow("sleepyKid", { signals: [Never] }, function* () {
+    yield* waitForSignal(Never)
+    return "woke"
+  })
+  const sleepyParent = workflow("sleepyParent", {}, function* () {
+    return yield* child(sleepyKid, undefined, { id: "sleepy-kid" })
+  })
+
+  it.scoped("cancelling a parent cancels its running child", () =>
+    Effect.gen(function* () {
+      const engine = yield* Engine
+      yield* engine.start("sleepyParent", undefined, { id: "sp" })
+      yield* eventually(Effect.map(Effect.either(engine.describe("sleepy-kid")), (d) => d._tag === "Right"))
+      yield* engine.cancel("sp")
+      expect(yield* awaitClosed("sp")).toBe("cancelled")
+      expect(yield* awaitClosed("sleepy-kid")).toBe("cancelled")
+    }).pipe(Effect.provide(engineLayer([sleepyParent, sleepyKid], [])))
+  )
+
+  const step = activity("step", { input: Schema.Number, output: Schema.Number })
+  const looping = workflow(
+    "looping",
+    { input: Schema.Struct({ round: Schema.Number, total: Schema.Number }) },
+    function* ({ round, total }) {
+      const next = yield* step(round)
+      if (next < 3) return yield* continueAsNew({ round: next, total: total + next })
+      return total + next
+    }
+  )
+
+  it.scoped("continue-as-new starts a fresh run with an empty history under the same id", () =>
+    Effect.gen(function* () {
+      const engine = yield* Engine
+      const first = yield* engine.start("looping", { round: 0, total: 0 }, { id: "loop" })
+      yield* eventually(Effect.map(engine.describe("loop"), (d) => d.status === "completed"))
+      const d = yield* engine.describe("loop")
+      expect(d.result).toBe(6)
+      expect(d.runId).not.toBe(first.runId)
+      const events = yield* historyOf("loop")
+      expect(events[0]).toMatchObject({ type: "WorkflowStarted", input: { round: 2, total: 3 } })
+      expect(events.map((e) => e.type)).toEqual([
+        "WorkflowStarted",
+        "ActivityScheduled",
+        "ActivityCompleted",
+        "WorkflowCompleted"
+      ])
+      const again = yield* engine.start("looping", { round: 2, total: 0 }, { id: "loop" })
+      expect(again.runId).not.toBe(d.runId)
+    }).pipe(Effect.provide(engineLayer([looping], [implement(step, (n) => n + 1)])))
+  )
+})
+
+describe("durability in one process", () => {
+  const Go = defineSignal("go")
+  const add = activity("add", { input: Schema.Number, output: Schema.Number })
+  const steps = workflow("steps", { input: Schema.Number, signals: [Go] }, function* (n) {
+    let total = 0
+    for (let i = 0; i < n; i++) total += yield* add(i)
+    yield* waitForSignal(Go)
+    return total
+  })
+
+  it.live(
+    "recovery: an engine restarted on the same file resumes open runs; a corrupt snapshot falls back to full replay",
+    () =>
+      Effect.gen(function* () {
+        const { dbPath } = tempDb("recovery")
+        const layer = engineLayer([steps], [implement(add, (i) => i)], {
+          dbPath,
+          snapshotEvery: 5,
+          cacheSize: 1
+        })
+        yield* Effect.gen(function* () {
+          const engine = yield* Engine
+          yield* engine.start("steps", 20, { id: "long" })
+          yield* engine.start("steps", 3, { id: "short" })
+          yield* eventually(Effect.map(engine.describe("long"), (d) => d.pending.signals.length === 1))
+        }).pipe(Effect.provide(layer), Effect.scoped)
+
+        const Sqlite = (yield* Effect.promise(() => import("better-sqlite3"))).default
+        const db = new Sqlite(dbPath)
+        const snapshot = db
+          .prepare(
+            "SELECT seq FROM snapshots s JOIN runs r ON r.run_id = s.run_id WHERE r.workflow_id = 'long'"
+          )
+          .get() as { seq: number } | undefined
+        expect(snapshot?.seq).toBeGreaterThanOrEqual(40)
+        db.prepare(
+          'UPDATE snapshots SET body = \'{"version":1,"seq":\' || seq || \',"events":[{"type":"Nope"}]}\''
+        ).run()
+        db.close()
+
+        yield* Effect.gen(function* () {
+          const engine = yield* Engine
+          yield* engine.signal("long", "go", undefined)
+          yield* engine.signal("short", "go", undefined)
+          expect(yield* awaitClosed("long")).toBe("completed")
+          expect(yield* awaitClosed("short")).toBe("completed")
+          expect((yield* engine.describe("long")).result).toBe(190)
+          expect((yield* engine.describe("short")).result).toBe(3)
+        }).pipe(Effect.provide(layer), Effect.scoped)
+      })
+  )
+
+  it.live(
+    "two engines on one file: the second refuses, naming the file and the holder's pid; the first keeps working",
+    () =>
+      Effect.gen(function* () {
+        const { dbPath } = tempDb("lock")
+        const first = engineLayer([steps], [implement(add, (i) => i)], { dbPath })
+        yield* Effect.gen(function* () {
+          const engine = yield* Engine
+          const second = yield* Effect.flip(Layer.build(engineLayer([steps], [], { dbPath })))
+          expect(second._tag).toBe("StoreError")
+          expect(second.message).toContain(dbPath)
+          expect(second.message).toContain(`pid ${process.pid}`)
+          yield* engine.start("steps", 2, { id: "still-works" })
+          yield* engine.signal("still-works", "go", undefined)
+          expect(yield* awaitClosed("still-works")).toBe("completed")
+        }).pipe(Effect.provide(first), Effect.scoped)
+      }),
+    30_000
+  )
+})
+
+describe("stuck workflows", () => {
+  const a = activity("a", { output: Schema.String })
+  const b = activity("b", { output: Schema.String })
+  const Go = defineSignal("go")
+  const v1 = workflow("versioned", { signals: [Go] }, function* () {
+    const x = yield* a()
+    yield* waitForSignal(Go)
+    return x
+  })
+  const v2 = workflow("versioned", { signals: [Go] }, function* () {
+    const x = yield* b()
+    yield* waitForSignal(Go)
+    return x
+  })
+  const impls = [implement(a, () => "from a"), implement(b, () => "from b")]
+
+  it.live(
+    "invariant 5: a divergence marks the run stuck, not failed; restarting with matching code resumes it",
+    () =>
+      Effect.gen(function* () {
+        const { dbPath } = tempDb("stuck")
+        yield* Effect.gen(function* () {
+          const engine = yield* Engine
+          yield* engine.start("versioned", undefined, { id: "v" })
+          yield* eventually(Effect.map(engine.describe("v"), (d) => d.pending.signals.length === 1))
+        }).pipe(Effect.provide(engineLayer([v1], impls, { dbPath })), Effect.scoped)
+
+        yield* Effect.gen(function* () {
+          const engine = yield* Engine
+          const d = yield* eventually(
+            Effect.map(engine.describe("v"), (d) => (d.status === "stuck" ? d : undefined))
+          )
+          expect(d.divergence).toMatchObject({
+            cmd: 1,
+            expected: { kind: "ActivityScheduled", name: "a" },
+            actual: { kind: "Activity", name: "b" }
+          })
+          yield* engine.signal("v", "go", undefined)
+          expect((yield* engine.describe("v")).status).toBe("stuck")
+        }).pipe(Effect.provide(engineLayer([v2], impls, { dbPath })), Effect.scoped)
+
+        yield* Effect.gen(function* () {
+          const engine = yield* Engine
+          expect(yield* awaitClosed("v")).toBe("completed")
+          expect((yield* engine.describe("v")).result).toBe("from a")
+        }).pipe(Effect.provide(engineLayer([v1], impls, { dbPath })), Effect.scoped)
+      })
+  )
+})

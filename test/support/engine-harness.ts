@@ -1,0 +1,72 @@
+/**
+ * Helpers for tests that run the real engine on a real SQLite file in a temp folder.
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { Engine, type RunStatus, type StreamItem } from "../../runtime"
+
+/** A fresh folder under the OS temp dir, and the database path in it. */
+export const tempDb = (label = "engine") => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tl-${label}-`))
+  return { dir, dbPath: path.join(dir, "temporal-lite.db") }
+}
+
+/** Lets every runnable fiber and pending I/O callback run (the engine's work is all in-process). */
+export const settle = Effect.gen(function* () {
+  for (let i = 0; i < 10; i++) {
+    yield* Effect.yieldNow()
+    yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+  }
+})
+
+/** Every stream item of the workflow up to its end. */
+export const streamToEnd = (id: string) =>
+  Effect.flatMap(Engine, (engine) => Stream.runCollect(engine.subscribe(id))).pipe(
+    Effect.map((items) => [...items])
+  )
+
+/** Waits (without moving the clock) until the workflow closes; its final status. */
+export const awaitClosed = (id: string) =>
+  Effect.flatMap(Engine, (engine) => Stream.runLast(engine.subscribe(id))).pipe(
+    Effect.map((last) => {
+      const item = Option.getOrUndefined(last) as StreamItem | undefined
+      return item?._tag === "end" ? item.status : ("running" as RunStatus)
+    })
+  )
+
+/**
+ * Moves the TestClock forward in `step`s, letting the engine settle after each, until the
+ * workflow closes; fails after `maxSteps` so a test that would hang fails instead.
+ */
+export const runUntilClosed = (id: string, step: Duration.DurationInput = "1 second", maxSteps = 200) =>
+  Effect.gen(function* () {
+    const closed = yield* Effect.fork(awaitClosed(id))
+    for (let i = 0; i < maxSteps; i++) {
+      yield* settle
+      const done = yield* Fiber.poll(closed)
+      if (Option.isSome(done)) return yield* Fiber.join(closed)
+      yield* TestClock.adjust(step)
+    }
+    yield* Fiber.interrupt(closed)
+    return yield* Effect.dieMessage(
+      `workflow ${id} did not close within ${maxSteps} steps of ${Duration.format(step)}`
+    )
+  })
+
+/** Waits until `check` holds, settling in between (no clock movement); fails after `attempts`. */
+export const eventually = <A>(check: Effect.Effect<A | undefined, any, Engine>, attempts = 200) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < attempts; i++) {
+      const value = yield* check
+      if (value !== undefined && value !== false) return value
+      yield* settle
+    }
+    return yield* Effect.dieMessage("condition not reached")
+  })
