@@ -241,7 +241,7 @@ const makeEngine = (config: EngineConfig) =>
     }
 
     const pump: Effect.Effect<void> = Effect.suspend(() => {
-      const run = ready.shift()
+      const run = ready.shift() ?? nextRecovering()
       if (!run) {
         pumping = false
         return Effect.void
@@ -262,6 +262,21 @@ const makeEngine = (config: EngineConfig) =>
         Effect.zipRight(pump)
       )
     })
+
+    /**
+     * Open runs not yet replayed since the engine started: resumed when nothing else is ready,
+     * so live traffic is not held up, and a divergence shows (`stuck`) soon after a deploy.
+     */
+    const recovering: Array<RunState> = []
+    const nextRecovering = (): RunState | undefined => {
+      for (let run = recovering.pop(); run; run = recovering.pop()) {
+        if (!run.instance && runs.has(run.row.runId) && run.row.status === "running") {
+          run.wake = true
+          return run
+        }
+      }
+      return undefined
+    }
 
     const deliver = (run: RunState, item: InboxItem) => {
       run.inbox.push(item)
@@ -798,7 +813,13 @@ const makeEngine = (config: EngineConfig) =>
         if (run.row.status === "stuck" || run.row.lastSeq === 1) {
           run.wake = true
           schedule(run)
+        } else {
+          recovering.push(run)
         }
+      }
+      if (recovering.length > 0 && !pumping) {
+        pumping = true
+        runFork(pump)
       }
       for (const timer of yield* store.timers)
         if (runs.has(timer.runId)) timers.add(timer.runId, timer.cmd, timer.fireAt)
@@ -1059,6 +1080,7 @@ const makeEngine = (config: EngineConfig) =>
             input: JSON.parse(row.inputJson),
             ...(row.resultJson === undefined ? {} : { result: JSON.parse(row.resultJson) }),
             ...(row.error === undefined ? {} : { error: row.error }),
+            ...(row.divergenceJson === undefined ? {} : { divergence: JSON.parse(row.divergenceJson) }),
             startedAt: row.createdAt,
             ...(row.closedAt === undefined ? {} : { closedAt: row.closedAt })
           },
