@@ -16,7 +16,13 @@ export interface WorkflowDefinition<I = any, O = any> {
   readonly _tag: "WorkflowDefinition"
   readonly name: string
   readonly input: AnySchema<I> | undefined
-  readonly output: AnySchema<O> | undefined
+  /**
+   * Typed loosely on purpose: a schema is invariant in its type, so with `AnySchema<O>` a workflow
+   * whose body never returns (`O` = never: it always throws or continues as new) would not be a
+   * `WorkflowDefinition<any, any>` and could not be registered or replayed. `workflow()` still
+   * checks the body's return type against the schema given.
+   */
+  readonly output: AnySchema<any> | undefined
   readonly signals: ReadonlyArray<SignalDefinition<any>>
   readonly queries: ReadonlyArray<QueryDefinition<any, any>>
   /** Called afresh for every replay: a generator function, never a generator object. */

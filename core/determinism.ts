@@ -45,6 +45,15 @@ export class SeededRandom {
     this.c = (this.c + t) | 0
     return (t >>> 0) / 4294967296
   }
+  /** An independent generator in the same state: drawing from it leaves this one where it was. */
+  copy(): SeededRandom {
+    const copy: SeededRandom = Object.create(SeededRandom.prototype)
+    copy.a = this.a
+    copy.b = this.b
+    copy.c = this.c
+    copy.d = this.d
+    return copy
+  }
   /** An RFC 4122 version-4 UUID drawn from this generator. */
   uuid(): string {
     const bytes: Array<number> = []
@@ -79,25 +88,35 @@ class WorkflowDate extends RealDate {
 const workflowRandom = () => (active ? active.random.next() : realRandom())
 
 /**
- * Runs `f` with the workflow's clock and generator installed as `Date` and `Math.random`,
- * and puts the real ones back afterwards whatever happens. Re-entrant calls keep the outer
- * environment's restoration.
+ * Installs the workflow's clock and generator as `Date` and `Math.random`, and returns what to
+ * give `leaveLogicalEnvironment` to put things back. Re-entrant: inside another environment,
+ * only the active environment changes, and the outermost leave restores the real globals.
  */
-export const withLogicalEnvironment = <A>(env: LogicalEnvironment, f: () => A): A => {
+export const enterLogicalEnvironment = (env: LogicalEnvironment): LogicalEnvironment | undefined => {
   const outer = active
-  const installed = outer !== undefined
   active = env
-  if (!installed) {
+  if (outer === undefined) {
     globalThis.Date = WorkflowDate as DateConstructor
     Math.random = workflowRandom
   }
+  return outer
+}
+
+/** Undoes the matching `enterLogicalEnvironment`; call it in a `finally`. */
+export const leaveLogicalEnvironment = (outer: LogicalEnvironment | undefined): void => {
+  active = outer
+  if (outer === undefined) {
+    globalThis.Date = RealDate
+    Math.random = realRandom
+  }
+}
+
+/** Runs `f` inside the environment, and puts the real globals back afterwards whatever happens. */
+export const withLogicalEnvironment = <A>(env: LogicalEnvironment, f: () => A): A => {
+  const outer = enterLogicalEnvironment(env)
   try {
     return f()
   } finally {
-    active = outer
-    if (!installed) {
-      globalThis.Date = RealDate
-      Math.random = realRandom
-    }
+    leaveLogicalEnvironment(outer)
   }
 }

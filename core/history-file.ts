@@ -18,6 +18,8 @@ export const WorkflowSummary = Schema.Struct({
   input: Schema.optional(Schema.Unknown),
   result: Schema.optional(Schema.Unknown),
   error: Schema.optional(ErrorInfo),
+  /** For a stuck run: the divergence the engine recorded (a NonDeterminismError's fields). */
+  divergence: Schema.optional(Schema.Unknown),
   startedAt: Schema.optional(Schema.Number),
   closedAt: Schema.optional(Schema.Number)
 })
@@ -61,15 +63,25 @@ export const decodeHistoryFile = (input: unknown): Either.Either<HistoryFile, Hi
     )
   }
   const events = (input as { events?: unknown }).events
-  if (Array.isArray(events)) {
-    const seqError = checkSequence(events)
-    const decoded = decode(input)
-    if (Either.isLeft(decoded)) return Either.left(describeParseError(decoded.left, events))
-    if (seqError) return Either.left(seqError)
-    return Either.right(decoded.right)
+  if (!Array.isArray(events)) {
+    return Either.left(
+      new HistoryFileError({
+        message: `bad history file: "events" ${events === undefined ? "is missing" : `is ${describeJson(events)}, expected an array of events`}`,
+        path: ["events"]
+      })
+    )
   }
-  return Either.mapLeft(decode(input), (error) => describeParseError(error, []))
+  const decoded = decode(input)
+  const seqError = checkSequence(events)
+  if (Either.isRight(decoded)) return seqError ? Either.left(seqError) : Either.right(decoded.right)
+  const parseError = describeParseError(decoded.left, events)
+  // The first fault in the file: a file-level one, else the earliest bad event.
+  const seqFirst = seqError !== undefined && seqError.eventIndex! < (parseError.eventIndex ?? -1)
+  return Either.left(seqFirst ? seqError : parseError)
 }
+
+const describeJson = (value: unknown): string =>
+  value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`
 
 /** Parses JSON text and decodes it; bad JSON gets the parser's position in the message. */
 export const parseHistoryFile = (text: string): Either.Either<HistoryFile, HistoryFileError> => {
@@ -99,6 +111,13 @@ const describeParseError = (
   if (path[0] === "events" && typeof path[1] === "number") {
     const index = path[1]
     const event = events[index] as { seq?: unknown; type?: unknown } | undefined
+    if (typeof event !== "object" || event === null || Array.isArray(event)) {
+      return new HistoryFileError({
+        message: `bad event #${index}: expected an event object, got ${describeJson(event)}`,
+        eventIndex: index,
+        path: ["events", index]
+      })
+    }
     const field = path.slice(2).join(".")
     const seq = typeof event?.seq === "number" ? `, seq ${event.seq}` : ""
     const type = typeof event?.type === "string" ? ` (${event.type})` : ""

@@ -17,6 +17,9 @@
  *    seeded from the run; `now`, `random` and `uuid` are recorded and replayed from history.
  * 6. Nothing here performs I/O: new commands are returned for the runtime to persist, in the
  *    order they were produced, with every cancel command before the terminal one.
+ * 7. Branches are structured: the code that yielded `all`/`allSettled`/`race` resumes only when
+ *    every branch it started has finished. Branches cancelled because a sibling settled (or the
+ *    waiter itself was cancelled) get `Cancelled` once and run their `finally` blocks first.
  */
 import {
   describeDescriptor,
@@ -30,7 +33,12 @@ import {
   type WorkflowInfo
 } from "./descriptor"
 import type { WorkflowDefinition } from "./definitions"
-import { SeededRandom, withLogicalEnvironment } from "./determinism"
+import {
+  enterLogicalEnvironment,
+  leaveLogicalEnvironment,
+  SeededRandom,
+  withLogicalEnvironment
+} from "./determinism"
 import {
   ActivityFailure,
   Cancelled,
@@ -40,7 +48,7 @@ import {
   type DivergenceSide,
   type ErrorInfo
 } from "./errors"
-import { isCommandEvent, type Command, type EventOf, type EventType, type HistoryEvent } from "./history"
+import type { Command, EventOf, EventType, HistoryEvent } from "./history"
 import { childHandle } from "./primitives"
 import { parseLocation, type SourceLocation } from "./source-location"
 
@@ -81,6 +89,8 @@ interface Group {
   readonly children: Array<Fiber>
   readonly results: Array<unknown>
   remaining: number
+  /** Branches started and not finished; the waiter resumes when none is left (invariant 7). */
+  running: number
   settled: Resume | undefined
   step: TraceStep | undefined
 }
@@ -91,10 +101,12 @@ interface Fiber {
   readonly group: Group | undefined
   readonly index: number
   done: boolean
+  /** Cancelled already: a fiber gets `Cancelled` once, so its compensations are not cancelled in turn. */
+  cancelled: boolean
   /** A branch given as a bare descriptor has no frame of its own: its yield is where the group was. */
   readonly location: SourceLocation | undefined
-  /** What the fiber is blocked on; undefined while it runs or waits in the ready queue. */
-  wait: { readonly op: Op } | { readonly group: Group } | undefined
+  /** What the fiber is blocked on (an op or a group); undefined while it runs or is ready. */
+  wait: Op | Group | undefined
 }
 
 type OpKind = "activity" | "timer" | "signal" | "child"
@@ -103,8 +115,9 @@ interface Op {
   readonly kind: OpKind
   readonly fiber: Fiber
   readonly step: TraceStep | undefined
-  /** For signal waits: the signal name and whether a timeout timer runs. */
-  readonly signal?: string
+  /** The activity's name, the signal's name, or the child's workflow type. */
+  readonly name?: string
+  /** For signal waits: whether a timeout timer runs. */
   readonly timer?: boolean
   /** For child waits: the cmd that started the child. */
   readonly childCmd?: number
@@ -136,6 +149,10 @@ export class WorkflowInstance {
   private commands: Array<Command> = []
   private root: Fiber | undefined
   private nextFiberId = 0
+  /**
+   * The last cmd taken. Every cmd up to it was produced by the code: a yield takes its cmd and
+   * then either matches the history or leaves the instance stuck.
+   */
   private lastCmd = 0
   private readonly ops = new Map<number, Op>()
   private readonly children = new Map<number, ChildState>()
@@ -148,9 +165,8 @@ export class WorkflowInstance {
   private readonly signalWaiters: Array<Op> = []
   private readonly queries = new Map<string, (args: any) => unknown>()
   private readonly ready: Array<{ fiber: Fiber; resume: Resume }> = []
-  private readonly stepsByCmd = new Map<number, TraceStep>()
-  /** cmds whose command the code produced (replayed or new). */
-  private readonly produced = new Set<number>()
+  /** Trace steps by cmd, when tracing. */
+  private readonly stepsByCmd: Array<TraceStep | undefined> = []
   /** Cancel commands the code produced, as `type:cmd`. */
   private readonly producedCancels = new Set<string>()
   private terminal: Command | undefined
@@ -162,7 +178,8 @@ export class WorkflowInstance {
   private applying = false
 
   // The recorded history this instance replays: looked ahead into by cmd (invariant 3/4).
-  private readonly recorded = new Map<number, HistoryEvent>()
+  /** Scheduling events by cmd (an array: cmds are small, dense integers, and this is the hot lookup). */
+  private recorded: Array<HistoryEvent | undefined> = []
   private readonly recordedCancels = new Set<string>()
   private recordedTerminal: HistoryEvent | undefined
   private maxRecordedCmd = 0
@@ -189,10 +206,13 @@ export class WorkflowInstance {
   ): WorkflowInstance {
     const instance = new WorkflowInstance(definition, options)
     instance.record(history)
-    for (const event of history) {
-      if (instance.status === "stuck") break
-      instance.apply(event)
-    }
+    // The logical globals are installed once for the whole (synchronous) replay, not per event.
+    withLogicalEnvironment(instance, () => {
+      for (const event of history) {
+        if (instance.status === "stuck") break
+        instance.apply(event)
+      }
+    })
     return instance
   }
 
@@ -206,30 +226,35 @@ export class WorkflowInstance {
 
   private record(history: ReadonlyArray<HistoryEvent>) {
     this.recordedLength = history.length
-    history.forEach((event, index) => {
-      if (!isCommandEvent(event)) {
-        this.lastIncomingIndex = index
-        return
-      }
+    // Sized once, a slot per event (a cmd past that grows it): growing a large array copies it.
+    this.recorded = new Array<HistoryEvent | undefined>(history.length + 1).fill(undefined)
+    for (let index = 0; index < history.length; index++) {
+      const event = history[index]!
       switch (event.type) {
+        case "ActivityScheduled":
+        case "TimerStarted":
+        case "SideEffectRecorded":
+        case "MarkerRecorded":
+        case "ChildWorkflowStarted":
+          this.recorded[event.cmd] = event
+          if (event.cmd > this.maxRecordedCmd) this.maxRecordedCmd = event.cmd
+          break
         case "ActivityCancelRequested":
         case "TimerCancelled":
         case "ChildWorkflowCancelRequested":
           this.recordedCancels.add(`${event.type}:${event.cmd}`)
-          return
+          break
         case "WorkflowCompleted":
         case "WorkflowFailed":
         case "WorkflowCancelled":
         case "WorkflowContinuedAsNew":
           this.recordedTerminal = event
-          return
+          break
         default:
-          if ("cmd" in event) {
-            this.recorded.set(event.cmd, event)
-            if (event.cmd > this.maxRecordedCmd) this.maxRecordedCmd = event.cmd
-          }
+          // From outside: a start, a completion, a signal or a cancel request.
+          this.lastIncomingIndex = index
       }
-    })
+    }
   }
 
   /** True while the recorded history still has events to apply. */
@@ -259,11 +284,7 @@ export class WorkflowInstance {
     return [...this.ops.values()].map((op) => ({
       cmd: op.cmd,
       kind: op.kind,
-      ...(op.signal === undefined
-        ? op.step && typeof op.step.descriptor.name === "string"
-          ? { name: op.step.descriptor.name }
-          : {}
-        : { name: op.signal })
+      ...(op.name === undefined ? {} : { name: op.name })
     }))
   }
 
@@ -287,7 +308,9 @@ export class WorkflowInstance {
       }
     }
     try {
-      return { ok: true, value: withLogicalEnvironment(this, () => handler(args)) }
+      // A copy of the generator: a handler's Math.random() must not shift what the workflow draws next.
+      const env = { now: this.now, random: this.random.copy() }
+      return { ok: true, value: withLogicalEnvironment(env, () => handler(args)) }
     } catch (error) {
       return { ok: false, error: toErrorInfo(error) }
     }
@@ -300,18 +323,18 @@ export class WorkflowInstance {
   apply(event: HistoryEvent): void {
     if (this.status === "stuck" || this.applying) return
     this.applying = true
+    this.applied++
+    this.processedSeq = event.seq
+    this.now = event.at
+    const outer = enterLogicalEnvironment(this)
     try {
-      this.applied++
-      this.processedSeq = event.seq
-      this.now = event.at
-      withLogicalEnvironment(this, () => {
-        ;(handlers[event.type] as (this: WorkflowInstance, e: HistoryEvent) => void).call(this, event)
-        this.drain()
-      })
+      ;(handlers[event.type] as (this: WorkflowInstance, e: HistoryEvent) => void).call(this, event)
+      this.drain()
     } catch (error) {
       if (!(error instanceof NonDeterminismError)) throw error
       this.diverge(error)
     } finally {
+      leaveLogicalEnvironment(outer)
       this.applying = false
     }
   }
@@ -335,9 +358,9 @@ export class WorkflowInstance {
   }
 
   /** @internal */ onCommandEvent(e: HistoryEvent & { readonly cmd: number }) {
-    const step = this.stepsByCmd.get(e.cmd)
+    const step = this.stepsByCmd[e.cmd]
     if (step) step.scheduledSeq = e.seq
-    if (!this.produced.has(e.cmd)) {
+    if (e.cmd > this.lastCmd) {
       throw this.divergeAt(e.cmd, "the history has a command the code did not yield", describeEvent(e), {
         kind: "nothing"
       })
@@ -366,7 +389,7 @@ export class WorkflowInstance {
   }
 
   /** @internal */ onAttemptFailed(e: EventOf<"ActivityAttemptFailed">) {
-    const step = this.stepsByCmd.get(e.cmd)
+    const step = this.stepsByCmd[e.cmd]
     if (step) (step.attempts ??= []).push({ seq: e.seq, attempt: e.attempt, error: e.error })
   }
 
@@ -379,7 +402,7 @@ export class WorkflowInstance {
         : {
             ok: false,
             error: new ActivityFailure({
-              activity: String(op.step?.descriptor.name ?? ""),
+              activity: op.name!,
               cmd: e.cmd,
               cause: e.error
             })
@@ -402,7 +425,7 @@ export class WorkflowInstance {
   }
 
   /** @internal */ onSignal(e: EventOf<"SignalReceived">) {
-    const index = this.signalWaiters.findIndex((op) => op.signal === e.name)
+    const index = this.signalWaiters.findIndex((op) => op.name === e.name)
     if (index < 0) {
       this.signalBuffer.push({ name: e.name, payload: e.payload, seq: e.seq })
       return
@@ -416,7 +439,7 @@ export class WorkflowInstance {
   /** @internal */ onChildOutcome(e: EventOf<"ChildWorkflowCompleted"> | EventOf<"ChildWorkflowFailed">) {
     const child = this.children.get(e.cmd)
     if (!child) return this.checkLateCompletion(e)
-    const step = this.stepsByCmd.get(e.cmd)
+    const step = this.stepsByCmd[e.cmd]
     if (step) step.completedSeq = e.seq
     child.outcome =
       e.type === "ChildWorkflowCompleted"
@@ -452,7 +475,16 @@ export class WorkflowInstance {
     index: number,
     location?: SourceLocation
   ): Fiber {
-    return { id: this.nextFiberId++, gen, group, index, done: false, wait: undefined, location }
+    return {
+      id: this.nextFiberId++,
+      gen,
+      group,
+      index,
+      done: false,
+      cancelled: false,
+      wait: undefined,
+      location
+    }
   }
 
   private drain() {
@@ -503,30 +535,29 @@ export class WorkflowInstance {
     const step = this.traceStep(cmd, fiber, d, stack)
     switch (d._tag) {
       case "Activity":
-        this.expect(cmd, d, "ActivityScheduled", d.name)
-        this.produce(cmd, d, {
-          type: "ActivityScheduled",
-          cmd,
-          name: d.name,
-          input: d.input,
-          options: d.options
-        })
-        return this.block(fiber, { cmd, kind: "activity", fiber, step })
+        if (!this.expect(cmd, d, "ActivityScheduled", d.name))
+          this.emitNew(cmd, d, {
+            type: "ActivityScheduled",
+            cmd,
+            name: d.name,
+            input: d.input,
+            options: d.options
+          })
+        return this.block(fiber, { cmd, kind: "activity", fiber, step, name: d.name })
       case "Sleep":
-        this.expect(cmd, d, "TimerStarted", "sleep")
-        this.produce(cmd, d, {
-          type: "TimerStarted",
-          cmd,
-          durationMs: d.durationMs,
-          fireAt: this.now + d.durationMs,
-          purpose: "sleep"
-        })
+        if (!this.expect(cmd, d, "TimerStarted", "sleep"))
+          this.emitNew(cmd, d, {
+            type: "TimerStarted",
+            cmd,
+            durationMs: d.durationMs,
+            fireAt: this.now + d.durationMs,
+            purpose: "sleep"
+          })
         return this.block(fiber, { cmd, kind: "timer", fiber, step })
       case "WaitForSignal":
         return this.onWaitForSignal(fiber, cmd, d, step)
       case "OnQuery":
         this.expect(cmd, d, undefined)
-        this.produced.add(cmd)
         this.queries.set(d.name, d.handler)
         return this.resolved(step, undefined)
       case "SideEffect": {
@@ -535,12 +566,11 @@ export class WorkflowInstance {
         const fresh =
           d.kind === "now" ? this.now : d.kind === "random" ? this.random.next() : this.random.uuid()
         const value = recorded ? recorded.value : fresh
-        this.produce(cmd, d, { type: "SideEffectRecorded", cmd, kind: d.kind, value })
+        if (!recorded) this.emitNew(cmd, d, { type: "SideEffectRecorded", cmd, kind: d.kind, value })
         return this.resolved(step, value)
       }
       case "Info":
         this.expect(cmd, d, undefined)
-        this.produced.add(cmd)
         return this.resolved(step, this.info)
       case "StartChild":
         return this.onStartChild(fiber, cmd, d, step)
@@ -550,7 +580,6 @@ export class WorkflowInstance {
         return this.onCombine(fiber, cmd, d, step)
       case "ContinueAsNew":
         this.expect(cmd, d, undefined)
-        this.produced.add(cmd)
         this.finish({ ok: false, error: { [CONTINUE_AS_NEW]: true, input: d.input } })
         return BLOCKED
     }
@@ -558,7 +587,7 @@ export class WorkflowInstance {
 
   private onPatched(fiber: Fiber, patchId: string, stack: string | undefined): Resume {
     const cmd = this.lastCmd + 1
-    const recorded = this.recorded.get(cmd)
+    const recorded = this.recorded[cmd]
     const hasMarker = recorded?.type === "MarkerRecorded" && recorded.patchId === patchId
     // Old histories took the old branch: no marker there, and the cmd stays free for what follows.
     if (!hasMarker && (recorded !== undefined || this.isReplaying || cmd <= this.maxRecordedCmd)) {
@@ -567,7 +596,7 @@ export class WorkflowInstance {
     this.lastCmd = cmd
     const d = { _tag: "Patched", patchId } as Descriptor
     const step = this.traceStep(cmd, fiber, d, stack)
-    this.produce(cmd, d, { type: "MarkerRecorded", cmd, patchId })
+    if (!hasMarker) this.emitNew(cmd, d, { type: "MarkerRecorded", cmd, patchId })
     return this.resolved(step, true)
   }
 
@@ -580,26 +609,29 @@ export class WorkflowInstance {
     const index = this.signalBuffer.findIndex((s) => s.name === d.name)
     if (index >= 0) {
       this.expect(cmd, d, undefined)
-      this.produced.add(cmd)
       const [signal] = this.signalBuffer.splice(index, 1)
       if (step) step.completedSeq = signal!.seq
       return this.resolved(step, signal!.payload)
     }
+    if (d.timeoutMs === 0) {
+      // A poll: nothing buffered means nothing arrived, at once and with no timer.
+      this.expect(cmd, d, undefined)
+      return this.resolved(step, undefined)
+    }
     const timer = d.timeoutMs !== undefined
     if (timer) {
-      this.expect(cmd, d, "TimerStarted", "signal-timeout")
-      this.produce(cmd, d, {
-        type: "TimerStarted",
-        cmd,
-        durationMs: d.timeoutMs!,
-        fireAt: this.now + d.timeoutMs!,
-        purpose: "signal-timeout"
-      })
+      if (!this.expect(cmd, d, "TimerStarted", "signal-timeout"))
+        this.emitNew(cmd, d, {
+          type: "TimerStarted",
+          cmd,
+          durationMs: d.timeoutMs!,
+          fireAt: this.now + d.timeoutMs!,
+          purpose: "signal-timeout"
+        })
     } else {
       this.expect(cmd, d, undefined)
-      this.produced.add(cmd)
     }
-    const op: Op = { cmd, kind: "signal", fiber, step, signal: d.name, timer }
+    const op: Op = { cmd, kind: "signal", fiber, step, name: d.name, timer }
     this.signalWaiters.push(op)
     return this.block(fiber, op)
   }
@@ -610,15 +642,16 @@ export class WorkflowInstance {
     d: StartChild,
     step: TraceStep | undefined
   ): Resume | typeof BLOCKED {
-    this.expect(cmd, d, "ChildWorkflowStarted", d.workflowType)
+    const recorded = this.expect(cmd, d, "ChildWorkflowStarted", d.workflowType)
     const workflowId = d.workflowId ?? `${this.info!.workflowId}/${cmd}`
-    this.produce(cmd, d, {
-      type: "ChildWorkflowStarted",
-      cmd,
-      workflowType: d.workflowType,
-      workflowId,
-      input: d.input
-    })
+    if (!recorded)
+      this.emitNew(cmd, d, {
+        type: "ChildWorkflowStarted",
+        cmd,
+        workflowType: d.workflowType,
+        workflowId,
+        input: d.input
+      })
     this.children.set(cmd, {
       workflowType: d.workflowType,
       workflowId,
@@ -636,7 +669,6 @@ export class WorkflowInstance {
     step: TraceStep | undefined
   ): Resume | typeof BLOCKED {
     this.expect(cmd, d, undefined)
-    this.produced.add(cmd)
     const child = this.children.get(d.childCmd)
     if (!child)
       return {
@@ -653,7 +685,14 @@ export class WorkflowInstance {
     childCmd: number,
     step: TraceStep | undefined
   ): Resume | typeof BLOCKED {
-    const op: Op = { cmd, kind: "child", fiber, step, childCmd }
+    const op: Op = {
+      cmd,
+      kind: "child",
+      fiber,
+      step,
+      childCmd,
+      name: this.children.get(childCmd)!.workflowType
+    }
     const waiters = this.childWaiters.get(childCmd)
     if (waiters) waiters.push(op)
     else this.childWaiters.set(childCmd, [op])
@@ -667,7 +706,6 @@ export class WorkflowInstance {
     step: TraceStep | undefined
   ): Resume | typeof BLOCKED {
     this.expect(cmd, d, undefined)
-    this.produced.add(cmd)
     if (d.branches.length === 0) {
       if (d.mode === "race") return { ok: false, error: new TypeError("race needs at least one branch") }
       return this.resolved(step, d.keys ? {} : [])
@@ -680,6 +718,7 @@ export class WorkflowInstance {
       children: [],
       results: new Array(d.branches.length),
       remaining: d.branches.length,
+      running: 0,
       settled: undefined,
       step
     }
@@ -692,11 +731,12 @@ export class WorkflowInstance {
         isDescriptor(branch) ? step?.location : undefined
       )
       group.children.push(child)
+      group.running++
       this.step(child, { ok: true, value: undefined })
       if (this.status !== "running") return BLOCKED
     }
-    if (group.settled) return group.settled
-    fiber.wait = { group }
+    if (group.settled && group.running === 0) return group.settled
+    fiber.wait = group
     return BLOCKED
   }
 
@@ -705,19 +745,27 @@ export class WorkflowInstance {
     fiber.wait = undefined
     const group = fiber.group
     if (!group) return this.finish(outcome)
-    if (group.settled) return
+    group.running--
+    if (!group.settled) this.collect(group, fiber, outcome)
+    this.resumeWaiter(group)
+  }
+
+  private collect(group: Group, fiber: Fiber, outcome: Resume) {
     switch (group.mode) {
       case "all":
         if (!outcome.ok) return this.settleGroup(group, outcome)
         group.results[fiber.index] = outcome.value
         if (--group.remaining === 0) this.settleGroup(group, { ok: true, value: assemble(group) })
         return
-      case "allSettled":
+      case "allSettled": {
+        // Without the stack: it names this run's frames, and the value must be the same on every replay.
+        const { stack: _stack, ...error } = outcome.ok ? { stack: undefined } : toErrorInfo(outcome.error)
         group.results[fiber.index] = outcome.ok
           ? { status: "fulfilled", value: outcome.value }
-          : { status: "rejected", error: toErrorInfo(outcome.error) }
+          : { status: "rejected", error }
         if (--group.remaining === 0) this.settleGroup(group, { ok: true, value: assemble(group) })
         return
+      }
       case "race":
         return this.settleGroup(group, outcome)
     }
@@ -725,19 +773,24 @@ export class WorkflowInstance {
 
   private settleGroup(group: Group, outcome: Resume) {
     group.settled = outcome
-    for (const sibling of group.children)
-      if (!sibling.done) this.cancelFiber(sibling, "a sibling branch settled first")
+    for (const sibling of group.children) this.cancelFiber(sibling, "a sibling branch settled first")
     this.settleStep(group.step, outcome)
+  }
+
+  /** Invariant 7: a settled group hands its outcome to the waiter once no branch is running. */
+  private resumeWaiter(group: Group) {
+    if (!group.settled || group.running > 0) return
     const waiter = group.waiter
-    if (waiter.wait && "group" in waiter.wait && waiter.wait.group === group) {
+    if (waiter.wait === group) {
       waiter.wait = undefined
-      this.ready.push({ fiber: waiter, resume: outcome })
+      this.ready.push({ fiber: waiter, resume: group.settled })
     }
   }
 
   /** Throws `Cancelled` into the fiber at its current yield, cancelling what it waits on first. */
   private cancelFiber(fiber: Fiber, reason: string) {
-    if (fiber.done) return
+    if (fiber.done || fiber.cancelled) return
+    fiber.cancelled = true
     const wait = fiber.wait
     const resume: Resume = { ok: false, error: new Cancelled({ reason }) }
     if (!wait) {
@@ -745,15 +798,18 @@ export class WorkflowInstance {
       if (queued) queued.resume = resume
       return
     }
-    fiber.wait = undefined
-    if ("op" in wait) {
-      this.cancelOp(wait.op)
-    } else {
-      wait.group.settled = resume
-      for (const child of wait.group.children) this.cancelFiber(child, reason)
-      this.settleStep(wait.group.step, resume)
+    if (isOp(wait)) {
+      fiber.wait = undefined
+      this.cancelOp(wait)
+      this.ready.push({ fiber, resume })
+      return
     }
-    this.ready.push({ fiber, resume })
+    // Waiting on a group: its branches are cancelled, and the fiber gets Cancelled once they are done.
+    const group = wait
+    group.settled = resume
+    this.settleStep(group.step, resume)
+    for (const child of group.children) this.cancelFiber(child, reason)
+    this.resumeWaiter(group)
   }
 
   private cancelOp(op: Op) {
@@ -824,7 +880,7 @@ export class WorkflowInstance {
 
   /** Invariant 3: the recorded event at `cmd`, if any, must be what the code yields now. */
   private expect(cmd: number, d: Descriptor, type: EventType | undefined, name?: string): any {
-    const recorded = this.recorded.get(cmd)
+    const recorded = this.recorded[cmd]
     if (recorded === undefined) return undefined
     const matches =
       recorded.type === type &&
@@ -838,23 +894,21 @@ export class WorkflowInstance {
         cmd,
         "the code yields a different command than the history recorded",
         describeEvent(recorded),
-        describeYield(d, this.stepsByCmd.get(cmd))
+        describeYield(d, this.stepsByCmd[cmd])
       )
     }
     return recorded
   }
 
-  /** Records that the code produced `command` at `cmd`; it is new unless the history has it. */
-  private produce(cmd: number, d: Descriptor, command: Command) {
-    this.produced.add(cmd)
-    if (this.recorded.has(cmd)) return
-    this.checkNew(cmd, describeYield(d, this.stepsByCmd.get(cmd)))
+  /** A command the history does not have: legal only past its end (invariant 4). */
+  private emitNew(cmd: number, d: Descriptor, command: Command) {
+    this.checkNew(cmd, describeYield(d, this.stepsByCmd[cmd]))
     this.commands.push(command)
   }
 
   /** Invariant 4: a new command is legal only past the end of the recorded history. */
   private checkNew(cmd: number, actual: DivergenceSide) {
-    if (this.lastIncomingIndex >= this.applied) {
+    if (this.lastIncomingIndex >= this.applied || cmd <= this.maxRecordedCmd) {
       throw this.divergeAt(
         cmd,
         "the code yields a command where the history had none",
@@ -862,11 +916,11 @@ export class WorkflowInstance {
         actual
       )
     }
-    if (cmd <= this.maxRecordedCmd) {
+    if (this.recordedTerminal) {
       throw this.divergeAt(
         cmd,
-        "the code yields a command where the history had none",
-        { kind: "nothing" },
+        "the code yields a command where the history ended the workflow",
+        describeEvent(this.recordedTerminal),
         actual
       )
     }
@@ -899,8 +953,8 @@ export class WorkflowInstance {
 
   /** A completion for a cmd no one waits on: fine if it was cancelled or the run is over, a divergence otherwise. */
   private checkLateCompletion(e: HistoryEvent & { readonly cmd: number }) {
-    if (this.status !== "running" || this.produced.has(e.cmd)) {
-      const step = this.stepsByCmd.get(e.cmd)
+    if (this.status !== "running" || e.cmd <= this.lastCmd) {
+      const step = this.stepsByCmd[e.cmd]
       if (step && step.completedSeq === undefined) step.completedSeq = e.seq
       return
     }
@@ -911,7 +965,7 @@ export class WorkflowInstance {
 
   private block(fiber: Fiber, op: Op): typeof BLOCKED {
     this.ops.set(op.cmd, op)
-    fiber.wait = { op }
+    fiber.wait = op
     return BLOCKED
   }
 
@@ -943,7 +997,7 @@ export class WorkflowInstance {
       if (location) step.location = location
     }
     this.trace.push(step)
-    this.stepsByCmd.set(cmd, step)
+    this.stepsByCmd[cmd] = step
     return step
   }
 
@@ -1001,15 +1055,28 @@ const handlers: { readonly [T in EventType]: (this: WorkflowInstance, event: Eve
   WorkflowContinuedAsNew: WorkflowInstance.prototype.onTerminalEvent
 }
 
+/** The branch as an iterator; a branch that is none fails (the workflow can catch it), not the interpreter. */
 const branchIterator = (branch: unknown): Iterator<unknown, unknown, unknown> => {
-  if (typeof branch === "function") return branch()
-  if (branch !== null && typeof branch === "object" && Symbol.iterator in branch) {
-    return (branch as Iterable<unknown>)[Symbol.iterator]() as Iterator<unknown, unknown, unknown>
+  try {
+    const iterator =
+      typeof branch === "function"
+        ? branch()
+        : branch !== null && typeof branch === "object" && Symbol.iterator in branch
+          ? (branch as Iterable<unknown>)[Symbol.iterator]()
+          : undefined
+    if (typeof iterator?.next === "function") return iterator
+    throw new TypeError(
+      `a branch must be a descriptor, a generator or a generator function; got ${describeValue(branch)}`
+    )
+  } catch (error) {
+    const fail = (): never => {
+      throw error
+    }
+    return { next: fail, throw: fail }
   }
-  throw new TypeError(
-    `a branch must be a descriptor, a generator or a generator function; got ${describeValue(branch)}`
-  )
 }
+
+const isOp = (wait: Op | Group): wait is Op => "kind" in wait
 
 const assemble = (group: Group): unknown => {
   if (!group.keys) return group.results

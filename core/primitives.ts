@@ -42,7 +42,8 @@ export const sleep = (duration: Duration.DurationInput): Sleep =>
 /**
  * Takes the oldest unconsumed signal of this name, waiting for one if none has arrived.
  * Signals are stored on arrival, so one sent before the workflow waits is not lost. With a
- * timeout, resolves to `undefined` when the timeout fires first.
+ * timeout, resolves to `undefined` when the timeout fires first; `timeout: 0` polls: the
+ * oldest buffered signal, or `undefined` at once (no timer, nothing recorded).
  *
  * @example const approval = yield* waitForSignal(Approval, { timeout: "7 days" })
  */
@@ -130,6 +131,9 @@ export const childHandle = <A>(workflowId: string, cmd: number): ChildHandle<A> 
 
 type Branches = ReadonlyArray<Branch<any>> | Readonly<Record<string, Branch<any>>>
 type Results<T extends Branches> = { -readonly [K in keyof T]: BranchResult<T[K]> }
+/** What a race gives: the result of whichever branch wins, over an array or an object of branches. */
+type RaceResult<T extends Branches> =
+  T extends ReadonlyArray<any> ? BranchResult<T[number]> : BranchResult<T[keyof T]>
 export type Settled<A> =
   | { readonly status: "fulfilled"; readonly value: A }
   | { readonly status: "rejected"; readonly error: import("./errors").ErrorInfo }
@@ -143,22 +147,27 @@ const combine = <A>(mode: Combine["mode"], branches: Branches): Combine<A> => {
 
 /**
  * Runs branches concurrently and waits for all. The first failure cancels the other branches
- * (Cancelled is thrown into them, so their `finally` blocks compensate) and is rethrown.
+ * (Cancelled is thrown into them, so their `finally` blocks compensate) and is rethrown once
+ * those branches have finished.
  *
  * @example const { review, tests } = yield* all({ review: llm(code), tests: runTests(code) })
  */
 export const all = <const T extends Branches>(branches: T): Combine<Results<T>> => combine("all", branches)
 
-/** Runs branches concurrently and waits for all; every outcome is kept, a failure loses no sibling. */
+/**
+ * Runs branches concurrently and waits for all; every outcome is kept, a failure loses no sibling.
+ * A rejected branch's error is its stored form without the stack, the same on every replay.
+ */
 export const allSettled = <const T extends Branches>(
   branches: T
 ): Combine<{ -readonly [K in keyof T]: Settled<BranchResult<T[K]>> }> => combine("allSettled", branches)
 
 /**
  * Runs branches concurrently; the first to settle wins (its value or error), the losers are
- * cancelled: their pending activities, timers and children get cancel commands.
+ * cancelled: their pending activities, timers and children get cancel commands, and the race
+ * returns once their `finally` blocks have run. Over an object, it gives the winner's value.
  */
-export const race = <const T extends Branches>(branches: T): Combine<BranchResult<T[keyof T & number]>> =>
+export const race = <const T extends Branches>(branches: T): Combine<RaceResult<T>> =>
   combine("race", branches)
 
 /**

@@ -5,22 +5,23 @@
  * 1. A task is in the executor only while its row is in the store without a completion;
  *    once the engine records a completion the task is never run again.
  * 2. At most `concurrency` attempts run at once; a task waiting out its backoff holds no slot.
+ *    An attempt without timeouts is a plain call (no fiber): the common case costs what the
+ *    implementation costs; timeouts and heartbeats run it under Effect's Clock.
  * 3. Every attempt's outcome is reported to the engine exactly once: completed, failed for
  *    good, or failed with the time of the next attempt (which the engine records before the
  *    executor retries, so a restart resumes the backoff where it was).
  * 4. A cancelled task's AbortSignal fires, its attempt is interrupted, and no outcome of it
  *    is reported.
  */
-import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Cause from "effect/Cause"
 import * as Fiber from "effect/Fiber"
-import * as Queue from "effect/Queue"
 import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import * as Data from "effect/Data"
+import * as Either from "effect/Either"
 import { toErrorInfo, type ActivityOptions, type ErrorInfo } from "../core"
 import type { ActivityContext, RegisteredActivity } from "./activity"
 import { nextRetryDelay, resolvePolicy } from "./retry-policy"
@@ -72,55 +73,81 @@ export const makeActivityExecutor = (
 ) =>
   Effect.gen(function* () {
     const registry = new Map(registered.map((r) => [r.definition.activityName, r]))
-    const queue = yield* Queue.unbounded<ActivityTask>()
     const running = new Map<
       string,
-      { controller: AbortController; fiber?: Fiber.RuntimeFiber<unknown, unknown> }
+      { readonly controller: AbortController; fiber?: Fiber.RuntimeFiber<unknown, unknown> }
     >()
     const cancelled = new Set<string>()
+    const waiting: Array<ActivityTask> = []
+    let active = 0
     const clock = yield* Effect.clock
     // Forks from callbacks run on the engine's runtime, so they see its Clock (TestClock in tests).
     const runFork = Runtime.runFork(yield* Effect.runtime<never>())
 
-    const attempt = (task: ActivityTask, activity: RegisteredActivity, controller: AbortController) =>
+    const contextFor = (
+      task: ActivityTask,
+      controller: AbortController,
+      beat: (details: unknown) => void
+    ): ActivityContext => ({
+      workflowId: task.workflowId,
+      runId: task.runId,
+      cmd: task.cmd,
+      activityName: task.name,
+      attempt: task.failedAttempts + 1,
+      idempotencyKey: `${task.workflowId}/${task.cmd}`,
+      signal: controller.signal,
+      lastHeartbeat: task.lastHeartbeat,
+      heartbeat: beat,
+      emit(chunk) {
+        if (!controller.signal.aborted) callbacks.emit(task, chunk)
+      }
+    })
+
+    const decodeInput = (
+      task: ActivityTask,
+      activity: RegisteredActivity
+    ): Either.Either<unknown, ErrorInfo> =>
+      activity.definition.input
+        ? Either.mapLeft(Schema.decodeUnknownEither(activity.definition.input)(task.input), (e) =>
+            schemaError("input", task.name, e)
+          )
+        : Either.right(task.input)
+
+    const encodeOutput = (
+      task: ActivityTask,
+      activity: RegisteredActivity,
+      value: unknown
+    ): Either.Either<unknown, ErrorInfo> =>
+      activity.definition.output
+        ? Either.mapLeft(Schema.encodeUnknownEither(activity.definition.output)(value), (e) =>
+            schemaError("output", task.name, e)
+          )
+        : Either.right(value)
+
+    /** What an implementation returned, as an Effect: value, Promise or Effect alike. */
+    const lift = (out: unknown): Effect.Effect<unknown, unknown> => {
+      if (Effect.isEffect(out))
+        return (out as Effect.Effect<unknown, unknown>).pipe(Effect.catchAllDefect(Effect.fail))
+      if (isThenable(out)) return Effect.tryPromise({ try: () => out, catch: (e) => e })
+      return Effect.succeed(out)
+    }
+
+    /** An attempt under timeouts or heartbeats: Effect's Clock decides when it has taken too long. */
+    const supervised = (
+      task: ActivityTask,
+      activity: RegisteredActivity,
+      input: unknown,
+      controller: AbortController
+    ) =>
       Effect.gen(function* () {
         const number = task.failedAttempts + 1
         let lastBeat = clock.unsafeCurrentTimeMillis()
         let lastDetails = task.lastHeartbeat
-        const input = activity.definition.input
-          ? yield* Schema.decodeUnknown(activity.definition.input)(task.input).pipe(
-              Effect.mapError((e) => schemaError("input", task.name, e))
-            )
-          : task.input
-        const context: ActivityContext = {
-          workflowId: task.workflowId,
-          runId: task.runId,
-          cmd: task.cmd,
-          activityName: task.name,
-          attempt: number,
-          idempotencyKey: `${task.workflowId}/${task.cmd}`,
-          signal: controller.signal,
-          lastHeartbeat: task.lastHeartbeat,
-          heartbeat(details) {
-            lastBeat = clock.unsafeCurrentTimeMillis()
-            if (details !== undefined) lastDetails = details
-          },
-          emit(chunk) {
-            if (!controller.signal.aborted) callbacks.emit(task, chunk)
-          }
-        }
-        let body: Effect.Effect<unknown, unknown> = Effect.suspend(() => {
-          const out = activity.run(input, context)
-          if (Effect.isEffect(out)) return out as Effect.Effect<unknown, unknown>
-          if (
-            out !== null &&
-            typeof out === "object" &&
-            typeof (out as PromiseLike<unknown>).then === "function"
-          ) {
-            return Effect.tryPromise({ try: () => out as PromiseLike<unknown>, catch: (e) => e })
-          }
-          return Effect.succeed(out)
-        }).pipe(Effect.catchAllDefect((defect) => Effect.fail(defect)))
+        const context = contextFor(task, controller, (details) => {
+          lastBeat = clock.unsafeCurrentTimeMillis()
+          if (details !== undefined) lastDetails = details
+        })
+        let body: Effect.Effect<unknown, unknown> = Effect.suspend(() => lift(activity.run(input, context)))
         if (task.options.timeoutMs !== undefined) {
           const ms = task.options.timeoutMs
           body = Effect.timeoutFail(body, {
@@ -141,102 +168,132 @@ export const makeActivityExecutor = (
           })
           body = Effect.raceFirst(body, watchdog)
         }
-        const exit = yield* Effect.exit(body.pipe(Effect.onExit(() => Effect.sync(() => controller.abort()))))
-        if (Exit.isSuccess(exit)) {
-          const output = activity.definition.output
-            ? yield* Schema.encodeUnknown(activity.definition.output)(exit.value).pipe(
-                Effect.mapError((e) => schemaError("output", task.name, e))
-              )
-            : exit.value
-          return { result: output }
-        }
-        const failure = Cause.squash(exit.cause)
-        return yield* Effect.fail({ error: toErrorInfo(failure), details: lastDetails })
-      }).pipe(
-        Effect.mapError((e): { error: ErrorInfo; details: unknown } =>
-          "error" in (e as object)
-            ? (e as { error: ErrorInfo; details: unknown })
-            : { error: e as ErrorInfo, details: task.lastHeartbeat }
-        )
-      )
+        return yield* Effect.mapError(body, (error) => ({ error, details: lastDetails }))
+      })
 
-    const run = (task: ActivityTask) =>
-      Effect.gen(function* () {
-        const k = taskKey(task.runId, task.cmd)
-        if (cancelled.delete(k)) return
-        const activity = registry.get(task.name)
-        const number = task.failedAttempts + 1
-        if (!activity) {
-          callbacks.report(task, {
-            _tag: "Failed",
-            attempt: number,
-            error: {
-              name: "UnknownActivity",
-              message: `no implementation registered for activity "${task.name}"; registered: ${[...registry.keys()].join(", ") || "none"}`,
-              nonRetryable: true
-            }
-          })
-          return
-        }
-        const controller = new AbortController()
-        const entry: { controller: AbortController; fiber?: Fiber.RuntimeFiber<unknown, unknown> } = {
-          controller
-        }
-        running.set(k, entry)
-        const fiber = yield* Effect.fork(attempt(task, activity, controller))
-        entry.fiber = fiber as Fiber.RuntimeFiber<unknown, unknown>
-        const exit = yield* Fiber.await(fiber)
-        running.delete(k)
-        if (cancelled.has(k) || Exit.isInterrupted(exit)) {
-          cancelled.delete(k)
-          return
-        }
-        if (Exit.isSuccess(exit)) {
-          callbacks.report(task, { _tag: "Completed", attempt: number, result: exit.value.result })
-          return
-        }
-        const { error, details } = Cause.squash(exit.cause) as { error: ErrorInfo; details: unknown }
-        const policy = resolvePolicy(task.options.retry)
-        const delay = nextRetryDelay(policy, number, error)
-        if (delay === undefined) {
-          callbacks.report(task, { _tag: "Failed", attempt: number, error })
-          return
-        }
-        const nextAttemptAt = (yield* Clock.currentTimeMillis) + delay
+    const start = (task: ActivityTask) => {
+      const k = taskKey(task.runId, task.cmd)
+      if (cancelled.delete(k)) return release()
+      const activity = registry.get(task.name)
+      if (!activity) {
+        const known = [...registry.keys()].join(", ") || "none"
         callbacks.report(task, {
-          _tag: "AttemptFailed",
-          attempt: number,
-          error,
-          nextAttemptAt,
-          lastHeartbeat: details
+          _tag: "Failed",
+          attempt: task.failedAttempts + 1,
+          error: {
+            name: "UnknownActivity",
+            message: `no implementation registered for activity "${task.name}"; registered: ${known}`,
+            nonRetryable: true
+          }
         })
-        yield* dispatchLater({
-          ...task,
-          failedAttempts: number,
-          notBefore: nextAttemptAt,
-          lastHeartbeat: details
-        })
-      })
-
-    /** Invariant 2: a backoff waits outside the worker pool. */
-    const dispatchLater = (task: ActivityTask) =>
-      Effect.gen(function* () {
-        const wait = task.notBefore - (yield* Clock.currentTimeMillis)
-        if (wait <= 0) return Queue.unsafeOffer(queue, task)
-        yield* Effect.sleep(Duration.millis(wait)).pipe(
-          Effect.zipRight(Effect.sync(() => Queue.unsafeOffer(queue, task))),
-          Effect.forkDaemon
+        return release()
+      }
+      const input = decodeInput(task, activity)
+      if (Either.isLeft(input))
+        return finish(task, activity, Exit.fail({ error: input.left, details: task.lastHeartbeat }))
+      const controller = new AbortController()
+      const entry: { readonly controller: AbortController; fiber?: Fiber.RuntimeFiber<unknown, unknown> } = {
+        controller
+      }
+      running.set(k, entry)
+      const observe = (effect: Effect.Effect<unknown, { error: unknown; details: unknown }>) => {
+        const fiber = runFork(effect)
+        entry.fiber = fiber
+        fiber.addObserver((exit) => finish(task, activity, exit, controller))
+      }
+      if (task.options.timeoutMs !== undefined || task.options.heartbeatTimeoutMs !== undefined) {
+        return observe(supervised(task, activity, input.right, controller))
+      }
+      const failed = (error: unknown) => Exit.fail({ error, details: task.lastHeartbeat })
+      let out: unknown
+      try {
+        out = activity.run(
+          input.right,
+          contextFor(task, controller, () => {})
         )
-      })
+      } catch (error) {
+        return finish(task, activity, failed(error), controller)
+      }
+      if (Effect.isEffect(out))
+        return observe(Effect.mapError(lift(out), (error) => ({ error, details: task.lastHeartbeat })))
+      if (isThenable(out)) {
+        return void Promise.resolve(out).then(
+          (value) => finish(task, activity, Exit.succeed(value), controller),
+          (error) => finish(task, activity, failed(error), controller)
+        )
+      }
+      finish(task, activity, Exit.succeed(out), controller)
+    }
 
-    yield* Effect.forEach(
-      Array.from({ length: concurrency }),
-      () => Queue.take(queue).pipe(Effect.flatMap(run), Effect.forever, Effect.forkScoped),
-      { discard: true }
-    )
+    /** Invariant 3: reports the attempt's outcome once, and schedules the retry if there is one. */
+    const finish = (
+      task: ActivityTask,
+      activity: RegisteredActivity,
+      exit: Exit.Exit<unknown, { error: unknown; details: unknown }>,
+      controller?: AbortController
+    ) => {
+      const k = taskKey(task.runId, task.cmd)
+      running.delete(k)
+      release()
+      if (cancelled.delete(k) || Exit.isInterrupted(exit)) return
+      const number = task.failedAttempts + 1
+      let failure: { error: ErrorInfo; details: unknown }
+      if (Exit.isSuccess(exit)) {
+        const output = encodeOutput(task, activity, exit.value)
+        if (Either.isRight(output))
+          return callbacks.report(task, { _tag: "Completed", attempt: number, result: output.right })
+        failure = { error: output.left, details: task.lastHeartbeat }
+      } else {
+        const squashed = Cause.squash(exit.cause) as { error: unknown; details: unknown }
+        failure = {
+          error: isErrorInfo(squashed.error) ? squashed.error : toErrorInfo(squashed.error),
+          details: squashed.details
+        }
+      }
+      // Aborting builds a DOMException with a stack: only for attempts that did not succeed.
+      controller?.abort()
+      const delay = nextRetryDelay(resolvePolicy(task.options.retry), number, failure.error)
+      if (delay === undefined)
+        return callbacks.report(task, { _tag: "Failed", attempt: number, error: failure.error })
+      const nextAttemptAt = clock.unsafeCurrentTimeMillis() + delay
+      callbacks.report(task, {
+        _tag: "AttemptFailed",
+        attempt: number,
+        error: failure.error,
+        nextAttemptAt,
+        lastHeartbeat: failure.details
+      })
+      dispatch({ ...task, failedAttempts: number, notBefore: nextAttemptAt, lastHeartbeat: failure.details })
+    }
+
+    const release = () => {
+      active--
+      const next = waiting.shift()
+      if (next) {
+        active++
+        start(next)
+      }
+    }
+
+    /** Invariant 2: due tasks take a slot or queue for one; a backoff waits outside the pool. */
+    const dispatch = (task: ActivityTask) => {
+      const wait = task.notBefore - clock.unsafeCurrentTimeMillis()
+      if (wait > 0) {
+        runFork(
+          Effect.sleep(Duration.millis(wait)).pipe(
+            Effect.zipRight(Effect.sync(() => dispatch({ ...task, notBefore: 0 })))
+          )
+        )
+      } else if (active < concurrency) {
+        active++
+        start(task)
+      } else {
+        waiting.push(task)
+      }
+    }
 
     return {
-      dispatch: (task: ActivityTask) => void runFork(dispatchLater(task)),
+      dispatch,
       /** Invariant 4: aborts a running attempt and drops the task. */
       cancel(runId: string, cmd: number) {
         const k = taskKey(runId, cmd)
@@ -252,5 +309,15 @@ export const makeActivityExecutor = (
       names: () => [...registry.keys()]
     }
   })
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  value !== null && typeof value === "object" && typeof (value as PromiseLike<unknown>).then === "function"
+
+const isErrorInfo = (value: unknown): value is ErrorInfo =>
+  typeof value === "object" &&
+  value !== null &&
+  !(value instanceof Error) &&
+  typeof (value as ErrorInfo).name === "string" &&
+  typeof (value as ErrorInfo).message === "string"
 
 export type ActivityExecutor = Effect.Effect.Success<ReturnType<typeof makeActivityExecutor>>

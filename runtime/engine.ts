@@ -15,7 +15,6 @@
  * 6. A run that closes notifies its parent in the parent's own task (the child's
  *    `parentNotified` flag is set in that same commit), and cancels its open children.
  */
-import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -24,7 +23,6 @@ import * as JSONSchema from "effect/JSONSchema"
 import * as Layer from "effect/Layer"
 import * as ParseResult from "effect/ParseResult"
 import * as Queue from "effect/Queue"
-import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
@@ -61,6 +59,7 @@ import {
 import { makeGroupCommitter } from "./group-commit"
 import { compactEvent, decodeSnapshot, encodeSnapshot } from "./snapshot"
 import { SqliteStore, WorkflowStore, emptyWriteSet, type RunRow, type WriteSet } from "./store"
+import { timeOrderedId } from "./ids"
 import { makeTimerQueue } from "./timer-queue"
 
 export interface EngineConfig {
@@ -107,6 +106,8 @@ class RunState {
   waiters: Array<Deferred.Deferred<WorkflowInstance | undefined>> = []
   /** Created by `start` and not yet committed: its first write set inserts the row. */
   fresh = false
+  /** Status or flags changed since the row was last written: the next write is a full upsert. */
+  rowChanged = false
   /** Failed attempts to record with the next write set, by cmd. */
   readonly progress = new Map<
     number,
@@ -187,7 +188,6 @@ const makeEngine = (config: EngineConfig) =>
   Effect.gen(function* () {
     const store = yield* WorkflowStore
     const committer = yield* makeGroupCommitter
-    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     const clock = yield* Effect.clock
     const cacheSize = config.cacheSize ?? 10_000
     const snapshotEvery = config.snapshotEvery ?? 100
@@ -199,7 +199,6 @@ const makeEngine = (config: EngineConfig) =>
     const cache = new Map<string, RunState>()
     const listeners = new Map<string, Set<(item: StreamItem) => void>>()
     const ready: Array<RunState> = []
-    let pumping = false
     let closing = false
 
     // ---- registration -----------------------------------------------------------------
@@ -230,53 +229,138 @@ const makeEngine = (config: EngineConfig) =>
 
     // ---- the workflow task loop ---------------------------------------------------------
 
+    /** Histories read ahead for runs about to be rebuilt, in one query per batch. */
+    interface Loaded {
+      readonly snapshot: ReadonlyArray<HistoryEvent> | undefined
+      readonly snapshotSeq: number
+      readonly tail: ReadonlyArray<HistoryEvent>
+    }
+
+    const wakePump = yield* Queue.sliding<void>(1)
+    let pumping = false
+
     const schedule = (run: RunState) => {
       if (run.scheduled) return
       run.scheduled = true
       ready.push(run)
-      if (!pumping) {
-        pumping = true
-        runFork(pump)
-      }
+      if (!pumping) Queue.unsafeOffer(wakePump, undefined)
     }
-
-    const pump: Effect.Effect<void> = Effect.suspend(() => {
-      const run = ready.shift() ?? nextRecovering()
-      if (!run) {
-        pumping = false
-        return Effect.void
-      }
-      return processRun(run).pipe(
-        Effect.catchAllCause((cause) =>
-          Effect.sync(() => {
-            // A store read failed mid-task: the events stay queued and the task is retried.
-            run.instance = undefined
-            run.reload = true
-            if (!Cause.isInterruptedOnly(cause))
-              runFork(Effect.logWarning("workflow task failed; retrying", cause))
-          }).pipe(
-            Effect.zipRight(Effect.sleep("100 millis")),
-            Effect.zipRight(Effect.sync(() => schedule(run)))
-          )
-        ),
-        Effect.zipRight(pump)
-      )
-    })
 
     /**
      * Open runs not yet replayed since the engine started: resumed when nothing else is ready,
      * so live traffic is not held up, and a divergence shows (`stuck`) soon after a deploy.
      */
     const recovering: Array<RunState> = []
-    const nextRecovering = (): RunState | undefined => {
-      for (let run = recovering.pop(); run; run = recovering.pop()) {
-        if (!run.instance && runs.has(run.row.runId) && run.row.status === "running") {
-          run.wake = true
-          return run
+    const takeRecovering = (max: number): Array<RunState> => {
+      const out: Array<RunState> = []
+      while (out.length < max && recovering.length > 0) {
+        const run = recovering.pop()!
+        if (run.instance || run.scheduled || !runs.has(run.row.runId) || run.row.status !== "running")
+          continue
+        run.wake = true
+        out.push(run)
+      }
+      return out
+    }
+
+    const needsRebuild = (run: RunState) =>
+      !run.instance &&
+      run.definition !== undefined &&
+      (run.wake || (run.row.status === "running" && (run.inbox.length > 0 || run.waiters.length > 0)))
+
+    /** Reads, in a few queries, what the batch's rebuilds need: reloaded rows, snapshots, tails. */
+    const prefetch = (batch: ReadonlyArray<RunState>) =>
+      Effect.gen(function* () {
+        const loaded = new Map<string, Loaded>()
+        const reload = batch.filter((r) => r.reload)
+        if (reload.length > 0) {
+          const rows = new Map(
+            (yield* store.runsByIds(reload.map((r) => r.row.runId))).map((r) => [r.runId, r])
+          )
+          for (const run of reload) {
+            run.reload = false
+            const row = rows.get(run.row.runId)
+            if (!row || !OPEN.has(row.status)) {
+              unregister(run)
+              failAcks(
+                run.inbox,
+                new StoreError({
+                  reason: "Io",
+                  message: `workflow ${run.row.workflowId} is not open after a failed commit`
+                })
+              )
+              run.inbox = []
+            } else {
+              run.row = row
+            }
+          }
+        }
+        const rebuilding = batch.filter((r) => runs.has(r.row.runId) && needsRebuild(r))
+        if (rebuilding.length === 0) return loaded
+        const ids = rebuilding.map((r) => r.row.runId)
+        const snapshots =
+          snapshotEvery > 0 ? yield* store.snapshotsOf(ids) : new Map<string, { seq: number; body: string }>()
+        const prefixes = new Map<string, { events: ReadonlyArray<HistoryEvent>; seq: number }>()
+        for (const [runId, snapshot] of snapshots) {
+          const events = decodeSnapshot(snapshot.seq, snapshot.body)
+          if (events) prefixes.set(runId, { events, seq: snapshot.seq })
+        }
+        const tails = yield* store.historiesOf(
+          ids.map((runId) => ({ runId, afterSeq: prefixes.get(runId)?.seq ?? 0 }))
+        )
+        for (const runId of ids) {
+          const prefix = prefixes.get(runId)
+          loaded.set(runId, {
+            snapshot: prefix?.events,
+            snapshotSeq: prefix?.seq ?? 0,
+            tail: tails.get(runId) ?? []
+          })
+        }
+        return loaded
+      })
+
+    const BATCH = 256
+
+    const pumpOnce = Effect.gen(function* () {
+      let batch = ready.splice(0, BATCH)
+      if (batch.length === 0) batch = takeRecovering(64)
+      if (batch.length === 0) return false
+      const loaded = yield* prefetch(batch).pipe(
+        Effect.catchAll((error) =>
+          Effect.as(
+            Effect.logWarning(`reading histories failed; the tasks will be retried: ${error.message}`),
+            undefined
+          )
+        )
+      )
+      if (!loaded) {
+        // The store refused a read: keep the events queued and try these runs again shortly.
+        for (const run of batch) run.scheduled = false
+        yield* Effect.sleep("100 millis")
+        for (const run of batch) if (run.inbox.length > 0 || run.wake || run.waiters.length > 0) schedule(run)
+        return true
+      }
+      for (const run of batch) {
+        try {
+          processRun(run, loaded.get(run.row.runId))
+        } catch (defect) {
+          // A bug, not bad input: keep what is stored, drop the instance, log loudly.
+          run.instance = undefined
+          run.processing = false
+          yield* Effect.logError(`workflow task of ${run.row.workflowId} failed`, defect)
         }
       }
-      return undefined
-    }
+      return true
+    })
+
+    yield* Effect.gen(function* () {
+      for (;;) {
+        yield* Queue.take(wakePump)
+        pumping = true
+        while (yield* pumpOnce) yield* Effect.yieldNow()
+        pumping = false
+      }
+    }).pipe(Effect.forkScoped)
 
     const deliver = (run: RunState, item: InboxItem) => {
       run.inbox.push(item)
@@ -287,91 +371,92 @@ const makeEngine = (config: EngineConfig) =>
       for (const item of items) if (item.ack) Deferred.unsafeDone(item.ack, Exit.fail(error))
     }
 
-    const processRun = (run: RunState) =>
-      Effect.gen(function* () {
-        run.scheduled = false
-        if (run.reload) {
-          const row = yield* store.run(run.row.runId)
-          run.reload = false
-          if (!row || !OPEN.has(row.status)) {
-            unregister(run)
-            failAcks(
-              run.inbox,
-              new StoreError({
-                reason: "Io",
-                message: `workflow ${run.row.workflowId} is not open after a failed commit`
-              })
-            )
-            run.inbox = []
-            return
-          }
-          run.row = row
-        }
-        if (!runs.has(run.row.runId)) return
-        run.processing = true
-        const now = clock.unsafeCurrentTimeMillis()
-        const writes = emptyWriteSet()
-        const after: Array<() => void> = []
-        const acks: Array<Ack> = []
-        const generation = run.generation
-        const newRuns: Array<RunState> = []
-        const task: Task = { run, now, writes, after, newRuns }
+    /** One workflow task (invariant 1): synchronous; `loaded` is its history when it must be rebuilt. */
+    const processRun = (run: RunState, loaded: Loaded | undefined) => {
+      run.scheduled = false
+      if (!runs.has(run.row.runId)) return
+      run.processing = true
+      const now = clock.unsafeCurrentTimeMillis()
+      const writes = emptyWriteSet()
+      const after: Array<() => void> = []
+      const acks: Array<Ack> = []
+      const generation = run.generation
+      const newRuns: Array<RunState> = []
+      const task: Task = { run, now, writes, after, newRuns }
 
-        // A stuck run is replayed again only when woken (at start): until then what arrives is stored.
-        const needsInstance =
-          run.wake || (run.row.status === "running" && (run.inbox.length > 0 || run.waiters.length > 0))
-        if (!run.instance && needsInstance) yield* rebuild(task)
-        run.wake = false
-        const items = run.inbox
-        run.inbox = []
-        for (const item of items) {
-          if (item.ack) acks.push(item.ack)
-          if (item.flags) writes.flags.push(...item.flags)
-          if (!OPEN.has(run.row.status)) continue
-          const event = append(task, item.event)
-          if (run.instance && run.row.status === "running") {
-            run.instance.apply(event)
-            handleCommands(task, run.instance.takeCommands())
-            checkStuck(task)
-          }
+      // A stuck run is replayed again only when woken (at start): until then what arrives is stored.
+      if (needsRebuild(run)) rebuild(task, loaded)
+      else if (!run.definition && run.wake) markUnregistered(run)
+      run.wake = false
+      const items = run.inbox
+      run.inbox = []
+      for (const item of items) {
+        if (item.ack) acks.push(item.ack)
+        if (item.flags) writes.flags.push(...item.flags)
+        if (!OPEN.has(run.row.status)) continue
+        const event = append(task, item.event)
+        if (run.instance && run.row.status === "running") {
+          run.instance.apply(event)
+          handleCommands(task, run.instance.takeCommands())
+          checkStuck(task)
         }
-        for (const [cmd, p] of run.progress) writes.tasksProgress.push({ runId: run.row.runId, cmd, ...p })
-        run.progress.clear()
-        if (run.fresh) {
-          writes.retire.push(run.row.workflowId)
-          run.fresh = false
-        }
-        const waiters = run.waiters
-        run.waiters = []
-        for (const w of waiters) Deferred.unsafeDone(w, Exit.succeed(run.instance))
+      }
+      for (const [cmd, p] of run.progress) writes.tasksProgress.push({ runId: run.row.runId, cmd, ...p })
+      run.progress.clear()
+      const waiters = run.waiters
+      run.waiters = []
+      for (const w of waiters) Deferred.unsafeDone(w, Exit.succeed(run.instance))
+      if (
+        writes.events.length > 0 ||
+        writes.flags.length > 0 ||
+        writes.tasksProgress.length > 0 ||
+        run.rowChanged
+      ) {
         if (
-          writes.events.length > 0 ||
-          writes.flags.length > 0 ||
-          writes.tasksProgress.length > 0 ||
-          run.row.status !== "running"
+          snapshotEvery > 0 &&
+          run.compact &&
+          run.row.lastSeq - run.snapshotSeq >= snapshotEvery &&
+          OPEN.has(run.row.status)
         ) {
-          if (
-            snapshotEvery > 0 &&
-            run.compact &&
-            run.row.lastSeq - run.snapshotSeq >= snapshotEvery &&
-            OPEN.has(run.row.status)
-          ) {
-            writes.snapshots.push({
-              runId: run.row.runId,
-              seq: run.row.lastSeq,
-              body: encodeSnapshot(run.row.lastSeq, run.compact)
-            })
-            run.snapshotSeq = run.row.lastSeq
-          }
-          writes.runs.unshift({ ...run.row })
-          submit(task, acks, generation)
-        } else {
-          for (const ack of acks) Deferred.unsafeDone(ack, Exit.void)
+          writes.snapshots.push({
+            runId: run.row.runId,
+            seq: run.row.lastSeq,
+            body: encodeSnapshot(run.row.lastSeq, run.compact)
+          })
+          run.snapshotSeq = run.row.lastSeq
         }
-        run.processing = false
-        touch(run)
-        if (run.inbox.length > 0) schedule(run)
-      })
+        writeRow(run, writes)
+        submit(task, acks, generation)
+      } else {
+        for (const ack of acks) Deferred.unsafeDone(ack, Exit.void)
+      }
+      run.processing = false
+      touch(run)
+      if (run.inbox.length > 0) schedule(run)
+    }
+
+    /**
+     * The run's row: a full upsert when it is new or its status or flags changed, otherwise
+     * only the progress columns, so the indexed columns (and their index pages) stay untouched.
+     */
+    const writeRow = (run: RunState, writes: WriteSet) => {
+      const row = run.row
+      if (run.fresh) {
+        writes.retire.push(row.workflowId)
+        run.fresh = false
+        writes.runs.unshift({ ...row })
+      } else if (run.rowChanged) {
+        writes.runs.unshift({ ...row })
+      } else {
+        writes.runProgress.push({
+          runId: row.runId,
+          lastSeq: row.lastSeq,
+          lastEventType: row.lastEventType,
+          updatedAt: row.updatedAt
+        })
+      }
+      run.rowChanged = false
+    }
 
     interface Task {
       readonly run: RunState
@@ -428,7 +513,10 @@ const makeEngine = (config: EngineConfig) =>
           break
         case "CancelRequested":
           run.cancelRequested = true
-          if (row.cancelRequested === 1) row.cancelRequested = 2
+          if (row.cancelRequested === 1) {
+            row.cancelRequested = 2
+            run.rowChanged = true
+          }
           break
         case "ChildWorkflowStarted":
           run.children.set(event.cmd, event.workflowId)
@@ -516,6 +604,7 @@ const makeEngine = (config: EngineConfig) =>
       if (!instance || instance.status !== "stuck") return
       run.row.status = "stuck"
       run.row.divergenceJson = JSON.stringify(instance.divergence)
+      run.rowChanged = true
       run.instance = undefined
       run.compact = undefined
       cache.delete(run.row.runId)
@@ -528,7 +617,7 @@ const makeEngine = (config: EngineConfig) =>
       readonly parent: RunRow["parent"]
       readonly now: number
     }): RunRow => ({
-      runId: randomUUID(),
+      runId: timeOrderedId(),
       workflowId: options.workflowId,
       type: options.definition.name,
       status: "running",
@@ -621,6 +710,7 @@ const makeEngine = (config: EngineConfig) =>
     const continueAsNew = (task: Task, input: unknown) => {
       const { run } = task
       run.row.current = false
+      run.rowChanged = true
       const next = newRun(task, {
         workflowId: run.row.workflowId,
         definition: run.definition!,
@@ -642,6 +732,7 @@ const makeEngine = (config: EngineConfig) =>
       const row = run.row
       row.status = status
       row.closedAt = task.now
+      run.rowChanged = true
       row.resultJson = outcome.resultJson
       row.error = outcome.error
       task.after.push(() => {
@@ -690,46 +781,51 @@ const makeEngine = (config: EngineConfig) =>
     }
 
     /** Rebuilds the instance by replay from the snapshot and the tail (or the whole history). */
-    const rebuild = (task: Task) =>
-      Effect.gen(function* () {
-        const { run } = task
-        const row = run.row
-        if (!run.definition) {
-          row.status = "stuck"
-          row.divergenceJson = JSON.stringify({
-            reason: `workflow type "${row.type}" is not registered with this engine; known: ${[...definitions.keys()].join(", ")}`
-          })
-          return
-        }
-        const snapshot = snapshotEvery > 0 ? yield* store.snapshot(row.runId) : undefined
-        const compactPrefix = snapshot ? decodeSnapshot(snapshot.seq, snapshot.body) : undefined
-        const tail = yield* store.events(row.runId, compactPrefix ? snapshot!.seq : 0)
-        const history = compactPrefix ? [...compactPrefix, ...tail] : tail
-        if (history.length === 0) return
-        run.children.clear()
-        for (const e of history) if (e.type === "ChildWorkflowStarted") run.children.set(e.cmd, e.workflowId)
-        run.cancelRequested = history.some((e) => e.type === "CancelRequested")
-        const instance = WorkflowInstance.replay(run.definition, history, { trace: false })
-        if (instance.status === "stuck") {
-          row.status = "stuck"
-          row.divergenceJson = JSON.stringify(instance.divergence)
-          return
-        }
-        if (row.status === "stuck") {
-          row.status = "running"
-          row.divergenceJson = undefined
-        }
-        run.instance = instance
-        if (snapshotEvery > 0) {
-          run.compact = compactPrefix ? [...compactPrefix] : []
-          for (const e of compactPrefix ? tail : history) {
-            const c = compactEvent(e)
-            if (c) run.compact.push(c)
-          }
-          run.snapshotSeq = compactPrefix ? snapshot!.seq : 0
-        }
-        handleCommands(task, instance.takeCommands())
+    const markUnregistered = (run: RunState) => {
+      run.row.status = "stuck"
+      run.row.divergenceJson = JSON.stringify({
+        reason: `workflow type "${run.row.type}" is not registered with this engine; known: ${[...definitions.keys()].join(", ")}`
       })
+      run.rowChanged = true
+    }
+
+    /** Rebuilds the instance by replay of the snapshot and the tail (or the whole history). */
+    const rebuild = (task: Task, loaded: Loaded | undefined) => {
+      const { run } = task
+      const row = run.row
+      if (!loaded) {
+        // Not read ahead (it became due during the batch): the next batch reads it.
+        run.wake = true
+        return
+      }
+      const history = loaded.snapshot ? [...loaded.snapshot, ...loaded.tail] : loaded.tail
+      if (history.length === 0) return
+      run.children.clear()
+      for (const e of history) if (e.type === "ChildWorkflowStarted") run.children.set(e.cmd, e.workflowId)
+      run.cancelRequested = history.some((e) => e.type === "CancelRequested")
+      const instance = WorkflowInstance.replay(run.definition!, history, { trace: false })
+      if (instance.status === "stuck") {
+        if (row.status !== "stuck") run.rowChanged = true
+        row.status = "stuck"
+        row.divergenceJson = JSON.stringify(instance.divergence)
+        return
+      }
+      if (row.status === "stuck") {
+        row.status = "running"
+        row.divergenceJson = undefined
+        run.rowChanged = true
+      }
+      run.instance = instance
+      if (snapshotEvery > 0) {
+        run.compact = loaded.snapshot ? [...loaded.snapshot] : []
+        for (const e of loaded.tail) {
+          const c = compactEvent(e)
+          if (c) run.compact.push(c)
+        }
+        run.snapshotSeq = loaded.snapshotSeq
+      }
+      handleCommands(task, instance.takeCommands())
+    }
 
     const touch = (run: RunState) => {
       if (!run.instance) return
@@ -817,10 +913,7 @@ const makeEngine = (config: EngineConfig) =>
           recovering.push(run)
         }
       }
-      if (recovering.length > 0 && !pumping) {
-        pumping = true
-        runFork(pump)
-      }
+      if (recovering.length > 0) Queue.unsafeOffer(wakePump, undefined)
       for (const timer of yield* store.timers)
         if (runs.has(timer.runId)) timers.add(timer.runId, timer.cmd, timer.fireAt)
       for (const task of yield* store.tasks) {
@@ -905,7 +998,7 @@ const makeEngine = (config: EngineConfig) =>
           )
         }
         yield* validate("input", definition.input, input)
-        const workflowId = options?.id ?? randomUUID()
+        const workflowId = options?.id ?? timeOrderedId()
         const existing = current.get(workflowId)
         if (existing && OPEN.has(existing.row.status)) {
           return yield* Effect.fail(new WorkflowAlreadyRunning({ workflowId, runId: existing.row.runId }))

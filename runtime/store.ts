@@ -77,7 +77,15 @@ export interface Key {
 export interface WriteSet {
   /** Workflow ids whose closed current run stops being current (a new run takes the id). */
   readonly retire: Array<string>
+  /** Full rows: new runs, and runs whose status or flags changed. */
   readonly runs: Array<RunRow>
+  /** Only the progress columns of existing runs (no indexed column changes). */
+  readonly runProgress: Array<{
+    readonly runId: string
+    readonly lastSeq: number
+    readonly lastEventType: string | undefined
+    readonly updatedAt: number
+  }>
   readonly events: Array<{ readonly runId: string; readonly body: string; readonly seq: number }>
   readonly timersAdd: Array<TimerRow>
   readonly timersDelete: Array<Key>
@@ -103,6 +111,7 @@ export interface WriteSet {
 export const emptyWriteSet = (): WriteSet => ({
   retire: [],
   runs: [],
+  runProgress: [],
   events: [],
   timersAdd: [],
   timersDelete: [],
@@ -128,6 +137,15 @@ export class WorkflowStore extends Context.Tag("temporal-lite/WorkflowStore")<
     readonly commit: (writes: WriteSet) => Effect.Effect<void, StoreError>
     readonly currentRun: (workflowId: string) => Effect.Effect<RunRow | undefined, StoreError>
     readonly run: (runId: string) => Effect.Effect<RunRow | undefined, StoreError>
+    readonly runsByIds: (runIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<RunRow>, StoreError>
+    /** Snapshots of the given runs, by run id. */
+    readonly snapshotsOf: (
+      runIds: ReadonlyArray<string>
+    ) => Effect.Effect<Map<string, { readonly seq: number; readonly body: string }>, StoreError>
+    /** Events of each run after its `afterSeq`, in seq order, by run id. */
+    readonly historiesOf: (
+      runs: ReadonlyArray<{ readonly runId: string; readonly afterSeq: number }>
+    ) => Effect.Effect<Map<string, Array<HistoryEvent>>, StoreError>
     /** Runs still running or stuck: what recovery resumes. */
     readonly openRuns: Effect.Effect<ReadonlyArray<RunRow>, StoreError>
     readonly events: (
@@ -155,7 +173,7 @@ export interface SqliteStoreOptions {
   readonly synchronous?: "FULL" | "NORMAL" | undefined
 }
 
-const CHUNK = 400
+const CHUNK = 256
 
 const toStoreError = (message: string) => (cause: SqlError | unknown) =>
   new StoreError({ reason: classify(cause), message: `${message}: ${describeCause(cause)}`, cause })
@@ -234,6 +252,8 @@ const open = (options: SqliteStoreOptions) =>
       sql.unsafe(statement).pipe(Effect.mapError(toStoreError(`${statement} failed on ${filename}`)))
     yield* pragma("PRAGMA locking_mode = EXCLUSIVE")
     yield* pragma(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`)
+    // Grouped commits write many pages at once: checkpoint less often than every 1,000 pages.
+    yield* pragma("PRAGMA wal_autocheckpoint = 10000")
     // Taking a write lock now makes the exclusive lock ours for the life of the connection.
     yield* sql.unsafe("BEGIN IMMEDIATE").pipe(
       Effect.zipRight(sql.unsafe("COMMIT")),
@@ -378,9 +398,19 @@ const RUN_UPDATES = RUN_COLUMNS.filter(
     ].includes(c)
 )
 
-const chunks = <A>(items: ReadonlyArray<A>, size = CHUNK): Array<ReadonlyArray<A>> => {
+/**
+ * Splits rows into power-of-two chunks (256, 128, …, 1): multi-row statements then come in
+ * a handful of shapes, so their prepared statements are reused instead of re-prepared.
+ */
+const chunks = <A>(items: ReadonlyArray<A>, max = CHUNK): Array<ReadonlyArray<A>> => {
   const out: Array<ReadonlyArray<A>> = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  let i = 0
+  for (let size = max; size >= 1; size >>= 1) {
+    while (items.length - i >= size) {
+      out.push(items.slice(i, i + size))
+      i += size
+    }
+  }
   return out
 }
 
@@ -396,7 +426,7 @@ const make = (options: SqliteStoreOptions) =>
 
     const upsertRuns = (rows: ReadonlyArray<RunRow>) =>
       Effect.forEach(
-        chunks(rows, 40),
+        chunks(rows, 32),
         (chunk) =>
           exec(
             `INSERT INTO runs (${RUN_COLUMNS.join(", ")}) VALUES ${placeholders(chunk.length, RUN_COLUMNS.length)}
@@ -431,6 +461,13 @@ const make = (options: SqliteStoreOptions) =>
               )
             }
             if (w.runs.length > 0) yield* upsertRuns(w.runs)
+            for (const chunk of chunks(w.runProgress, 128)) {
+              yield* exec(
+                `UPDATE runs SET last_seq = v.column2, last_event_type = v.column3, updated_at = v.column4
+                 FROM (VALUES ${placeholders(chunk.length, 4)}) AS v WHERE runs.run_id = v.column1`,
+                chunk.flatMap((p) => [p.runId, p.lastSeq, p.lastEventType ?? null, p.updatedAt])
+              )
+            }
             for (const chunk of chunks(w.events)) {
               yield* exec(
                 `INSERT INTO events (run_id, seq, body) VALUES ${placeholders(chunk.length, 3)}`,
@@ -508,6 +545,44 @@ const make = (options: SqliteStoreOptions) =>
       run: (runId) =>
         read(sql<RunRecord>`SELECT * FROM runs WHERE run_id = ${runId}`, "reading a run").pipe(
           Effect.map((rows) => (rows[0] ? fromRecord(rows[0]) : undefined))
+        ),
+      runsByIds: (runIds) =>
+        Effect.forEach(chunks(runIds), (chunk) =>
+          read(sql<RunRecord>`SELECT * FROM runs WHERE run_id IN ${sql.in(chunk)}`, "reading runs")
+        ).pipe(Effect.map((parts) => parts.flat().map(fromRecord))),
+      snapshotsOf: (runIds) =>
+        Effect.forEach(chunks(runIds), (chunk) =>
+          read(
+            sql<{
+              run_id: string
+              seq: number
+              body: string
+            }>`SELECT run_id, seq, body FROM snapshots WHERE run_id IN ${sql.in(chunk)}`,
+            "reading snapshots"
+          )
+        ).pipe(
+          Effect.map((parts) => new Map(parts.flat().map((r) => [r.run_id, { seq: r.seq, body: r.body }])))
+        ),
+      historiesOf: (wanted) =>
+        Effect.forEach(chunks(wanted), (chunk) =>
+          read(
+            exec(
+              `SELECT e.run_id AS run_id, e.body AS body FROM (VALUES ${placeholders(chunk.length, 2)}) AS v
+               JOIN events e ON e.run_id = v.column1 AND e.seq > v.column2 ORDER BY e.run_id, e.seq`,
+              chunk.flatMap((w) => [w.runId, w.afterSeq])
+            ) as Effect.Effect<ReadonlyArray<{ run_id: string; body: string }>, SqlError>,
+            "reading histories"
+          )
+        ).pipe(
+          Effect.map((parts) => {
+            const out = new Map<string, Array<HistoryEvent>>()
+            for (const row of parts.flat()) {
+              let list = out.get(row.run_id)
+              if (!list) out.set(row.run_id, (list = []))
+              list.push(JSON.parse(row.body) as HistoryEvent)
+            }
+            return out
+          })
         ),
       openRuns: read(
         sql<RunRecord>`SELECT * FROM runs WHERE status IN ('running', 'stuck')`,

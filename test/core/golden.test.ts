@@ -14,7 +14,7 @@ const order = workflow("order", { input: Schema.Number, signals: [Approve] }, fu
 })
 
 describe("interpreter golden path", () => {
-  it("emits the commands of each step, in order, with deterministic cmd ids", () => {
+  it("invariant 1: emits the commands of each step, in order, with deterministic cmd ids", () => {
     const sim = new Simulation(order, 42)
     expect(sim.commands).toEqual([
       {
@@ -38,5 +38,31 @@ describe("interpreter golden path", () => {
     expect(again.status).toBe("completed")
     expect(again.result).toBe("receipt-1")
     expect(again.commands).toEqual([])
+  })
+})
+
+describe("signal poll", () => {
+  const Steer = defineSignal("steer", Schema.String)
+  const polling = workflow("polling", { signals: [Steer] }, function* () {
+    const seen: Array<string | undefined> = []
+    for (let i = 0; i < 3; i++) {
+      seen.push(yield* waitForSignal(Steer, { timeout: 0 }))
+      yield* charge(i)
+    }
+    return seen
+  })
+
+  it("waitForSignal with timeout 0 takes a buffered signal or resolves undefined at once, recording nothing", () => {
+    const sim = new Simulation(polling, undefined)
+    expect(sim.commands).toEqual([
+      { type: "ActivityScheduled", cmd: 2, name: "charge", input: 0, options: {} }
+    ])
+    sim.signal("steer", "left")
+    sim.completeActivity(2, "r0")
+    sim.completeActivity(4, "r1")
+    sim.completeActivity(6, "r2")
+    expect(sim.instance.result).toEqual([undefined, "left", undefined])
+    expect(sim.history.filter((e) => e.type === "TimerStarted")).toEqual([])
+    expect(replay(polling, sim.history).result).toEqual([undefined, "left", undefined])
   })
 })
