@@ -414,8 +414,18 @@ const chunks = <A>(items: ReadonlyArray<A>, max = CHUNK): Array<ReadonlyArray<A>
   return out
 }
 
-const placeholders = (rows: number, columns: number) =>
-  Array.from({ length: rows }, () => `(${Array.from({ length: columns }, () => "?").join(", ")})`).join(", ")
+const placeholderCache = new Map<number, string>()
+/** `(?, ?), (?, ?), …`: built once per shape, since chunks come in a handful of sizes. */
+const placeholders = (rows: number, columns: number) => {
+  const key = rows * 1000 + columns
+  let text = placeholderCache.get(key)
+  if (text === undefined) {
+    const row = `(${Array.from({ length: columns }, () => "?").join(", ")})`
+    text = Array.from({ length: rows }, () => row).join(", ")
+    placeholderCache.set(key, text)
+  }
+  return text
+}
 
 const make = (options: SqliteStoreOptions) =>
   Effect.gen(function* () {
@@ -529,7 +539,11 @@ const make = (options: SqliteStoreOptions) =>
             }
           })
         )
-        .pipe(Effect.mapError(toStoreError(`commit to ${filename} failed`)))
+        .pipe(
+          Effect.mapError(toStoreError(`commit to ${filename} failed`)),
+          // A span per statement costs more than the statement on this hot path.
+          Effect.withTracerEnabled(false)
+        )
 
     const read = <A>(effect: Effect.Effect<A, SqlError>, what: string) =>
       Effect.mapError(effect, toStoreError(`${what} failed`))
