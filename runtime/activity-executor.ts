@@ -147,7 +147,13 @@ export const makeActivityExecutor = (
           lastBeat = clock.unsafeCurrentTimeMillis()
           if (details !== undefined) lastDetails = details
         })
-        let body: Effect.Effect<unknown, unknown> = Effect.suspend(() => lift(activity.run(input, context)))
+        let body: Effect.Effect<unknown, unknown> = Effect.suspend(() => {
+          try {
+            return lift(activity.run(input, context))
+          } catch (error) {
+            return Effect.fail(error)
+          }
+        })
         if (task.options.timeoutMs !== undefined) {
           const ms = task.options.timeoutMs
           body = Effect.timeoutFail(body, {

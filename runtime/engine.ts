@@ -784,6 +784,9 @@ const makeEngine = (config: EngineConfig) =>
     const markUnregistered = (run: RunState) => {
       run.row.status = "stuck"
       run.row.divergenceJson = JSON.stringify({
+        cmd: 0,
+        expected: { kind: "WorkflowType", name: run.row.type },
+        actual: { kind: "nothing" },
         reason: `workflow type "${run.row.type}" is not registered with this engine; known: ${[...definitions.keys()].join(", ")}`
       })
       run.rowChanged = true
@@ -807,7 +810,9 @@ const makeEngine = (config: EngineConfig) =>
       if (instance.status === "stuck") {
         if (row.status !== "stuck") run.rowChanged = true
         row.status = "stuck"
-        row.divergenceJson = JSON.stringify(instance.divergence)
+        // Once more with source locations, so the divergence names the line that yields the new command.
+        const located = WorkflowInstance.replay(run.definition!, history, { trace: true, locations: true })
+        row.divergenceJson = JSON.stringify(located.divergence ?? instance.divergence)
         return
       }
       if (row.status === "stuck") {

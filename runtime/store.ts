@@ -546,7 +546,7 @@ const make = (options: SqliteStoreOptions) =>
         )
 
     const read = <A>(effect: Effect.Effect<A, SqlError>, what: string) =>
-      Effect.mapError(effect, toStoreError(`${what} failed`))
+      effect.pipe(Effect.mapError(toStoreError(`${what} failed`)), Effect.withTracerEnabled(false))
 
     return WorkflowStore.of({
       path: filename,

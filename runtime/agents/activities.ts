@@ -1,0 +1,190 @@
+/**
+ * The implementations of the agent activities (`llm.chat`, `tool.readFile`,
+ * `tool.writeFile`, `tool.listFiles`, `tool.runCommand`) for the engine's registry.
+ *
+ * Invariants:
+ * 1. `llm.chat` streams every token to the workflow's subscribers (`ctx.emit`) as it
+ *    arrives and returns only the final `{ content, model, usage }`, which history records.
+ * 2. Each LLM call the process makes (answered or failed) is appended to the call ledger
+ *    with its workflow, cmd, attempt and usage before the activity returns, so the calls
+ *    really made (as opposed to the answers recorded) can be counted across restarts.
+ * 3. Tools act inside the calling workflow's workspace only, keyed by the activity's
+ *    idempotency key and run (see `workspace-tools.ts`).
+ */
+import { appendFileSync, mkdirSync, readFileSync } from "node:fs"
+import * as path from "node:path"
+import { implement, type ActivityContext, type RegisteredActivity } from "../activity"
+import { listFiles, llmChat, readFile, runCommand, writeFile, type LlmUsage } from "../../agents"
+import type { LlmProvider } from "./llm-provider"
+import { WorkspaceTools, type ToolCallMeta, type WorkspaceToolsOptions } from "./workspace-tools"
+
+/** One LLM call made by this process (or an earlier one, read back from the file). */
+export interface LlmCallRecord {
+  readonly workflowId: string
+  readonly runId: string
+  readonly cmd: number
+  readonly attempt: number
+  readonly purpose: string
+  readonly outcome: "completed" | "failed"
+  readonly model?: string
+  readonly usage?: LlmUsage
+  readonly error?: string
+  /** Epoch ms when the call ended. */
+  readonly at: number
+}
+
+/** What one workflow's LLM calls cost, as the call ledger counts them. */
+export interface LlmCallTotals {
+  /** Calls made, answered or failed: what the provider saw. */
+  readonly calls: number
+  readonly failedCalls: number
+  readonly promptTokens: number
+  readonly completionTokens: number
+  readonly totalTokens: number
+}
+
+/**
+ * Counts the LLM calls really made, per workflow. With a file, each call is appended as a
+ * JSON line and the file is read back at construction, so the counts survive restarts: the
+ * crash demo compares them with history to show a replay called no model. Without one it
+ * counts in memory only (tests).
+ *
+ * History (`usageFromHistory`) says what was billed for recorded answers; this ledger also
+ * sees calls whose answer was lost (a crash before the completion was recorded).
+ *
+ * @example new LlmCallLedger("./data/workspaces/.llm-calls.jsonl").totalsFor("agent-1")
+ */
+export class LlmCallLedger {
+  private readonly records: LlmCallRecord[] = []
+
+  constructor(readonly file?: string) {
+    if (file === undefined) return
+    let text = ""
+    try {
+      text = readFileSync(file, "utf8")
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error
+    }
+    for (const line of text.split("\n")) {
+      if (line.trim() === "") continue
+      try {
+        this.records.push(JSON.parse(line) as LlmCallRecord)
+      } catch {
+        // a torn last line: the process died while appending it
+      }
+    }
+  }
+
+  /** Appends a call. Synchronous on purpose: the line is on disk before the activity's result is. */
+  record(record: LlmCallRecord): void {
+    this.records.push(record)
+    if (this.file === undefined) return
+    mkdirSync(path.dirname(this.file), { recursive: true })
+    appendFileSync(this.file, JSON.stringify(record) + "\n", "utf8")
+  }
+
+  /** The calls recorded, oldest first; only those of `workflowId` when given. */
+  entries(workflowId?: string): ReadonlyArray<LlmCallRecord> {
+    return workflowId === undefined
+      ? [...this.records]
+      : this.records.filter((r) => r.workflowId === workflowId)
+  }
+
+  /** The calls and tokens of one workflow (all its runs). */
+  totalsFor(workflowId: string): LlmCallTotals {
+    let calls = 0
+    let failedCalls = 0
+    let promptTokens = 0
+    let completionTokens = 0
+    let totalTokens = 0
+    for (const r of this.records) {
+      if (r.workflowId !== workflowId) continue
+      calls += 1
+      if (r.outcome === "failed") failedCalls += 1
+      promptTokens += r.usage?.promptTokens ?? 0
+      completionTokens += r.usage?.completionTokens ?? 0
+      totalTokens += r.usage?.totalTokens ?? 0
+    }
+    return { calls, failedCalls, promptTokens, completionTokens, totalTokens }
+  }
+}
+
+/** The name of the call ledger file kept at the workspace root by default. */
+export const LLM_CALL_LEDGER_FILE = ".llm-calls.jsonl"
+
+export interface AgentActivitiesOptions {
+  readonly llm: LlmProvider
+  /** The folder holding one workspace folder per workflow, e.g. `./data/workspaces`. */
+  readonly workspaceRoot: string
+  /** Where LLM calls are counted; by default a ledger file `.llm-calls.jsonl` in `workspaceRoot`. */
+  readonly callLedger?: LlmCallLedger
+  /** Command allow-list, timeout and size limits of the tools. */
+  readonly tools?: Omit<WorkspaceToolsOptions, "root">
+}
+
+const metaOf = (ctx: ActivityContext): ToolCallMeta => ({
+  idempotencyKey: ctx.idempotencyKey,
+  // The key is workflowId/cmd, and cmds start again at 1 after continueAsNew: the run id
+  // keeps a write of the new run from being mistaken for one of the old run.
+  runId: ctx.runId,
+  attempt: ctx.attempt,
+  signal: ctx.signal
+})
+
+/**
+ * The agent activities, ready for the engine's registry: `llm.chat` backed by `llm`, and the
+ * four workspace tools confined to `<workspaceRoot>/<workflowId>`.
+ *
+ * @example
+ * const activities = agentActivities({ llm: llmFromEnv(process.env), workspaceRoot: "./data/workspaces" })
+ */
+export const agentActivities = (options: AgentActivitiesOptions): RegisteredActivity[] => {
+  const { llm } = options
+  const ledger =
+    options.callLedger ?? new LlmCallLedger(path.join(options.workspaceRoot, LLM_CALL_LEDGER_FILE))
+  const tools = new WorkspaceTools({ ...options.tools, root: options.workspaceRoot })
+
+  const chat = implement(llmChat, async (input, ctx) => {
+    const base = {
+      workflowId: ctx.workflowId,
+      runId: ctx.runId,
+      cmd: ctx.cmd,
+      attempt: ctx.attempt,
+      purpose: input.purpose
+    }
+    try {
+      const result = await llm.complete(input, {
+        signal: ctx.signal,
+        onToken: (text) => ctx.emit({ type: "llm.token", cmd: ctx.cmd, purpose: input.purpose, text })
+      })
+      ledger.record({
+        ...base,
+        outcome: "completed",
+        model: result.model,
+        usage: result.usage,
+        at: Date.now()
+      })
+      return result
+    } catch (error) {
+      ledger.record({
+        ...base,
+        outcome: "failed",
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        at: Date.now()
+      })
+      throw error
+    }
+  })
+
+  return [
+    chat,
+    implement(readFile, (input, ctx) => tools.workspace(ctx.workflowId).readFile(input.path, metaOf(ctx))),
+    implement(writeFile, (input, ctx) =>
+      tools.workspace(ctx.workflowId).writeFile(input.path, input.content, metaOf(ctx))
+    ),
+    implement(listFiles, (input, ctx) => tools.workspace(ctx.workflowId).listFiles(input.path, metaOf(ctx))),
+    implement(runCommand, (input, ctx) =>
+      tools.workspace(ctx.workflowId).runCommand(input.command, input.args ?? [], metaOf(ctx))
+    )
+  ]
+}

@@ -1,0 +1,48 @@
+/**
+ * The Node side of the agents: the LLM providers (OpenAI-compatible HTTP, offline scripted),
+ * the workspace tools, and `agentActivities`, the implementations the engine registers.
+ *
+ * Public API of `runtime/agents`. Workflow code (and anything bundled for the browser)
+ * imports the pure definitions from `agents/` instead; they are re-exported here so Node
+ * callers need one import.
+ */
+export * from "../../agents"
+export {
+  abortableDelay,
+  estimatePromptTokens,
+  estimateTokens,
+  LlmRetryableError,
+  NonRetryableError,
+  type LlmCallOptions,
+  type LlmProvider,
+  type LlmRequest,
+  type LlmResponse
+} from "./llm-provider"
+export { chatCompletionsUrl, openAiCompatibleProvider, type OpenAiCompatibleOptions } from "./openai-provider"
+export { OFFLINE_MODEL, scriptedProvider, type ScriptedProviderOptions } from "./scripted-provider"
+export { DEFAULT_OPENAI_MODEL, llmFromEnv } from "./llm"
+export {
+  defaultCommands,
+  readToolLedger,
+  TOOL_LEDGER_FILE,
+  Workspace,
+  workspaceDirName,
+  WorkspaceTools,
+  type CommandAllowList,
+  type CommandSpec,
+  type ListFilesResult,
+  type ReadFileResult,
+  type RunCommandResult,
+  type ToolCallMeta,
+  type ToolLedgerEntry,
+  type WorkspaceToolsOptions,
+  type WriteFileResult
+} from "./workspace-tools"
+export {
+  agentActivities,
+  LLM_CALL_LEDGER_FILE,
+  LlmCallLedger,
+  type AgentActivitiesOptions,
+  type LlmCallRecord,
+  type LlmCallTotals
+} from "./activities"

@@ -1,0 +1,478 @@
+/**
+ * The coding agent's tools, confined to one workspace folder per workflow
+ * (`<root>/<workflowId>`): read a file, write a file, list a folder, run an allow-listed
+ * command.
+ *
+ * Invariants:
+ * 1. Nothing outside the workspace is read, written, listed or passed to a command: paths
+ *    are relative, `..` may not climb out, and no symlink on the way may point out (a
+ *    dangling one is refused too). Refusals are `NonRetryableError`s naming the path.
+ * 2. Commands run without a shell, from an allow-list that checks every argument, in the
+ *    workspace, with a timeout and an output cap.
+ * 3. A write is done at most once per call: the ledger (`.tool-log.jsonl` in the workspace)
+ *    records each write under its idempotency key and run, and a retried attempt that finds
+ *    its key returns the recorded result without writing. (Were the process to die between
+ *    the write and its ledger line, the retry writes the same bytes again: same effect.)
+ * 4. Every tool call performed appends one line to the ledger, so tests and the crash demo
+ *    can count side effects; a deduplicated write appends nothing. Tools cannot reach the
+ *    ledger itself.
+ */
+import { execFile, type ExecFileException } from "node:child_process"
+import { createHash, randomUUID } from "node:crypto"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { NonRetryableError } from "../activity"
+
+/** The ledger file inside each workspace. */
+export const TOOL_LEDGER_FILE = ".tool-log.jsonl"
+
+/** How one allow-listed command's arguments are checked. */
+export interface CommandSpec {
+  /**
+   * `paths`: arguments are options from `options` or paths that must stay in the workspace;
+   * `text`: any arguments (the command touches no files, e.g. `echo`);
+   * `exact`: only the argument lists in `exact` (e.g. `node --version`, never `node -e`).
+   */
+  readonly args: "paths" | "text" | "exact"
+  readonly options?: ReadonlyArray<string>
+  readonly exact?: ReadonlyArray<ReadonlyArray<string>>
+  /** The program to run, when not the command's name looked up on PATH. */
+  readonly executable?: string
+}
+
+export type CommandAllowList = Readonly<Record<string, CommandSpec>>
+
+/** `ls`, `cat`, `echo`, `wc` and `node --version`: commands that read the workspace and change nothing. */
+export const defaultCommands: CommandAllowList = {
+  ls: { args: "paths", options: ["-l", "-a", "-1", "-R", "-h", "-la", "-al", "-lh", "-lah"] },
+  cat: { args: "paths", options: ["-n"] },
+  echo: { args: "text" },
+  wc: { args: "paths", options: ["-l", "-w", "-c", "-m"] },
+  // The running node, whatever PATH says; only asked for its version, since `node -e` runs anything.
+  node: { args: "exact", exact: [["--version"]], executable: process.execPath }
+}
+
+export interface WorkspaceToolsOptions {
+  /** The folder holding one workspace folder per workflow, e.g. `./data/workspaces`. */
+  readonly root: string
+  readonly commands?: CommandAllowList
+  /** A command still running after this long is killed and reported `timedOut` (default 10 s). */
+  readonly commandTimeoutMs?: number
+  /** Output kept per stream; a command writing more is killed and reported `truncated` (default 64 KiB). */
+  readonly maxOutputBytes?: number
+  /** The largest file read or written (default 1 MiB). */
+  readonly maxFileBytes?: number
+}
+
+/** Who is calling: the activity's idempotency key and run, and its cancellation. */
+export interface ToolCallMeta {
+  readonly idempotencyKey: string
+  readonly runId?: string
+  readonly attempt?: number
+  readonly signal?: AbortSignal
+}
+
+/** One line of the ledger: one tool call performed. */
+export interface ToolLedgerEntry {
+  readonly tool: "readFile" | "writeFile" | "listFiles" | "runCommand"
+  readonly key: string
+  readonly runId?: string
+  readonly attempt?: number
+  /** Epoch ms. */
+  readonly at: number
+  readonly path?: string
+  readonly bytes?: number
+  readonly sha256?: string
+  readonly command?: string
+  readonly args?: ReadonlyArray<string>
+  readonly exitCode?: number | null
+}
+
+export interface ReadFileResult {
+  readonly path: string
+  readonly content: string
+  readonly bytes: number
+}
+export interface WriteFileResult {
+  readonly path: string
+  readonly bytes: number
+  readonly sha256: string
+  readonly deduplicated: boolean
+}
+export interface FileEntry {
+  readonly name: string
+  readonly type: "file" | "directory" | "symlink" | "other"
+  readonly bytes: number
+}
+export interface ListFilesResult {
+  readonly path: string
+  readonly entries: ReadonlyArray<FileEntry>
+}
+export interface RunCommandResult {
+  readonly command: string
+  readonly args: ReadonlyArray<string>
+  readonly exitCode: number | null
+  readonly stdout: string
+  readonly stderr: string
+  readonly timedOut: boolean
+  readonly truncated: boolean
+  readonly durationMs: number
+}
+
+/**
+ * The folder name of a workflow's workspace: the id itself when it is a plain name, else a
+ * cleaned name plus a hash of the id, so `a/b`, `..` or `.x` can neither escape the root nor
+ * collide with each other or with files kept at the root.
+ */
+export const workspaceDirName = (workflowId: string): string => {
+  if (/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(workflowId) && workflowId.length <= 100) return workflowId
+  const clean = workflowId
+    .replace(/[^A-Za-z0-9._-]+/g, "_")
+    .replace(/^[.]+/, "_")
+    .slice(0, 80)
+  return `${clean}-${sha256(workflowId).slice(0, 10)}`
+}
+
+const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex")
+
+const isInside = (relative: string): boolean =>
+  relative === "" || (relative.split(path.sep)[0] !== ".." && !path.isAbsolute(relative))
+
+const errnoOf = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code
+
+/**
+ * The tools of every workflow's workspace under one root. One instance per process: it
+ * serialises the writes of each workspace, so a write's ledger check and record are atomic.
+ *
+ * @example
+ * const tools = new WorkspaceTools({ root: "./data/workspaces" })
+ * await tools.workspace("agent-1").writeFile("notes.txt", "hi", { idempotencyKey: "agent-1/7" })
+ */
+export class WorkspaceTools {
+  readonly root: string
+  readonly commands: CommandAllowList
+  readonly commandTimeoutMs: number
+  readonly maxOutputBytes: number
+  readonly maxFileBytes: number
+  private readonly locks = new Map<string, Promise<unknown>>()
+
+  constructor(options: WorkspaceToolsOptions) {
+    this.root = path.resolve(options.root)
+    this.commands = options.commands ?? defaultCommands
+    this.commandTimeoutMs = options.commandTimeoutMs ?? 10_000
+    this.maxOutputBytes = options.maxOutputBytes ?? 64 * 1024
+    this.maxFileBytes = options.maxFileBytes ?? 1024 * 1024
+  }
+
+  /** The workspace folder of a workflow (created on first use). */
+  dirFor(workflowId: string): string {
+    return path.join(this.root, workspaceDirName(workflowId))
+  }
+
+  /** The tools bound to one workflow's workspace. */
+  workspace(workflowId: string): Workspace {
+    return new Workspace(this, this.dirFor(workflowId))
+  }
+
+  /** Runs `task` after every earlier task on the same workspace has settled. */
+  serialize<A>(dir: string, task: () => Promise<A>): Promise<A> {
+    const previous = this.locks.get(dir) ?? Promise.resolve()
+    const next = previous.then(task, task)
+    const tail = next.catch(() => undefined)
+    this.locks.set(dir, tail)
+    void tail.then(() => {
+      if (this.locks.get(dir) === tail) this.locks.delete(dir)
+    })
+    return next
+  }
+}
+
+/** The tools of one workspace folder. See the module doc for what each guarantees. */
+export class Workspace {
+  constructor(
+    private readonly tools: WorkspaceTools,
+    /** The workspace folder. */
+    readonly dir: string
+  ) {}
+
+  /** Reads a UTF-8 file. Fails (non-retryable) when it is missing, a folder, too large or outside. */
+  async readFile(relativePath: string, meta: ToolCallMeta): Promise<ReadFileResult> {
+    const target = await this.resolve("read_file", relativePath)
+    const stat = await fs.stat(target.absolute).catch((error: unknown) => {
+      if (errnoOf(error) === "ENOENT")
+        throw new NonRetryableError(`read_file: "${target.relative}" does not exist in the workspace`)
+      throw error
+    })
+    if (stat.isDirectory())
+      throw new NonRetryableError(
+        `read_file: "${target.relative}" is a folder; use list_files to see what it holds`
+      )
+    if (stat.size > this.tools.maxFileBytes)
+      throw new NonRetryableError(
+        `read_file: "${target.relative}" has ${stat.size} bytes, over the ${this.tools.maxFileBytes}-byte limit`
+      )
+    const content = await fs.readFile(target.absolute, "utf8")
+    const bytes = Buffer.byteLength(content)
+    await this.record({ tool: "readFile", path: target.relative, bytes }, meta)
+    return { path: target.relative, content, bytes }
+  }
+
+  /**
+   * Writes a UTF-8 file (creating its folders), at most once per idempotency key and run: a
+   * retried call with the same key and content returns `deduplicated: true` and writes
+   * nothing. The same key with other content is refused, as it means two different writes
+   * were given one key.
+   */
+  async writeFile(relativePath: string, content: string, meta: ToolCallMeta): Promise<WriteFileResult> {
+    const target = await this.resolve("write_file", relativePath)
+    const bytes = Buffer.byteLength(content)
+    if (bytes > this.tools.maxFileBytes)
+      throw new NonRetryableError(
+        `write_file: ${bytes} bytes for "${target.relative}" are over the ${this.tools.maxFileBytes}-byte limit`
+      )
+    const digest = sha256(content)
+    return this.tools.serialize(this.dir, async () => {
+      const done = (await this.ledger()).find(
+        (e) => e.tool === "writeFile" && e.key === meta.idempotencyKey && e.runId === meta.runId
+      )
+      if (done) {
+        if (done.path === target.relative && done.sha256 === digest)
+          return { path: target.relative, bytes, sha256: digest, deduplicated: true }
+        throw new NonRetryableError(
+          `write_file: idempotency key "${meta.idempotencyKey}" already wrote "${done.path}" with other content; ` +
+            `refusing to write "${target.relative}" under the same key`
+        )
+      }
+      const existing = await fs.lstat(target.absolute).catch(() => undefined)
+      if (existing?.isDirectory()) throw new NonRetryableError(`write_file: "${target.relative}" is a folder`)
+      await fs.mkdir(path.dirname(target.absolute), { recursive: true })
+      // Write aside, then rename: a crash leaves the old file or the new one, never half of
+      // it, and a symlink at the target is replaced rather than followed.
+      const temporary = path.join(path.dirname(target.absolute), `.tmp-${randomUUID()}`)
+      try {
+        await fs.writeFile(temporary, content, "utf8")
+        await fs.rename(temporary, target.absolute)
+      } catch (error) {
+        await fs.rm(temporary, { force: true })
+        throw error
+      }
+      await this.record({ tool: "writeFile", path: target.relative, bytes, sha256: digest }, meta)
+      return { path: target.relative, bytes, sha256: digest, deduplicated: false }
+    })
+  }
+
+  /** Lists a folder (default: the workspace root), sorted by name; the ledger is not shown. */
+  async listFiles(relativePath: string | undefined, meta: ToolCallMeta): Promise<ListFilesResult> {
+    const target = await this.resolve("list_files", relativePath ?? ".")
+    const dirents = await fs.readdir(target.absolute, { withFileTypes: true }).catch((error: unknown) => {
+      const code = errnoOf(error)
+      if (code === "ENOENT")
+        throw new NonRetryableError(`list_files: "${target.relative}" does not exist in the workspace`)
+      if (code === "ENOTDIR")
+        throw new NonRetryableError(`list_files: "${target.relative}" is a file, not a folder`)
+      throw error
+    })
+    const atRoot = target.relative === "."
+    const entries: FileEntry[] = []
+    for (const d of dirents) {
+      if (atRoot && d.name === TOOL_LEDGER_FILE) continue
+      if (d.name.startsWith(".tmp-")) continue // a write in progress
+      const stat = await fs.lstat(path.join(target.absolute, d.name)).catch(() => undefined)
+      if (!stat) continue // removed meanwhile
+      entries.push({
+        name: d.name,
+        type: stat.isSymbolicLink()
+          ? "symlink"
+          : stat.isDirectory()
+            ? "directory"
+            : stat.isFile()
+              ? "file"
+              : "other",
+        bytes: stat.isFile() ? stat.size : 0
+      })
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    await this.record({ tool: "listFiles", path: target.relative }, meta)
+    return { path: target.relative, entries }
+  }
+
+  /**
+   * Runs an allow-listed command in the workspace, without a shell. Exit codes, timeouts and
+   * capped output are results (the agent reads them); a command or argument off the
+   * allow-list, or a path argument leaving the workspace, is a `NonRetryableError`. An
+   * aborted call kills the command and rejects with the signal's reason.
+   */
+  async runCommand(
+    command: string,
+    args: ReadonlyArray<string>,
+    meta: ToolCallMeta
+  ): Promise<RunCommandResult> {
+    const commands = this.tools.commands
+    const spec = Object.hasOwn(commands, command) ? commands[command] : undefined
+    if (!spec)
+      throw new NonRetryableError(
+        `run_command: "${command}" is not on the allow-list (${Object.keys(commands).join(", ")})`,
+        { command }
+      )
+    await this.checkArgs(command, spec, args)
+    const base = await this.base()
+    const started = Date.now()
+    const outcome = await new Promise<{ error: ExecFileException | null; stdout: string; stderr: string }>(
+      (resolve) => {
+        execFile(
+          spec.executable ?? command,
+          [...args],
+          {
+            cwd: base,
+            timeout: this.tools.commandTimeoutMs,
+            maxBuffer: this.tools.maxOutputBytes,
+            killSignal: "SIGKILL",
+            encoding: "utf8",
+            windowsHide: true,
+            // A minimal environment: the command gets no secrets of the engine's process.
+            env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", LANG: "C.UTF-8" },
+            ...(meta.signal === undefined ? {} : { signal: meta.signal })
+          },
+          (error, stdout, stderr) => resolve({ error, stdout, stderr })
+        )
+      }
+    )
+    if (meta.signal?.aborted) throw meta.signal.reason
+    const { error } = outcome
+    if (error && errnoOf(error) === "ENOENT")
+      throw new NonRetryableError(`run_command: "${command}" is allowed but not installed on this machine`)
+    const truncated = errnoOf(error) === "ERR_CHILD_PROCESS_STDIO_MAXBUFFER"
+    const timedOut = !truncated && error?.killed === true
+    const exitCode = error === null ? 0 : typeof error.code === "number" ? error.code : null
+    const cap = (text: string) =>
+      Buffer.byteLength(text) > this.tools.maxOutputBytes ? text.slice(0, this.tools.maxOutputBytes) : text
+    const result: RunCommandResult = {
+      command,
+      args: [...args],
+      exitCode,
+      stdout: cap(outcome.stdout),
+      stderr: cap(outcome.stderr) + (timedOut ? `\n[killed after ${this.tools.commandTimeoutMs} ms]` : ""),
+      timedOut,
+      truncated,
+      durationMs: Date.now() - started
+    }
+    await this.record({ tool: "runCommand", command, args: [...args], exitCode }, meta)
+    return result
+  }
+
+  /** The ledger's entries, oldest first. A torn last line (the process died mid-append) is skipped. */
+  async ledger(): Promise<ToolLedgerEntry[]> {
+    return readToolLedger(this.dir)
+  }
+
+  private async checkArgs(command: string, spec: CommandSpec, args: ReadonlyArray<string>): Promise<void> {
+    if (args.some((a) => a.includes("\0")))
+      throw new NonRetryableError(`run_command: an argument of ${command} holds a NUL byte`)
+    switch (spec.args) {
+      case "text":
+        return
+      case "exact": {
+        const allowed = spec.exact ?? []
+        if (!allowed.some((list) => list.length === args.length && list.every((a, i) => a === args[i])))
+          throw new NonRetryableError(
+            `run_command: ${command} may only run as ${allowed.map((l) => `"${[command, ...l].join(" ")}"`).join(" or ")}, ` +
+              `not "${[command, ...args].join(" ")}"`
+          )
+        return
+      }
+      case "paths":
+        for (const arg of args) {
+          if (arg.startsWith("-")) {
+            if (!(spec.options ?? []).includes(arg))
+              throw new NonRetryableError(
+                `run_command: option "${arg}" of ${command} is not allowed (allowed: ${(spec.options ?? []).join(" ") || "none"})`
+              )
+          } else {
+            await this.resolve(`run_command ${command}`, arg)
+          }
+        }
+    }
+  }
+
+  /** The workspace's real path, created on first use. */
+  private async base(): Promise<string> {
+    await fs.mkdir(this.dir, { recursive: true })
+    return fs.realpath(this.dir)
+  }
+
+  /**
+   * Resolves a workspace-relative path, refusing (invariant 1) absolute paths, climbs out,
+   * the ledger, and any existing symlink on the way that points out or nowhere.
+   */
+  private async resolve(tool: string, requested: string): Promise<{ absolute: string; relative: string }> {
+    const refuse = (why: string): never => {
+      throw new NonRetryableError(`${tool}: path ${JSON.stringify(requested)} refused: ${why}`, {
+        path: requested
+      })
+    }
+    if (typeof requested !== "string" || requested.trim() === "") refuse("it is empty")
+    if (requested.includes("\0")) refuse("it holds a NUL byte")
+    if (path.isAbsolute(requested) || /^[A-Za-z]:[\\/]/.test(requested) || requested.startsWith("~"))
+      refuse("absolute paths are not allowed; give a path relative to the workspace")
+    const base = await this.base()
+    const absolute = path.resolve(base, requested)
+    const relative = path.relative(base, absolute)
+    if (!isInside(relative)) refuse("it leaves the workspace")
+    if (relative.split(path.sep)[0] === TOOL_LEDGER_FILE) refuse("the tool ledger is not open to tools")
+    // Walk the existing part of the path: a symlink anywhere on it must resolve inside.
+    let probe = base
+    for (const segment of relative === "" ? [] : relative.split(path.sep)) {
+      probe = path.join(probe, segment)
+      const stat = await fs.lstat(probe).catch((error: unknown) => {
+        if (errnoOf(error) === "ENOENT" || errnoOf(error) === "ENOTDIR") return undefined
+        throw error
+      })
+      if (!stat) break
+      if (stat.isSymbolicLink()) {
+        const real = await fs.realpath(probe).catch(() => undefined)
+        if (real === undefined) refuse(`"${path.relative(base, probe)}" is a symlink to nowhere`)
+        else if (!isInside(path.relative(base, real)))
+          refuse(`"${path.relative(base, probe)}" is a symlink out of the workspace`)
+      }
+    }
+    return { absolute, relative: relative === "" ? "." : relative.split(path.sep).join("/") }
+  }
+
+  private async record(
+    entry: Omit<ToolLedgerEntry, "key" | "runId" | "attempt" | "at">,
+    meta: ToolCallMeta
+  ): Promise<void> {
+    const line: ToolLedgerEntry = {
+      ...entry,
+      key: meta.idempotencyKey,
+      ...(meta.runId === undefined ? {} : { runId: meta.runId }),
+      ...(meta.attempt === undefined ? {} : { attempt: meta.attempt }),
+      at: Date.now()
+    }
+    await fs.mkdir(this.dir, { recursive: true })
+    await fs.appendFile(path.join(this.dir, TOOL_LEDGER_FILE), JSON.stringify(line) + "\n", "utf8")
+  }
+}
+
+/**
+ * The ledger of a workspace folder, oldest first; `[]` when no tool ran there. A torn last
+ * line (the process died mid-append) is skipped.
+ */
+export const readToolLedger = async (workspaceDir: string): Promise<ToolLedgerEntry[]> => {
+  const text = await fs
+    .readFile(path.join(workspaceDir, TOOL_LEDGER_FILE), "utf8")
+    .catch((error: unknown) => {
+      if (errnoOf(error) === "ENOENT") return ""
+      throw error
+    })
+  const entries: ToolLedgerEntry[] = []
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue
+    try {
+      entries.push(JSON.parse(line) as ToolLedgerEntry)
+    } catch {
+      // torn line: the append it belonged to did not complete, so its call is retried anyway
+    }
+  }
+  return entries
+}
