@@ -1,0 +1,366 @@
+/**
+ * The workspace tools: confinement (invariant 1), the command allow-list with timeout and
+ * output cap (invariant 2), idempotent writes (invariant 3) and the side-effect ledger
+ * (invariant 4) of runtime/agents/workspace-tools.ts.
+ */
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { ActivityContext } from "../../runtime/activity"
+import {
+  agentActivities,
+  defaultCommands,
+  LlmCallLedger,
+  readToolLedger,
+  scriptedProvider,
+  TOOL_LEDGER_FILE,
+  workspaceDirName,
+  WorkspaceTools,
+  type ToolCallMeta
+} from "../../runtime/agents"
+
+let root: string
+let outside: string
+
+beforeAll(async () => {
+  const tmp = await fs.realpath(os.tmpdir())
+  root = await fs.mkdtemp(path.join(tmp, "tl-workspaces-"))
+  outside = await fs.mkdtemp(path.join(tmp, "tl-outside-"))
+  await fs.writeFile(path.join(outside, "secret.txt"), "top secret")
+})
+afterAll(async () => {
+  await fs.rm(root, { recursive: true, force: true })
+  await fs.rm(outside, { recursive: true, force: true })
+})
+
+let keys = 0
+const meta = (extra: Partial<ToolCallMeta> = {}): ToolCallMeta => ({
+  idempotencyKey: `wf/${++keys}`,
+  runId: "run-1",
+  ...extra
+})
+
+const failure = async (promise: Promise<unknown>): Promise<any> => {
+  try {
+    await promise
+  } catch (error) {
+    return error
+  }
+  throw new Error("expected the call to fail")
+}
+
+const expectRefused = async (promise: Promise<unknown>, pattern: RegExp) => {
+  const error = await failure(promise)
+  expect(error.name).toBe("NonRetryableError")
+  expect(error.nonRetryable).toBe(true)
+  expect(error.message).toMatch(pattern)
+}
+
+describe("workspace confinement (invariant 1)", () => {
+  it("reads, writes and lists inside the workspace, creating folders", async () => {
+    const ws = new WorkspaceTools({ root }).workspace("confined")
+    expect(ws.dir).toBe(path.join(root, "confined"))
+    await ws.writeFile("src/app.ts", "export {}\n", meta())
+    expect(await ws.readFile("src/../src/app.ts", meta())).toEqual({
+      path: "src/app.ts",
+      content: "export {}\n",
+      bytes: 10
+    })
+    expect(await ws.listFiles(undefined, meta())).toEqual({
+      path: ".",
+      entries: [{ name: "src", type: "directory", bytes: 0 }]
+    })
+    expect(await ws.listFiles("src", meta())).toEqual({
+      path: "src",
+      entries: [{ name: "app.ts", type: "file", bytes: 10 }]
+    })
+  })
+
+  it("refuses paths that climb out, absolute paths and the ledger, naming the path", async () => {
+    const ws = new WorkspaceTools({ root }).workspace("confined")
+    await expectRefused(
+      ws.readFile("../confined-sibling/x", meta()),
+      /read_file: path "..\/confined-sibling\/x" refused: it leaves the workspace/
+    )
+    await expectRefused(
+      ws.writeFile("a/../../escape.txt", "x", meta()),
+      /write_file: .* it leaves the workspace/
+    )
+    await expectRefused(
+      ws.readFile(path.join(outside, "secret.txt"), meta()),
+      /absolute paths are not allowed/
+    )
+    await expectRefused(ws.listFiles("..", meta()), /list_files: .* leaves the workspace/)
+    await expectRefused(ws.readFile("~/.ssh/id_rsa", meta()), /absolute paths are not allowed/)
+    await expectRefused(ws.readFile(TOOL_LEDGER_FILE, meta()), /the tool ledger is not open to tools/)
+    await expectRefused(
+      ws.writeFile(`./${TOOL_LEDGER_FILE}`, "{}", meta()),
+      /the tool ledger is not open to tools/
+    )
+    await expect(fs.access(path.join(root, "escape.txt"))).rejects.toThrow()
+  })
+
+  it("refuses symlinks that lead out of the workspace, or nowhere", async () => {
+    const ws = new WorkspaceTools({ root }).workspace("links")
+    await ws.writeFile("inside.txt", "fine", meta())
+    await fs.symlink(outside, path.join(ws.dir, "out-dir"))
+    await fs.symlink(path.join(outside, "secret.txt"), path.join(ws.dir, "out-file"))
+    await fs.symlink(path.join(outside, "missing.txt"), path.join(ws.dir, "dangling"))
+    await fs.symlink(path.join(ws.dir, "inside.txt"), path.join(ws.dir, "in-link"))
+
+    await expectRefused(
+      ws.readFile("out-dir/secret.txt", meta()),
+      /"out-dir" is a symlink out of the workspace/
+    )
+    await expectRefused(ws.readFile("out-file", meta()), /"out-file" is a symlink out of the workspace/)
+    await expectRefused(ws.writeFile("out-dir/new.txt", "x", meta()), /symlink out of the workspace/)
+    await expectRefused(ws.listFiles("out-dir", meta()), /symlink out of the workspace/)
+    await expectRefused(ws.writeFile("dangling", "x", meta()), /"dangling" is a symlink to nowhere/)
+    await expectRefused(
+      ws.runCommand("cat", ["out-file"], meta()),
+      /run_command cat: .* symlink out of the workspace/
+    )
+    expect((await ws.readFile("in-link", meta())).content).toBe("fine")
+    await expect(fs.access(path.join(outside, "new.txt"))).rejects.toThrow()
+    await expect(fs.access(path.join(outside, "missing.txt"))).rejects.toThrow()
+  })
+
+  it("gives each workflow its own folder, even for ids that look like paths", () => {
+    expect(workspaceDirName("agent-1")).toBe("agent-1")
+    for (const id of ["..", "../etc", "a/b", ".hidden", "/abs", "x\\y"]) {
+      const name = workspaceDirName(id)
+      expect(name).toMatch(/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/)
+      expect(name).not.toContain("..")
+    }
+    expect(workspaceDirName("a/b")).not.toBe(workspaceDirName("a_b"))
+  })
+
+  it("fails clearly on a missing file, a folder read as a file, and a file over the size limit", async () => {
+    const ws = new WorkspaceTools({ root, maxFileBytes: 16 }).workspace("errors")
+    await expectRefused(
+      ws.readFile("nope.txt", meta()),
+      /read_file: "nope.txt" does not exist in the workspace/
+    )
+    await ws.writeFile("dir/f.txt", "x", meta())
+    await expectRefused(ws.readFile("dir", meta()), /"dir" is a folder/)
+    await expectRefused(
+      ws.writeFile("big.txt", "x".repeat(17), meta()),
+      /17 bytes for "big.txt" are over the 16-byte limit/
+    )
+  })
+})
+
+describe("run_command allow-list (invariant 2)", () => {
+  it("runs allowed commands without a shell, in the workspace", async () => {
+    const ws = new WorkspaceTools({ root }).workspace("commands")
+    await ws.writeFile("notes.txt", "one two three\n", meta())
+    const wc = await ws.runCommand("wc", ["-w", "notes.txt"], meta())
+    expect(wc).toMatchObject({
+      command: "wc",
+      args: ["-w", "notes.txt"],
+      exitCode: 0,
+      timedOut: false,
+      truncated: false
+    })
+    expect(wc.stdout.trim()).toBe("3 notes.txt")
+    const echo = await ws.runCommand("echo", ["$HOME", "; rm -rf /"], meta())
+    expect(echo.stdout).toBe("$HOME ; rm -rf /\n")
+    expect((await ws.runCommand("node", ["--version"], meta())).stdout.trim()).toBe(process.version)
+    const ls = await ws.runCommand("ls", [], meta())
+    expect(ls.stdout.split("\n")).toContain("notes.txt")
+    expect(ls.stdout).not.toContain(TOOL_LEDGER_FILE)
+  })
+
+  it("reports a failing command's exit code as a result", async () => {
+    const ws = new WorkspaceTools({ root }).workspace("commands")
+    const missing = await ws.runCommand("cat", ["absent.txt"], meta())
+    expect(missing.exitCode).not.toBe(0)
+    expect(missing.exitCode).not.toBeNull()
+    expect(missing.stderr).toContain("absent.txt")
+  })
+
+  it("refuses commands, options and arguments off the allow-list, naming them", async () => {
+    const ws = new WorkspaceTools({ root }).workspace("commands")
+    await expectRefused(
+      ws.runCommand("rm", ["-rf", "."], meta()),
+      /"rm" is not on the allow-list \(ls, cat, echo, wc, node\)/
+    )
+    await expectRefused(
+      ws.runCommand("node", ["-e", "process.exit(1)"], meta()),
+      /node may only run as "node --version"/
+    )
+    await expectRefused(
+      ws.runCommand("cat", ["../../etc/passwd"], meta()),
+      /run_command cat: .* leaves the workspace/
+    )
+    await expectRefused(ws.runCommand("cat", ["/etc/passwd"], meta()), /absolute paths are not allowed/)
+    await expectRefused(
+      ws.runCommand("wc", ["--files0-from=/etc/passwd"], meta()),
+      /option "--files0-from=\/etc\/passwd" of wc is not allowed/
+    )
+    await expectRefused(ws.runCommand("toString", [], meta()), /not on the allow-list/)
+  })
+
+  it("kills a command that outlives its timeout and reports it timed out", async () => {
+    const ws = new WorkspaceTools({
+      root,
+      commands: { ...defaultCommands, sleep: { args: "text" } },
+      commandTimeoutMs: 150
+    }).workspace("timeouts")
+    const result = await ws.runCommand("sleep", ["10"], meta())
+    expect(result).toMatchObject({ exitCode: null, timedOut: true, truncated: false })
+    expect(result.stderr).toContain("killed after 150 ms")
+    expect(result.durationMs).toBeLessThan(5000)
+  })
+
+  it("caps the output of a command and says it was cut", async () => {
+    const ws = new WorkspaceTools({ root, maxOutputBytes: 1000 }).workspace("caps")
+    await ws.writeFile("big.txt", "y".repeat(200_000), meta())
+    const result = await ws.runCommand("cat", ["big.txt"], meta())
+    expect(result.truncated).toBe(true)
+    expect(result.timedOut).toBe(false)
+    expect(result.stdout.length).toBeLessThanOrEqual(1000)
+  })
+
+  it("kills the command and rejects with the signal's reason when aborted", async () => {
+    const ws = new WorkspaceTools({ root, commands: { sleep: { args: "text" } } }).workspace("aborts")
+    const controller = new AbortController()
+    const pending = ws.runCommand("sleep", ["10"], meta({ signal: controller.signal }))
+    controller.abort(new DOMException("activity cancelled", "AbortError"))
+    const error = await failure(pending)
+    expect(error.name).toBe("AbortError")
+  })
+})
+
+describe("idempotent writes and the side-effect ledger (invariants 3, 4)", () => {
+  it("performs a write retried under the same key once, and records one side effect", async () => {
+    const ws = new WorkspaceTools({ root }).workspace("idempotent")
+    const call = { idempotencyKey: "idempotent/7", runId: "run-1" }
+    const first = await ws.writeFile("out.txt", "hello", { ...call, attempt: 1 })
+    // Something else changes the file between the attempts: a real second write would undo it.
+    await fs.writeFile(path.join(ws.dir, "out.txt"), "changed since")
+    const retry = await ws.writeFile("out.txt", "hello", { ...call, attempt: 2 })
+    expect(first.deduplicated).toBe(false)
+    expect(retry).toEqual({ ...first, deduplicated: true })
+    expect(await fs.readFile(path.join(ws.dir, "out.txt"), "utf8")).toBe("changed since")
+    const writes = (await readToolLedger(ws.dir)).filter((e) => e.tool === "writeFile")
+    expect(writes).toHaveLength(1)
+    expect(writes[0]).toMatchObject({
+      key: "idempotent/7",
+      runId: "run-1",
+      attempt: 1,
+      path: "out.txt",
+      bytes: 5
+    })
+  })
+
+  it("deduplicates concurrent attempts of one write too", async () => {
+    const ws = new WorkspaceTools({ root }).workspace("concurrent")
+    const call = { idempotencyKey: "concurrent/1", runId: "run-1" }
+    const results = await Promise.all(
+      [1, 2, 3].map((attempt) => ws.writeFile("f.txt", "x", { ...call, attempt }))
+    )
+    // Which attempt wins the lock is up to the file system; exactly one of them writes.
+    expect(results.map((r) => r.deduplicated).sort()).toEqual([false, true, true])
+    expect(await ws.ledger()).toHaveLength(1)
+  })
+
+  it("refuses the same key with other content, and treats a new run's key as a new write", async () => {
+    const ws = new WorkspaceTools({ root }).workspace("keys")
+    await ws.writeFile("a.txt", "first", { idempotencyKey: "keys/3", runId: "run-1" })
+    await expectRefused(
+      ws.writeFile("a.txt", "other", { idempotencyKey: "keys/3", runId: "run-1" }),
+      /idempotency key "keys\/3" already wrote "a.txt" with other content/
+    )
+    // After continueAsNew the cmds restart: keys/3 of run-2 is a different call.
+    const next = await ws.writeFile("a.txt", "second run", { idempotencyKey: "keys/3", runId: "run-2" })
+    expect(next.deduplicated).toBe(false)
+    expect(await fs.readFile(path.join(ws.dir, "a.txt"), "utf8")).toBe("second run")
+  })
+
+  it("appends one ledger line per tool call performed", async () => {
+    const ws = new WorkspaceTools({ root }).workspace("ledger")
+    await ws.writeFile("n.txt", "1 2", meta())
+    await ws.readFile("n.txt", meta())
+    await ws.listFiles(".", meta())
+    await ws.runCommand("wc", ["-w", "n.txt"], meta())
+    await failure(ws.readFile("missing", meta()))
+    expect((await ws.ledger()).map((e) => e.tool)).toEqual([
+      "writeFile",
+      "readFile",
+      "listFiles",
+      "runCommand"
+    ])
+  })
+})
+
+describe("tool activities", () => {
+  const context = (workflowId: string, cmd: number, attempt: number): ActivityContext => ({
+    workflowId,
+    runId: "run-a",
+    cmd,
+    activityName: "tool",
+    attempt,
+    idempotencyKey: `${workflowId}/${cmd}`,
+    signal: new AbortController().signal,
+    lastHeartbeat: undefined,
+    heartbeat: () => {},
+    emit: () => {}
+  })
+
+  it("run in the calling workflow's workspace, and a retried write activity writes once", async () => {
+    const activities = agentActivities({
+      llm: scriptedProvider(),
+      workspaceRoot: root,
+      callLedger: new LlmCallLedger()
+    })
+    const byName = new Map(activities.map((a) => [a.definition.activityName, a]))
+    expect([...byName.keys()]).toEqual([
+      "llm.chat",
+      "tool.readFile",
+      "tool.writeFile",
+      "tool.listFiles",
+      "tool.runCommand"
+    ])
+    const write = byName.get("tool.writeFile")!
+    await write.run({ path: "plan.md", content: "# plan" }, context("agent-x", 4, 1))
+    const again = await write.run({ path: "plan.md", content: "# plan" }, context("agent-x", 4, 2))
+    expect(again).toMatchObject({ path: "plan.md", deduplicated: true })
+    const read = await byName.get("tool.readFile")!.run({ path: "plan.md" }, context("agent-x", 5, 1))
+    expect(read).toEqual({ path: "plan.md", content: "# plan", bytes: 6 })
+    const run = await byName.get("tool.runCommand")!.run({ command: "ls" }, context("agent-x", 6, 1))
+    expect(run).toMatchObject({ exitCode: 0, stdout: "plan.md\n" })
+    const ledger = await readToolLedger(path.join(root, "agent-x"))
+    expect(ledger.map((e) => [e.tool, e.key])).toEqual([
+      ["writeFile", "agent-x/4"],
+      ["readFile", "agent-x/5"],
+      ["runCommand", "agent-x/6"]
+    ])
+    await expect(fs.access(path.join(root, "agent-y", "plan.md"))).rejects.toThrow()
+  })
+
+  it("llm.chat records each call in a ledger file that a new process reads back", async () => {
+    const file = path.join(root, ".llm-calls.jsonl")
+    const activities = agentActivities({ llm: scriptedProvider(), workspaceRoot: root })
+    const chat = activities.find((a) => a.definition.activityName === "llm.chat")!
+    const emitted: unknown[] = []
+    const result = await chat.run(
+      {
+        purpose: "summary",
+        messages: [{ role: "user", content: "Task: t\nResults:\n- [completed] a: done" }]
+      },
+      { ...context("sum-1", 2, 1), emit: (c: unknown) => emitted.push(c) }
+    )
+    expect(result.model).toBe("offline-scripted")
+    expect(emitted.map((c: any) => c.text).join("")).toBe(result.content)
+    const reopened = new LlmCallLedger(file)
+    expect(reopened.totalsFor("sum-1")).toEqual({
+      calls: 1,
+      failedCalls: 0,
+      promptTokens: result.usage.promptTokens,
+      completionTokens: result.usage.completionTokens,
+      totalTokens: result.usage.totalTokens
+    })
+  })
+})
