@@ -1,0 +1,235 @@
+/**
+ * A Temporal Lite server as a child process, and the few HTTP calls the demos and the
+ * examples' end-to-end tests make to it.
+ *
+ * The server is `temporal-lite serve` (server/cli.ts, the same code `npm start` runs) on a
+ * free loopback port, its database in a folder of the caller's (the examples' workspaces go
+ * under it too), with the examples' registry and the offline scripted model: `LLM_BASE_URL`
+ * and `TEMPORAL_LITE_TOKEN` are cleared in the child's environment whatever the caller's says.
+ */
+import * as Sse from "@effect/experimental/Sse"
+import { spawn, type ChildProcess } from "node:child_process"
+import * as path from "node:path"
+
+export const repoRoot = path.resolve(import.meta.dirname, "..")
+export const EXAMPLES_REGISTRY = path.join(repoRoot, "examples", "registry.ts")
+const CLI = path.join(repoRoot, "server", "cli.ts")
+
+export interface ServerProcess {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string
+  readonly child: ChildProcess
+  /** Everything the process printed so far (stdout and stderr). */
+  readonly output: () => string
+  /** Resolves once the process has ended. */
+  readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>
+  /** SIGTERM (the server drains), then SIGKILL if it is still there after `graceMs`. */
+  readonly stop: (graceMs?: number) => Promise<void>
+}
+
+export interface StartServerOptions {
+  /** The data folder: the database is `<dataDir>/temporal-lite.db`, the workspaces `<dataDir>/workspaces`. */
+  readonly dataDir: string
+  /** More environment for the server, e.g. `{ LLM_OFFLINE_DELAY_MS: "20" }`. */
+  readonly env?: Readonly<Record<string, string>>
+  /** Fail if the server has not printed its start line by then (default 60 s). */
+  readonly timeoutMs?: number
+}
+
+// Servers still running when this process exits (a test that timed out, an error) go with it.
+const live = new Set<ChildProcess>()
+process.once("exit", () => {
+  for (const child of live) child.kill("SIGKILL")
+})
+
+/** Starts the server and resolves once it prints its start line (with the port it chose). */
+export const startServer = (options: StartServerOptions): Promise<ServerProcess> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", CLI, "serve", "--no-debugger-build"], {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        HOST: "127.0.0.1",
+        PORT: "0",
+        DB_PATH: path.join(options.dataDir, "temporal-lite.db"),
+        TEMPORAL_LITE_REGISTRY: EXAMPLES_REGISTRY,
+        TEMPORAL_LITE_TOKEN: "",
+        LLM_BASE_URL: "",
+        ...options.env
+      },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let output = ""
+    let listening = false
+    live.add(child)
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+      child.once("exit", (code, signal) => {
+        live.delete(child)
+        done({ code, signal })
+      })
+    )
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`the server did not start within ${options.timeoutMs ?? 60_000} ms:\n${output}`))
+    }, options.timeoutMs ?? 60_000)
+    child.stdout!.on("data", (chunk: Buffer) => {
+      output += chunk.toString()
+      const match = listening ? null : /listening on (http:\/\/[^\s]+)/.exec(output)
+      if (!match) return
+      listening = true
+      clearTimeout(timer)
+      const stop = async (graceMs = 10_000) => {
+        if (child.exitCode !== null || child.signalCode !== null) return
+        child.kill("SIGTERM")
+        const killer = setTimeout(() => child.kill("SIGKILL"), graceMs)
+        await exited
+        clearTimeout(killer)
+      }
+      resolve({ url: match[1]!, child, output: () => output, exited, stop })
+    })
+    child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()))
+    child.once("error", (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer)
+      if (!listening) reject(new Error(`the server exited (${code ?? signal}) before listening:\n${output}`))
+    })
+  })
+
+export interface JsonAnswer<A = any> {
+  readonly status: number
+  readonly body: A
+}
+
+/** One JSON request; the answer's body parsed (or its text when it is not JSON). */
+export const request = async <A = any>(
+  url: string,
+  method: "GET" | "POST",
+  route: string,
+  body?: unknown
+): Promise<JsonAnswer<A>> => {
+  const response = await fetch(`${url}${route}`, {
+    method,
+    ...(body === undefined
+      ? {}
+      : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+  })
+  const text = await response.text()
+  let parsed: unknown = text
+  try {
+    parsed = text === "" ? undefined : JSON.parse(text)
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: response.status, body: parsed as A }
+}
+
+/** Like `request`, but fails unless the status is 2xx; returns the body. */
+export const call = async <A = any>(
+  url: string,
+  method: "GET" | "POST",
+  route: string,
+  body?: unknown
+): Promise<A> => {
+  const answer = await request<A>(url, method, route, body)
+  if (answer.status < 200 || answer.status > 299)
+    throw new Error(`${method} ${route} answered ${answer.status}: ${JSON.stringify(answer.body)}`)
+  return answer.body
+}
+
+/** `/api/workflows/<id>` with the id encoded (`m1/task-2` → `m1%2Ftask-2`). */
+export const workflowRoute = (id: string, rest = ""): string =>
+  `/api/workflows/${encodeURIComponent(id)}${rest}`
+
+/** One item of a workflow's event stream: a history event, an LLM token chunk, or the end. */
+export type StreamItem =
+  | {
+      readonly kind: "history"
+      readonly event: { readonly seq: number; readonly type: string } & Record<string, any>
+    }
+  | {
+      readonly kind: "chunk"
+      readonly data: { readonly cmd: number; readonly activity: string; readonly chunk: unknown }
+    }
+  | { readonly kind: "end"; readonly status: string }
+
+/**
+ * Follows `GET /api/workflows/:id/stream`, calling `onItem` for each item as it arrives,
+ * until `onItem` returns true, the stream sends `end`, the server goes away (a kill ends the
+ * stream: it then resolves too) or `signal` aborts. `after` resumes after that seq.
+ */
+export const followStream = async (
+  url: string,
+  id: string,
+  onItem: (item: StreamItem) => boolean | void,
+  options: { readonly after?: number; readonly signal?: AbortSignal } = {}
+): Promise<void> => {
+  const controller = new AbortController()
+  const abort = () => controller.abort()
+  options.signal?.addEventListener("abort", abort)
+  try {
+    const response = await fetch(`${url}${workflowRoute(id, "/stream")}`, {
+      headers: options.after === undefined ? {} : { "last-event-id": String(options.after) },
+      signal: controller.signal
+    })
+    if (response.status !== 200)
+      throw new Error(`the stream of ${id} answered ${response.status}: ${await response.text()}`)
+    const events: Array<Sse.Event> = []
+    const parser = Sse.makeParser((event) => {
+      if (event._tag === "Event") events.push(event)
+    })
+    const decoder = new TextDecoder()
+    for await (const bytes of response.body as unknown as AsyncIterable<Uint8Array>) {
+      parser.feed(decoder.decode(bytes, { stream: true }))
+      while (events.length > 0) {
+        const event = events.shift()!
+        const data = JSON.parse(event.data)
+        const item: StreamItem =
+          event.event === "history"
+            ? { kind: "history", event: data }
+            : event.event === "end"
+              ? { kind: "end", status: data.status }
+              : { kind: "chunk", data }
+        if (onItem(item) === true || item.kind === "end") return
+      }
+    }
+  } catch (error) {
+    // Our own abort, or the server killed under the stream: the stream simply ended.
+    if (controller.signal.aborted || isConnectionLoss(error)) return
+    throw error
+  } finally {
+    options.signal?.removeEventListener("abort", abort)
+    controller.abort()
+  }
+}
+
+const isConnectionLoss = (error: unknown): boolean => {
+  const text = `${(error as Error)?.message} ${String((error as { cause?: unknown })?.cause)}`
+  return /terminated|ECONNRESET|socket|other side closed|fetch failed/i.test(text)
+}
+
+/** Resolves once the workflow's run has closed; returns its description. */
+export const waitForClose = async (url: string, id: string, timeoutMs = 30_000): Promise<any> => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const described = await call(url, "GET", workflowRoute(id))
+    if (described.status !== "running") return described
+    if (Date.now() > deadline) throw new Error(`workflow ${id} still running after ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+/** Resolves once `condition` holds, checking every 25 ms; fails after `timeoutMs`. */
+export const until = async (
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000
+) => {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}

@@ -1,0 +1,303 @@
+/**
+ * Real servers for the server tests: the real engine on a SQLite file in a temp folder,
+ * the real HTTP server on a loopback port (in-process, or as a child process for crashes),
+ * and small readers for SSE and the side-effect log.
+ */
+import * as Sse from "@effect/experimental/Sse"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as Console from "effect/Console"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
+import { spawn, type ChildProcess } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
+import { runCli as runCliEntry } from "../../server/cli"
+import { settingsFromEnv, type ServeSettings } from "../../server/config"
+import { loadServeRegistry, serverLayer, serverUrl } from "../../server/serve"
+import type { SideEffect } from "./fixtures/registry"
+
+export const repoRoot = path.resolve(import.meta.dirname, "..", "..")
+export const fixtures = path.join(import.meta.dirname, "fixtures")
+export const REGISTRY = path.join(fixtures, "registry.ts")
+export const REGISTRY_V2 = path.join(fixtures, "registry-v2.ts")
+
+export const tempDir = (label: string): string => {
+  const root = path.join(tmpdir(), "temporal-lite-server-tests")
+  mkdirSync(root, { recursive: true })
+  return mkdtempSync(path.join(root, `${label}-`))
+}
+
+export interface TestServer {
+  readonly url: string
+  readonly dataDir: string
+  readonly dbPath: string
+  /** Releases the server and then the engine, as SIGTERM does. */
+  readonly close: () => Promise<void>
+}
+
+/** The server of `npm start`, in this process, on a free loopback port. */
+export const startServer = async (
+  options: { readonly dataDir?: string; readonly registry?: string } & Partial<ServeSettings> = {}
+): Promise<TestServer> => {
+  const dataDir = options.dataDir ?? tempDir("server")
+  const dbPath = path.join(dataDir, "temporal-lite.db")
+  const settings = settingsFromEnv(
+    {},
+    {
+      port: 0,
+      dbPath,
+      registryPath: options.registry ?? REGISTRY,
+      debuggerDir: options.debuggerDir ?? path.join(dataDir, "no-debugger"),
+      ...options
+    }
+  )
+  if (Either.isLeft(settings)) throw new Error(settings.left.message)
+  const scope = Effect.runSync(Scope.make())
+  const url = await Effect.runPromise(
+    Effect.gen(function* () {
+      const registry = yield* loadServeRegistry(settings.right)
+      const context = yield* Layer.buildWithScope(serverLayer(settings.right, registry), scope)
+      return serverUrl(Context.get(context, HttpServer.HttpServer))
+    })
+  )
+  return { url, dataDir, dbPath, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
+}
+
+// ---------------------------------------------------------------------------------------
+// HTTP helpers
+// ---------------------------------------------------------------------------------------
+
+export interface JsonAnswer<A = any> {
+  readonly status: number
+  readonly headers: Headers
+  readonly body: A
+}
+
+export const request = async <A = any>(
+  base: string,
+  method: string,
+  route: string,
+  body?: unknown,
+  headers: Record<string, string> = {}
+): Promise<JsonAnswer<A>> => {
+  const response = await fetch(`${base}${route}`, {
+    method,
+    headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+    ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) })
+  })
+  const text = await response.text()
+  let json: unknown = text
+  try {
+    json = text === "" ? undefined : JSON.parse(text)
+  } catch {
+    json = text
+  }
+  return { status: response.status, headers: response.headers, body: json as A }
+}
+
+// ---------------------------------------------------------------------------------------
+// SSE
+// ---------------------------------------------------------------------------------------
+
+/** The SSE events of a response body, as they arrive. */
+export async function* sseEvents(response: Response): AsyncGenerator<Sse.Event> {
+  const parsed: Array<Sse.AnyEvent> = []
+  const parser = Sse.makeParser((event) => parsed.push(event))
+  const decoder = new TextDecoder()
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    parser.feed(decoder.decode(chunk, { stream: true }))
+    while (parsed.length > 0) {
+      const event = parsed.shift()!
+      if (event._tag === "Event") yield event
+    }
+  }
+}
+
+export const openStream = (base: string, id: string, headers: Record<string, string> = {}, query = "") => {
+  const controller = new AbortController()
+  const response = fetch(`${base}/api/workflows/${encodeURIComponent(id)}/stream${query}`, {
+    headers,
+    signal: controller.signal
+  })
+  return { response, close: () => controller.abort() }
+}
+
+/**
+ * Follows a workflow's stream until `stop` says so (or `end`), collecting every event;
+ * closes the connection after.
+ */
+export const collectStream = async (
+  base: string,
+  id: string,
+  stop: (event: Sse.Event, all: ReadonlyArray<Sse.Event>) => boolean,
+  headers: Record<string, string> = {},
+  query = ""
+): Promise<Array<Sse.Event>> => {
+  const stream = openStream(base, id, headers, query)
+  const events: Array<Sse.Event> = []
+  try {
+    const response = await stream.response
+    if (response.status !== 200)
+      throw new Error(`stream answered ${response.status}: ${await response.text()}`)
+    for await (const event of sseEvents(response)) {
+      events.push(event)
+      if (event.event === "end" || stop(event, events)) break
+    }
+  } finally {
+    stream.close()
+  }
+  return events
+}
+
+/** Waits, on the workflow's stream, for a history event `predicate` accepts; returns it. */
+export const waitForHistory = async (
+  base: string,
+  id: string,
+  predicate: (event: any) => boolean
+): Promise<any> => {
+  let found: any
+  await collectStream(base, id, (e) => {
+    if (e.event !== "history") return false
+    const event = JSON.parse(e.data)
+    if (predicate(event)) found = event
+    return found !== undefined
+  })
+  if (found === undefined) throw new Error(`workflow ${id} ended without the awaited event`)
+  return found
+}
+
+// ---------------------------------------------------------------------------------------
+// Child processes: the CLI and the server
+// ---------------------------------------------------------------------------------------
+
+const tsxArgs = ["--import", "tsx"]
+export const cliPath = path.join(repoRoot, "server", "cli.ts")
+
+/** Runs the CLI as a process to completion (asynchronously: an in-process server must keep answering). */
+export const runCli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  runProcess([...tsxArgs, cliPath, ...args], env)
+
+/** Runs the package's `temporal-lite` bin (server/bin.js) as a process. */
+export const runBin = (args: ReadonlyArray<string>) =>
+  runProcess([path.join(repoRoot, "server", "bin.js"), ...args], {})
+
+const runProcess = (
+  nodeArgs: ReadonlyArray<string>,
+  env: Record<string, string>
+): Promise<{ readonly status: number | null; readonly stdout: string; readonly stderr: string }> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, nodeArgs, {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
+    child.once("error", reject)
+    child.once("close", (status) => {
+      clearTimeout(timer)
+      resolve({ status, stdout, stderr })
+    })
+  })
+
+/**
+ * Runs a command line through the CLI's own entry (`runCli`, what the binary runs) in this
+ * process, capturing what it prints: the client commands still talk HTTP to the server.
+ */
+export const runCliHere = async (args: ReadonlyArray<string>) => {
+  const stdout: Array<string> = []
+  const stderr: Array<string> = []
+  const line =
+    (into: Array<string>) =>
+    (...parts: ReadonlyArray<unknown>) =>
+      Effect.sync(() => void into.push(parts.map(String).join(" ")))
+  const status = await Effect.runPromise(
+    Console.consoleWith((console) =>
+      runCliEntry(["node", "temporal-lite", ...args]).pipe(
+        Console.withConsole({ ...console, log: line(stdout), error: line(stderr) })
+      )
+    )
+  )
+  return {
+    status,
+    stdout: stdout.map((l) => `${l}\n`).join(""),
+    stderr: stderr.map((l) => `${l}\n`).join("")
+  }
+}
+
+export interface ServerProcess {
+  readonly url: string
+  readonly child: ChildProcess
+  readonly output: () => string
+  /** Resolves with the exit code (or signal) once the process has ended. */
+  readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>
+}
+
+/** `temporal-lite serve` as a child process on a free port; resolves once it prints its start line. */
+export const spawnServer = (
+  args: ReadonlyArray<string>,
+  env: Record<string, string> = {}
+): Promise<ServerProcess> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [...tsxArgs, cliPath, "serve", "--port", "0", "--no-debugger-build", ...args],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "pipe", "pipe"]
+      }
+    )
+    let output = ""
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+      child.once("exit", (code, signal) => done({ code, signal }))
+    )
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString()
+      const match = /listening on (http:\/\/[^\s]+)/.exec(output)
+      if (match) {
+        child.stdout!.off("data", onData)
+        child.stdout!.on("data", (more: Buffer) => (output += more.toString()))
+        resolve({ url: match[1]!, child, output: () => output, exited })
+      }
+    }
+    child.stdout!.on("data", onData)
+    child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()))
+    void exited.then(({ code, signal }) =>
+      reject(new Error(`server exited (${code ?? signal}) before listening:\n${output}`))
+    )
+  })
+
+// ---------------------------------------------------------------------------------------
+// The side-effect log of the fixture activities
+// ---------------------------------------------------------------------------------------
+
+export const readSideEffects = (dataDir: string): Array<SideEffect> => {
+  const file = path.join(dataDir, "side-effects.log")
+  if (!existsSync(file)) return []
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => JSON.parse(line) as SideEffect)
+}
+
+/** Resolves once `condition` holds, checking every few milliseconds; fails after `timeoutMs`. */
+export const until = async (
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000
+) => {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 15))
+  }
+}
