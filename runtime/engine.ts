@@ -121,6 +121,13 @@ class RunState {
 
 const OPEN: ReadonlySet<RunStatus> = new Set(["running", "stuck"])
 
+const statusOfTerminal: Readonly<Record<string, RunStatus>> = {
+  WorkflowCompleted: "completed",
+  WorkflowFailed: "failed",
+  WorkflowCancelled: "cancelled",
+  WorkflowContinuedAsNew: "continued-as-new"
+}
+
 const describeParseError = (what: string, error: ParseResult.ParseError) => {
   const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
   return new InvalidPayload({
@@ -1199,12 +1206,15 @@ const makeEngine = (config: EngineConfig) =>
           const past = yield* store.events(row.runId, options?.afterSeq ?? 0)
           let lastSeq = options?.afterSeq ?? 0
           for (const e of past) lastSeq = Math.max(lastSeq, e.seq)
-          const closed =
-            !OPEN.has((current.get(id)?.row ?? row).status) || past.some((e) => terminalTypes.has(e.type))
+          // Closed only by what is committed: the row in memory runs ahead of its commit.
+          const closed = past.some((e) => terminalTypes.has(e.type))
           const head = Stream.fromIterable(past.map((event): StreamItem => ({ _tag: "history", event })))
           if (closed) {
-            const status = (yield* findRow(id)).status
-            return Stream.concat(head, Stream.make({ _tag: "end", status } as StreamItem))
+            const terminal = past.find((e) => terminalTypes.has(e.type))!
+            return Stream.concat(
+              head,
+              Stream.make<[StreamItem]>({ _tag: "end", status: statusOfTerminal[terminal.type]! })
+            )
           }
           const live = Stream.fromQueue(queue).pipe(
             Stream.filter((item) => item._tag !== "history" || item.event.seq > lastSeq),

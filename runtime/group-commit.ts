@@ -6,8 +6,8 @@
  *    commits before its previous one.
  * 2. A submission's `afterCommit` runs, and its acknowledgements resolve, only once its
  *    transaction has committed; on failure they fail with the store's error instead.
- * 3. Batching costs next to no latency: a batch gathers for a few scheduler turns (no timer),
- *    so what the ready workflow tasks produce joins it; a lone submission commits at once.
+ * 3. Batching costs next to no latency: a batch gathers for a few event-loop turns (no timer),
+ *    so what the ready workflow tasks and arriving requests produce joins it.
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -29,7 +29,12 @@ export interface Submission {
 }
 
 const MAX_BATCH = 2000
-const LINGER_ROUNDS = 4
+const LINGER_ROUNDS = 3
+
+/** One turn of the event loop (not a timer: TestClock does not hold it back). */
+const eventLoopTurn = Effect.async<void>((resume) => {
+  setImmediate(() => resume(Effect.void))
+})
 
 const merge = (submissions: ReadonlyArray<Submission>): WriteSet => {
   if (submissions.length === 1) return submissions[0]!.writes
@@ -79,11 +84,12 @@ export const makeGroupCommitter = Effect.gen(function* () {
     })
 
   // A commit blocks the thread for its fsync, so nothing gathers while it runs: before
-  // committing, let the workflow tasks and activities that are ready add to the batch.
+  // committing, give the event loop a turn or two (I/O included, so requests that have
+  // arrived join), letting the workflow tasks and activities that are ready add to the batch.
   const gather = Effect.gen(function* () {
     const batch = [...(yield* Queue.takeBetween(queue, 1, MAX_BATCH))]
     for (let round = 0; round < LINGER_ROUNDS && batch.length < MAX_BATCH; round++) {
-      yield* Effect.yieldNow()
+      yield* eventLoopTurn
       const more = yield* Queue.takeUpTo(queue, MAX_BATCH - batch.length)
       if (more.length === 0 && round > 0) break
       for (const s of more) batch.push(s)

@@ -142,9 +142,12 @@ const run = async (
 
 const round = (x: number, digits = 0) => Math.round(x * 10 ** digits) / 10 ** digits
 
-const server = await startServer()
+const given = option("url")
+const server = given ? { url: new URL(given), stop: async () => null } : await startServer()
 log(
-  `server at ${server.url.origin} (child process), database ${path.join(dir, "bench.db")} (synchronous=FULL); ${clients} clients, ${os.cpus().length} CPUs`
+  given
+    ? `server at ${server.url.origin} (already running); ${clients} clients, ${os.cpus().length} CPUs`
+    : `server at ${server.url.origin} (child process), database ${path.join(dir, "bench.db")} (synchronous=FULL); ${clients} clients, ${os.cpus().length} CPUs`
 )
 try {
   const start = (client: number, i: number) =>
