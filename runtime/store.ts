@@ -234,7 +234,8 @@ const open = (options: SqliteStoreOptions) =>
           cause
         })
     })
-    const sql = yield* SqliteClient.make({ filename }).pipe(
+    // WAL is switched on only after the schema check, so a file that is refused is not modified.
+    const sql = yield* SqliteClient.make({ filename, disableWAL: true }).pipe(
       Effect.provide(Reactivity.layer),
       Effect.catchAllDefect((cause) =>
         Effect.fail(
@@ -248,22 +249,23 @@ const open = (options: SqliteStoreOptions) =>
         )
       )
     )
+    const locked = (error: StoreError) =>
+      error.reason === "Busy" ? lockedError(filename, readHolder(filename)) : error
+    yield* checkSchema(sql, filename).pipe(Effect.mapError(locked))
     const pragma = (statement: string) =>
-      sql.unsafe(statement).pipe(Effect.mapError(toStoreError(`${statement} failed on ${filename}`)))
+      sql
+        .unsafe(statement)
+        .pipe(Effect.mapError((e) => locked(toStoreError(`${statement} failed on ${filename}`)(e))))
     yield* pragma("PRAGMA locking_mode = EXCLUSIVE")
+    yield* pragma("PRAGMA journal_mode = WAL")
     yield* pragma(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`)
     // Grouped commits write many pages at once: checkpoint less often than every 1,000 pages.
     yield* pragma("PRAGMA wal_autocheckpoint = 10000")
     // Taking a write lock now makes the exclusive lock ours for the life of the connection.
     yield* sql.unsafe("BEGIN IMMEDIATE").pipe(
       Effect.zipRight(sql.unsafe("COMMIT")),
-      Effect.mapError((error) =>
-        classify(error) === "Busy"
-          ? lockedError(filename, readHolder(filename))
-          : toStoreError(`cannot lock ${filename}`)(error)
-      )
+      Effect.mapError((error) => locked(toStoreError(`cannot lock ${filename}`)(error)))
     )
-    yield* checkSchema(sql, filename)
     yield* Migrator.make({})({ loader: Migrator.fromRecord(migrations) }).pipe(
       Effect.provideService(SqlClient.SqlClient, sql),
       Effect.mapError(toStoreError(`migrating ${filename} failed`))
