@@ -26,6 +26,9 @@ import { makeApiClientFetch, type ApiClient } from "./client"
 import { DEFAULT_SERVER_URL, settingsFromEnv, type ServeSettings } from "./config"
 import { DEFAULT_REGISTRY } from "./registry"
 
+/** The derived client puts path parameters in the URL as they are: ids may hold "/" (child ids do). */
+const segment = (value: string) => encodeURIComponent(value)
+
 /** A failure the CLI reports in one line and an exit code. */
 class CliFailure extends Data.TaggedError("CliFailure")<{
   readonly message: string
@@ -176,7 +179,7 @@ const signalCommand = Command.make(
       const payload = Option.isSome(data) ? yield* parseJsonOption("data", data.value) : undefined
       const accepted = yield* withClient(server, (client) =>
         client.workflows.signal({
-          path: { id },
+          path: { id: segment(id) },
           payload: { signalName: name, ...(payload === undefined ? {} : { data: payload }) }
         })
       )
@@ -199,7 +202,10 @@ const queryCommand = Command.make(
     Effect.gen(function* () {
       const value = Option.isSome(args) ? yield* parseJsonOption("args", args.value) : undefined
       const answer = yield* withClient(server, (client) =>
-        client.workflows.query({ path: { id, name }, urlParams: value === undefined ? {} : { args: value } })
+        client.workflows.query({
+          path: { id: segment(id), name: segment(name) },
+          urlParams: value === undefined ? {} : { args: value }
+        })
       )
       yield* printJson(answer.result)
     })
@@ -215,7 +221,7 @@ const cancelCommand = Command.make(
   ({ id, reason, server }) =>
     withClient(server, (client) =>
       client.workflows.cancel({
-        path: { id },
+        path: { id: segment(id) },
         urlParams: Option.match(reason, { onNone: () => ({}), onSome: (reason) => ({ reason }) })
       })
     ).pipe(Effect.flatMap(printJson))
@@ -260,7 +266,9 @@ const describeCommand = Command.make(
   "describe",
   { id: Args.text({ name: "id" }), server: serverOption },
   ({ id, server }) =>
-    withClient(server, (client) => client.workflows.describe({ path: { id } })).pipe(
+    withClient(server, (client) => client.workflows.describe({ path: { id: segment(id) } })).pipe(
+      // The API answers a path; a terminal wants the whole link to open.
+      Effect.map((d) => ({ ...d, debuggerUrl: new URL(d.debuggerUrl, server).href })),
       Effect.flatMap(printJson)
     )
 ).pipe(Command.withDescription("Show a workflow's status, input, result or error and pending work"))
@@ -274,7 +282,9 @@ const historyCommand = Command.make(
   },
   ({ id, out, server }) =>
     Effect.gen(function* () {
-      const file = yield* withClient(server, (client) => client.workflows.history({ path: { id } }))
+      const file = yield* withClient(server, (client) =>
+        client.workflows.history({ path: { id: segment(id) } })
+      )
       const text = JSON.stringify(encodeHistoryFile(file), null, 2)
       if (Option.isNone(out)) return yield* Console.log(text)
       yield* Effect.try({
