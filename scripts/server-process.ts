@@ -1,19 +1,32 @@
 /**
  * A Temporal Lite server as a child process, and the few HTTP calls the demos and the
- * examples' end-to-end tests make to it.
+ * tests make to it. The one place that spawns `temporal-lite serve` for a caller: the crash
+ * demo and the examples' end-to-end tests (`startServer`), and, built on `spawnServer`,
+ * `request` and `until`, the server tests (test/server/support.ts) and the debugger's browser
+ * tests (test/debugger/real-server.ts).
  *
- * The server is `temporal-lite serve` (server/cli.ts, the same code `npm start` runs) on a
- * free loopback port, its database in a folder of the caller's (the examples' workspaces go
- * under it too), with the examples' registry and the offline scripted model: `LLM_BASE_URL`
- * and `TEMPORAL_LITE_TOKEN` are cleared in the child's environment whatever the caller's says.
+ * `startServer`'s server is `temporal-lite serve` (server/cli.ts, the same code `npm start`
+ * runs) on a free loopback port, its database in a folder of the caller's (the examples'
+ * workspaces go under it too), with the examples' registry and the offline scripted model:
+ * `LLM_BASE_URL` and `TEMPORAL_LITE_TOKEN` are cleared in the child's environment whatever the
+ * caller's says.
  */
 import * as Sse from "@effect/experimental/Sse"
 import { spawn, type ChildProcess } from "node:child_process"
+import { mkdirSync, mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
 import * as path from "node:path"
 
 export const repoRoot = path.resolve(import.meta.dirname, "..")
 export const EXAMPLES_REGISTRY = path.join(repoRoot, "examples", "registry.ts")
-const CLI = path.join(repoRoot, "server", "cli.ts")
+export const cliPath = path.join(repoRoot, "server", "cli.ts")
+
+/** A fresh folder `<tmp>/<group>/<label>-XXXXXX`. */
+export const makeTempDir = (group: string, label: string): string => {
+  const root = path.join(tmpdir(), group)
+  mkdirSync(root, { recursive: true })
+  return mkdtempSync(path.join(root, `${label}-`))
+}
 
 export interface ServerProcess {
   /** `http://127.0.0.1:<port>` */
@@ -27,11 +40,11 @@ export interface ServerProcess {
   readonly stop: (graceMs?: number) => Promise<void>
 }
 
-export interface StartServerOptions {
-  /** The data folder: the database is `<dataDir>/temporal-lite.db`, the workspaces `<dataDir>/workspaces`. */
-  readonly dataDir: string
-  /** More environment for the server, e.g. `{ LLM_OFFLINE_DELAY_MS: "20" }`. */
-  readonly env?: Readonly<Record<string, string>>
+export interface SpawnServerOptions {
+  /** More arguments of `serve` (it always runs with `--no-debugger-build`). */
+  readonly args?: ReadonlyArray<string>
+  /** The child's whole environment. */
+  readonly env: Readonly<Record<string, string | undefined>>
   /** Fail if the server has not printed its start line by then (default 60 s). */
   readonly timeoutMs?: number
 }
@@ -42,23 +55,18 @@ process.once("exit", () => {
   for (const child of live) child.kill("SIGKILL")
 })
 
-/** Starts the server and resolves once it prints its start line (with the port it chose). */
-export const startServer = (options: StartServerOptions): Promise<ServerProcess> =>
+/**
+ * `temporal-lite serve --no-debugger-build` as a child process; resolves once it prints its
+ * start line (with the port it chose).
+ */
+export const spawnServer = (options: SpawnServerOptions): Promise<ServerProcess> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CLI, "serve", "--no-debugger-build"], {
-      cwd: repoRoot,
-      env: {
-        ...process.env,
-        HOST: "127.0.0.1",
-        PORT: "0",
-        DB_PATH: path.join(options.dataDir, "temporal-lite.db"),
-        TEMPORAL_LITE_REGISTRY: EXAMPLES_REGISTRY,
-        TEMPORAL_LITE_TOKEN: "",
-        LLM_BASE_URL: "",
-        ...options.env
-      },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
+    const timeoutMs = options.timeoutMs ?? 60_000
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", cliPath, "serve", "--no-debugger-build", ...(options.args ?? [])],
+      { cwd: repoRoot, env: options.env, stdio: ["ignore", "pipe", "pipe"] }
+    )
     let output = ""
     let listening = false
     live.add(child)
@@ -70,8 +78,8 @@ export const startServer = (options: StartServerOptions): Promise<ServerProcess>
     )
     const timer = setTimeout(() => {
       child.kill("SIGKILL")
-      reject(new Error(`the server did not start within ${options.timeoutMs ?? 60_000} ms:\n${output}`))
-    }, options.timeoutMs ?? 60_000)
+      reject(new Error(`the server did not start within ${timeoutMs} ms:\n${output}`))
+    }, timeoutMs)
     child.stdout!.on("data", (chunk: Buffer) => {
       output += chunk.toString()
       const match = listening ? null : /listening on (http:\/\/[^\s]+)/.exec(output)
@@ -98,23 +106,52 @@ export const startServer = (options: StartServerOptions): Promise<ServerProcess>
     })
   })
 
+export interface StartServerOptions {
+  /** The data folder: the database is `<dataDir>/temporal-lite.db`, the workspaces `<dataDir>/workspaces`. */
+  readonly dataDir: string
+  /** More environment for the server, e.g. `{ LLM_OFFLINE_DELAY_MS: "20" }`. */
+  readonly env?: Readonly<Record<string, string>>
+  /** Fail if the server has not printed its start line by then (default 60 s). */
+  readonly timeoutMs?: number
+}
+
+/** The demo's and the examples' server: see the top of this file. */
+export const startServer = (options: StartServerOptions): Promise<ServerProcess> =>
+  spawnServer({
+    env: {
+      ...process.env,
+      HOST: "127.0.0.1",
+      PORT: "0",
+      DB_PATH: path.join(options.dataDir, "temporal-lite.db"),
+      TEMPORAL_LITE_REGISTRY: EXAMPLES_REGISTRY,
+      TEMPORAL_LITE_TOKEN: "",
+      LLM_BASE_URL: "",
+      ...options.env
+    },
+    timeoutMs: options.timeoutMs
+  })
+
 export interface JsonAnswer<A = any> {
   readonly status: number
+  readonly headers: Headers
   readonly body: A
 }
 
-/** One JSON request; the answer's body parsed (or its text when it is not JSON). */
+/**
+ * One request, its body sent as JSON (a string as it is); the answer's body parsed (or its
+ * text when it is not JSON).
+ */
 export const request = async <A = any>(
   url: string,
-  method: "GET" | "POST",
+  method: string,
   route: string,
-  body?: unknown
+  body?: unknown,
+  headers: Record<string, string> = {}
 ): Promise<JsonAnswer<A>> => {
   const response = await fetch(`${url}${route}`, {
     method,
-    ...(body === undefined
-      ? {}
-      : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+    headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+    ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) })
   })
   const text = await response.text()
   let parsed: unknown = text
@@ -123,7 +160,7 @@ export const request = async <A = any>(
   } catch {
     // not JSON: keep the text
   }
-  return { status: response.status, body: parsed as A }
+  return { status: response.status, headers: response.headers, body: parsed as A }
 }
 
 /** Like `request`, but fails unless the status is 2xx; returns the body. */
@@ -221,15 +258,16 @@ export const waitForClose = async (url: string, id: string, timeoutMs = 30_000):
   }
 }
 
-/** Resolves once `condition` holds, checking every 25 ms; fails after `timeoutMs`. */
+/** Resolves once `condition` holds, checking every `everyMs`; fails after `timeoutMs`. */
 export const until = async (
   what: string,
   condition: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000
+  timeoutMs = 20_000,
+  everyMs = 25
 ) => {
   const deadline = Date.now() + timeoutMs
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
+    await new Promise((r) => setTimeout(r, everyMs))
   }
 }

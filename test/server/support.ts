@@ -1,6 +1,7 @@
 /**
  * Real servers for the server tests: the real engine on a SQLite file in a temp folder,
- * the real HTTP server on a loopback port (in-process, or as a child process for crashes),
+ * the real HTTP server on a loopback port (in-process, or as a child process for crashes:
+ * scripts/server-process.ts spawns it, and owns the JSON request and `until` helpers),
  * and small readers for SSE and the side-effect log.
  */
 import * as Sse from "@effect/experimental/Sse"
@@ -12,25 +13,30 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
-import { spawn, type ChildProcess } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { spawn } from "node:child_process"
+import { existsSync, readFileSync } from "node:fs"
 import * as path from "node:path"
+import {
+  cliPath,
+  makeTempDir,
+  repoRoot,
+  spawnServer as spawnServerProcess,
+  until as untilEvery,
+  type ServerProcess
+} from "../../scripts/server-process"
 import { runCli as runCliEntry } from "../../server/cli"
 import { settingsFromEnv, type ServeSettings } from "../../server/config"
 import { loadServeRegistry, serverLayer, serverUrl } from "../../server/serve"
 import type { SideEffect } from "./fixtures/registry"
 
-export const repoRoot = path.resolve(import.meta.dirname, "..", "..")
+export { cliPath, repoRoot, type ServerProcess }
+export { request, type JsonAnswer } from "../../scripts/server-process"
+
 export const fixtures = path.join(import.meta.dirname, "fixtures")
 export const REGISTRY = path.join(fixtures, "registry.ts")
 export const REGISTRY_V2 = path.join(fixtures, "registry-v2.ts")
 
-export const tempDir = (label: string): string => {
-  const root = path.join(tmpdir(), "temporal-lite-server-tests")
-  mkdirSync(root, { recursive: true })
-  return mkdtempSync(path.join(root, `${label}-`))
-}
+export const tempDir = (label: string): string => makeTempDir("temporal-lite-server-tests", label)
 
 export interface TestServer {
   readonly url: string
@@ -66,38 +72,6 @@ export const startServer = async (
     })
   )
   return { url, dataDir, dbPath, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
-}
-
-// ---------------------------------------------------------------------------------------
-// HTTP helpers
-// ---------------------------------------------------------------------------------------
-
-export interface JsonAnswer<A = any> {
-  readonly status: number
-  readonly headers: Headers
-  readonly body: A
-}
-
-export const request = async <A = any>(
-  base: string,
-  method: string,
-  route: string,
-  body?: unknown,
-  headers: Record<string, string> = {}
-): Promise<JsonAnswer<A>> => {
-  const response = await fetch(`${base}${route}`, {
-    method,
-    headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
-    ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) })
-  })
-  const text = await response.text()
-  let json: unknown = text
-  try {
-    json = text === "" ? undefined : JSON.parse(text)
-  } catch {
-    json = text
-  }
-  return { status: response.status, headers: response.headers, body: json as A }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -176,7 +150,6 @@ export const waitForHistory = async (
 // ---------------------------------------------------------------------------------------
 
 const tsxArgs = ["--import", "tsx"]
-export const cliPath = path.join(repoRoot, "server", "cli.ts")
 
 /** Runs the CLI as a process to completion (asynchronously: an in-process server must keep answering). */
 export const runCli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
@@ -233,48 +206,12 @@ export const runCliHere = async (args: ReadonlyArray<string>) => {
   }
 }
 
-export interface ServerProcess {
-  readonly url: string
-  readonly child: ChildProcess
-  readonly output: () => string
-  /** Resolves with the exit code (or signal) once the process has ended. */
-  readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>
-}
-
 /** `temporal-lite serve` as a child process on a free port; resolves once it prints its start line. */
 export const spawnServer = (
   args: ReadonlyArray<string>,
   env: Record<string, string> = {}
 ): Promise<ServerProcess> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [...tsxArgs, cliPath, "serve", "--port", "0", "--no-debugger-build", ...args],
-      {
-        cwd: repoRoot,
-        env: { ...process.env, ...env },
-        stdio: ["ignore", "pipe", "pipe"]
-      }
-    )
-    let output = ""
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
-      child.once("exit", (code, signal) => done({ code, signal }))
-    )
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString()
-      const match = /listening on (http:\/\/[^\s]+)/.exec(output)
-      if (match) {
-        child.stdout!.off("data", onData)
-        child.stdout!.on("data", (more: Buffer) => (output += more.toString()))
-        resolve({ url: match[1]!, child, output: () => output, exited })
-      }
-    }
-    child.stdout!.on("data", onData)
-    child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()))
-    void exited.then(({ code, signal }) =>
-      reject(new Error(`server exited (${code ?? signal}) before listening:\n${output}`))
-    )
-  })
+  spawnServerProcess({ args: ["--port", "0", ...args], env: { ...process.env, ...env } })
 
 // ---------------------------------------------------------------------------------------
 // The side-effect log of the fixture activities
@@ -289,15 +226,6 @@ export const readSideEffects = (dataDir: string): Array<SideEffect> => {
     .map((line) => JSON.parse(line) as SideEffect)
 }
 
-/** Resolves once `condition` holds, checking every few milliseconds; fails after `timeoutMs`. */
-export const until = async (
-  what: string,
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000
-) => {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 15))
-  }
-}
+/** Resolves once `condition` holds, checking every 15 ms; fails after `timeoutMs`. */
+export const until = (what: string, condition: () => boolean | Promise<boolean>, timeoutMs?: number) =>
+  untilEvery(what, condition, timeoutMs, 15)
