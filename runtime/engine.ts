@@ -108,6 +108,8 @@ class RunState {
   fresh = false
   /** Status or flags changed since the row was last written: the next write is a full upsert. */
   rowChanged = false
+  /** The row as of this run's last commit: what readers are shown. */
+  committed: RunRow | undefined = undefined
   /** Failed attempts to record with the next write set, by cmd. */
   readonly progress = new Map<
     number,
@@ -299,6 +301,7 @@ const makeEngine = (config: EngineConfig) =>
               run.inbox = []
             } else {
               run.row = row
+              run.committed = { ...row }
             }
           }
         }
@@ -475,6 +478,7 @@ const makeEngine = (config: EngineConfig) =>
 
     const submit = (task: Task, acks: ReadonlyArray<Ack>, generation: number) => {
       const { run } = task
+      const row = { ...run.row }
       run.inflight++
       committer.submit({
         writes: task.writes,
@@ -482,6 +486,7 @@ const makeEngine = (config: EngineConfig) =>
         isValid: () => run.generation === generation,
         afterCommit: () => {
           run.inflight--
+          run.committed = row
           for (const f of task.after) f()
         },
         onFailure: () => {
@@ -670,13 +675,15 @@ const makeEngine = (config: EngineConfig) =>
       }
       const run = new RunState(row, options.definition)
       run.wake = true
+      const written = { ...row }
       task.writes.retire.push(options.workflowId)
-      task.writes.runs.push({ ...row })
+      task.writes.runs.push(written)
       task.writes.events.push({ runId, seq: 1, body: JSON.stringify(started) })
       task.newRuns.push(run)
       // Reserve the id now, so a second start in the same task sees it taken.
       register(run)
       task.after.push(() => {
+        if (!run.committed) run.committed = written
         publish(runId, { _tag: "history", event: started as HistoryEvent })
         schedule(run)
       })
@@ -914,6 +921,7 @@ const makeEngine = (config: EngineConfig) =>
       const open = yield* store.openRuns
       for (const row of open) {
         const run = new RunState(row, definitions.get(row.type))
+        run.committed = { ...row }
         run.cancelRequested = row.cancelRequested === 2
         register(run)
       }
@@ -966,8 +974,10 @@ const makeEngine = (config: EngineConfig) =>
 
     const findRow = (id: string) =>
       Effect.gen(function* () {
+        // What is committed: the row in memory runs ahead of its commit (a run may read
+        // "completed" there while its last events are still in the group commit).
         const open = current.get(id)
-        if (open) return open.row
+        if (open?.committed) return open.committed
         const row = yield* store.currentRun(id)
         if (!row) return yield* Effect.fail(new WorkflowNotFound({ workflowId: id }))
         return row
@@ -1166,7 +1176,7 @@ const makeEngine = (config: EngineConfig) =>
         })
         const page = rows.slice(0, limit)
         return {
-          workflows: page.map((row) => summary(current.get(row.workflowId)?.row ?? row)),
+          workflows: page.map(summary),
           nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : undefined
         }
       })
