@@ -725,7 +725,7 @@ const makeEngine = (config: EngineConfig) =>
       const { run } = task
       run.row.current = false
       run.rowChanged = true
-      const next = newRun(task, {
+      newRun(task, {
         workflowId: run.row.workflowId,
         definition: run.definition!,
         input,
@@ -734,7 +734,6 @@ const makeEngine = (config: EngineConfig) =>
       })
       // The new run takes the parent link: the parent hears of the last run only.
       run.row.parentNotified = true
-      void next
     }
 
     const close = (
