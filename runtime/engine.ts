@@ -25,7 +25,6 @@ import * as ParseResult from "effect/ParseResult"
 import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { randomUUID } from "node:crypto"
 import {
   HISTORY_FORMAT,
   WorkflowInstance,
@@ -669,7 +668,8 @@ const makeEngine = (config: EngineConfig) =>
         workflowId: options.workflowId,
         runId,
         input: options.input,
-        randomSeed: randomUUID(),
+        // Unique and random already: the run's generator needs nothing more.
+        randomSeed: runId,
         ...(options.parent ? { parent: options.parent } : {}),
         ...(options.continuedFromRunId ? { continuedFromRunId: options.continuedFromRunId } : {})
       }
@@ -1045,7 +1045,7 @@ const makeEngine = (config: EngineConfig) =>
           workflowId,
           runId: row.runId,
           input: input ?? null,
-          randomSeed: randomUUID()
+          randomSeed: row.runId
         }
         deliver(run, { event: started, ack })
         yield* Deferred.await(ack)
