@@ -19,11 +19,8 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import * as JSONSchema from "effect/JSONSchema"
 import * as Layer from "effect/Layer"
-import * as ParseResult from "effect/ParseResult"
 import * as Queue from "effect/Queue"
-import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import {
   HISTORY_FORMAT,
@@ -43,11 +40,9 @@ import {
   type RunStatus,
   type StreamItem,
   type WorkflowDescription,
-  type WorkflowSummaryRow,
   type WorkflowTypeInfo
 } from "./engine-api"
 import {
-  InvalidPayload,
   QueryFailed,
   StoreError,
   UnknownName,
@@ -59,6 +54,9 @@ import { makeGroupCommitter } from "./group-commit"
 import { compactEvent, decodeSnapshot, encodeSnapshot } from "./snapshot"
 import { SqliteStore, WorkflowStore, emptyWriteSet, type RunRow, type WriteSet } from "./store"
 import { timeOrderedId } from "./ids"
+import { jsonSchemaOf, validate } from "./payload-validation"
+import { OPEN, RunState, statusOfTerminal, type Ack, type InboxItem } from "./run-state"
+import { decodeCursor, encodeCursor, llmUsageOf, summary } from "./run-views"
 import { makeTimerQueue } from "./timer-queue"
 
 export interface EngineConfig {
@@ -75,122 +73,7 @@ export interface EngineConfig {
   readonly snapshotEvery?: number | undefined
 }
 
-type Ack = Deferred.Deferred<void, StoreError>
-
-interface InboxItem {
-  readonly event: Incoming
-  readonly ack?: Ack | undefined
-  /** Writes that belong in the same commit as this event. */
-  readonly flags?: WriteSet["flags"] | undefined
-}
-
-class RunState {
-  instance: WorkflowInstance | undefined = undefined
-  inbox: Array<InboxItem> = []
-  scheduled = false
-  processing = false
-  /** Submitted write sets not yet committed. */
-  inflight = 0
-  /** Bumped when a commit of this run fails: what was built on the lost state is dropped. */
-  generation = 0
-  /** The row in memory may be ahead of the store after a failed commit: re-read it. */
-  reload = false
-  /** Needs a task even with an empty inbox: rebuild and take any new commands. */
-  wake = false
-  cancelRequested = false
-  compact: Array<HistoryEvent> | undefined = undefined
-  snapshotSeq = 0
-  /** Child workflow ids by the cmd that started them. */
-  readonly children = new Map<number, string>()
-  waiters: Array<Deferred.Deferred<WorkflowInstance | undefined>> = []
-  /** Created by `start` and not yet committed: its first write set inserts the row. */
-  fresh = false
-  /** Status or flags changed since the row was last written: the next write is a full upsert. */
-  rowChanged = false
-  /** The row as of this run's last commit: what readers are shown. */
-  committed: RunRow | undefined = undefined
-  /** Failed attempts to record with the next write set, by cmd. */
-  readonly progress = new Map<
-    number,
-    { attempt: number; nextAttemptAt: number; heartbeatJson: string | undefined }
-  >()
-  constructor(
-    public row: RunRow,
-    readonly definition: WorkflowDefinition<any, any> | undefined
-  ) {}
-}
-
-const OPEN: ReadonlySet<RunStatus> = new Set(["running", "stuck"])
-
-const statusOfTerminal: Readonly<Record<string, RunStatus>> = {
-  WorkflowCompleted: "completed",
-  WorkflowFailed: "failed",
-  WorkflowCancelled: "cancelled",
-  WorkflowContinuedAsNew: "continued-as-new"
-}
-
-const describeParseError = (what: string, error: ParseResult.ParseError) => {
-  const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
-  return new InvalidPayload({
-    what,
-    path: (issue?.path ?? []).filter((p): p is string | number => typeof p !== "symbol"),
-    detail: issue?.message ?? error.message
-  })
-}
-
-const validate = (what: string, schema: Schema.Schema<any, any, never> | undefined, value: unknown) => {
-  if (!schema) return Either.right(value)
-  return Either.mapLeft(Schema.decodeUnknownEither(schema, { errors: "first" })(value), (e) =>
-    describeParseError(what, e)
-  )
-}
-
 const toJson = (value: unknown): string => JSON.stringify(value ?? null)
-
-const jsonSchemaOf = (schema: Schema.Schema<any, any, never> | undefined): unknown => {
-  if (!schema) return undefined
-  try {
-    return JSONSchema.make(schema)
-  } catch {
-    return undefined
-  }
-}
-
-const encodeCursor = (row: { readonly createdAt: number; readonly runId: string }) =>
-  Buffer.from(`${row.createdAt}:${row.runId}`).toString("base64url")
-const decodeCursor = (cursor: string | undefined) => {
-  if (!cursor) return undefined
-  const [at, ...rest] = Buffer.from(cursor, "base64url").toString("utf8").split(":")
-  const createdAt = Number(at)
-  return Number.isFinite(createdAt) && rest.length > 0 ? { createdAt, runId: rest.join(":") } : undefined
-}
-
-const summary = (row: RunRow): WorkflowSummaryRow => ({
-  id: row.workflowId,
-  runId: row.runId,
-  type: row.type,
-  status: row.status,
-  createdAt: row.createdAt,
-  updatedAt: row.updatedAt,
-  closedAt: row.closedAt,
-  lastEventType: row.lastEventType,
-  parentId: row.parent?.workflowId
-})
-
-/** LLM calls and tokens, from history: completions whose result reports token usage. */
-const llmUsageOf = (events: ReadonlyArray<HistoryEvent>) => {
-  let calls = 0
-  let totalTokens = 0
-  for (const e of events) {
-    if (e.type !== "ActivityCompleted") continue
-    const usage = (e.result as { usage?: { totalTokens?: unknown } } | null)?.usage
-    if (usage && typeof usage.totalTokens === "number") {
-      calls++
-      totalTokens += usage.totalTokens
-    }
-  }
-  return { calls, totalTokens }
-}
 
 const makeEngine = (config: EngineConfig) =>
   Effect.gen(function* () {

@@ -1,0 +1,64 @@
+/**
+ * What the engine keeps in memory per open run: its row, its cached instance (when not
+ * evicted), its inbox of events waiting for the next workflow task, and the bookkeeping
+ * that ties a task to its commit.
+ */
+import type * as Deferred from "effect/Deferred"
+import type { HistoryEvent, Incoming, WorkflowDefinition, WorkflowInstance } from "../core"
+import type { RunStatus } from "./engine-api"
+import type { StoreError } from "./errors"
+import type { RunRow, WriteSet } from "./store"
+
+export type Ack = Deferred.Deferred<void, StoreError>
+
+export interface InboxItem {
+  readonly event: Incoming
+  readonly ack?: Ack | undefined
+  /** Writes that belong in the same commit as this event. */
+  readonly flags?: WriteSet["flags"] | undefined
+}
+
+export class RunState {
+  instance: WorkflowInstance | undefined = undefined
+  inbox: Array<InboxItem> = []
+  scheduled = false
+  processing = false
+  /** Submitted write sets not yet committed. */
+  inflight = 0
+  /** Bumped when a commit of this run fails: what was built on the lost state is dropped. */
+  generation = 0
+  /** The row in memory may be ahead of the store after a failed commit: re-read it. */
+  reload = false
+  /** Needs a task even with an empty inbox: rebuild and take any new commands. */
+  wake = false
+  cancelRequested = false
+  compact: Array<HistoryEvent> | undefined = undefined
+  snapshotSeq = 0
+  /** Child workflow ids by the cmd that started them. */
+  readonly children = new Map<number, string>()
+  waiters: Array<Deferred.Deferred<WorkflowInstance | undefined>> = []
+  /** Created by `start` and not yet committed: its first write set inserts the row. */
+  fresh = false
+  /** Status or flags changed since the row was last written: the next write is a full upsert. */
+  rowChanged = false
+  /** The row as of this run's last commit: what readers are shown. */
+  committed: RunRow | undefined = undefined
+  /** Failed attempts to record with the next write set, by cmd. */
+  readonly progress = new Map<
+    number,
+    { attempt: number; nextAttemptAt: number; heartbeatJson: string | undefined }
+  >()
+  constructor(
+    public row: RunRow,
+    readonly definition: WorkflowDefinition<any, any> | undefined
+  ) {}
+}
+
+export const OPEN: ReadonlySet<RunStatus> = new Set(["running", "stuck"])
+
+export const statusOfTerminal: Readonly<Record<string, RunStatus>> = {
+  WorkflowCompleted: "completed",
+  WorkflowFailed: "failed",
+  WorkflowCancelled: "cancelled",
+  WorkflowContinuedAsNew: "continued-as-new"
+}
