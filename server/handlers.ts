@@ -19,7 +19,6 @@ import {
   type StoreError,
   type WorkflowDescription,
   type WorkflowNotFound,
-  type WorkflowSummaryRow,
   type WorkflowTypeInfo
 } from "../runtime"
 import {
@@ -68,39 +67,28 @@ const conform =
 
 export const debuggerUrl = (id: string): string => `/debugger/?workflow=${encodeURIComponent(id)}`
 
-const summary = (row: WorkflowSummaryRow) => ({
-  id: row.id,
-  runId: row.runId,
-  type: row.type,
-  status: row.status,
-  createdAt: row.createdAt,
-  updatedAt: row.updatedAt,
-  closedAt: row.closedAt,
-  lastEventType: row.lastEventType,
-  parentId: row.parentId
-})
+/** The stored divergence fields, with the message the error class words for them. */
+const divergenceOf = (d: NonNullable<WorkflowDescription["divergence"]>) => {
+  const error = new NonDeterminismError({
+    cmd: d.cmd,
+    expected: d.expected,
+    actual: d.actual,
+    reason: d.reason
+  })
+  return {
+    cmd: error.cmd,
+    expected: error.expected,
+    actual: error.actual,
+    reason: error.reason,
+    message: error.message
+  }
+}
 
 const description = (d: WorkflowDescription) => ({
-  ...summary(d),
+  ...d,
   input: d.input ?? null,
-  result: d.result,
-  error: d.error,
   // The engine may hand back the stored fields rather than the error object: rebuild it for its message.
-  divergence: d.divergence && {
-    cmd: d.divergence.cmd,
-    expected: d.divergence.expected,
-    actual: d.divergence.actual,
-    reason: d.divergence.reason,
-    message: new NonDeterminismError({
-      cmd: d.divergence.cmd,
-      expected: d.divergence.expected,
-      actual: d.divergence.actual,
-      reason: d.divergence.reason
-    }).message
-  },
-  historyLength: d.historyLength,
-  pending: d.pending,
-  llmUsage: d.llmUsage,
+  divergence: d.divergence && divergenceOf(d.divergence),
   debuggerUrl: debuggerUrl(d.id)
 })
 
@@ -149,7 +137,7 @@ export const WorkflowsLive = HttpApiBuilder.group(Api, "workflows", (handlers) =
             cursor: urlParams.cursor
           })
           .pipe(
-            Effect.map((page) => ({ workflows: page.workflows.map(summary), nextCursor: page.nextCursor })),
+            Effect.map((page) => ({ workflows: page.workflows, nextCursor: page.nextCursor })),
             Effect.flatMap(conform(WorkflowList)),
             Effect.catchTag("StoreError", (e) => Effect.fail(storeUnavailable(e)))
           )
