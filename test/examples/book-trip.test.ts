@@ -1,20 +1,13 @@
 /**
  * `bookTrip`, the saga: the order of bookings and compensations, read from the history.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import type { EventOf } from "../../core"
 import { bookTrip } from "../../examples"
 import { Simulation } from "../support/simulator"
-import { Driver, expectReplayAgrees, makeWorkspaceRoot, scheduledNames } from "./driver"
+import { expectReplayAgrees, useDriver, scheduledNames } from "./driver"
 
-let driver: Driver
-beforeAll(async () => {
-  driver = new Driver(await makeWorkspaceRoot())
-})
-afterAll(async () => {
-  const { rm } = await import("node:fs/promises")
-  await rm(driver.workspaceRoot, { recursive: true, force: true })
-})
+const driver = useDriver()
 
 const completed = (sim: Simulation, name: string) => {
   const cmd = sim.history.find(

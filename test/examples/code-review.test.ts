@@ -4,21 +4,13 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { codeReview, CodeReviewInput } from "../../examples"
 import { Simulation } from "../support/simulator"
-import { Driver, expectReplayAgrees, makeWorkspaceRoot, query, scheduledNames } from "./driver"
+import { expectReplayAgrees, useDriver, query, scheduledNames } from "./driver"
 
 const code = "var total = 0\nif (total == 1) console.log(total)\n"
-let driver: Driver
-
-beforeAll(async () => {
-  driver = new Driver(await makeWorkspaceRoot())
-})
-afterAll(async () => {
-  const { rm } = await import("node:fs/promises")
-  await rm(driver.workspaceRoot, { recursive: true, force: true })
-})
+const driver = useDriver()
 
 /** Starts a review and runs it up to the wait for approval. */
 const reviewed = async (input: Record<string, unknown>, workflowId: string) => {

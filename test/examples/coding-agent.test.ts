@@ -4,20 +4,14 @@
  */
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import type { EventOf } from "../../core"
 import { codingAgent, CONTINUE_AS_NEW_EVERY, type CodingAgentInput } from "../../examples"
 import { TOOL_LEDGER_FILE } from "../../runtime/agents"
 import { Simulation } from "../support/simulator"
-import { Driver, expectReplayAgrees, makeWorkspaceRoot, query, scheduledNames } from "./driver"
+import { expectReplayAgrees, useDriver, query, scheduledNames } from "./driver"
 
-let driver: Driver
-beforeAll(async () => {
-  driver = new Driver(await makeWorkspaceRoot())
-})
-afterAll(async () => {
-  await fs.rm(driver.workspaceRoot, { recursive: true, force: true })
-})
+const driver = useDriver()
 
 const llmInputs = (sim: Simulation) =>
   sim.history.flatMap((e) =>

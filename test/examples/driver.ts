@@ -4,10 +4,11 @@
  * temporary folder): what the engine's activity executor does, one attempt per activity, in
  * the order the test asks.
  */
+import { mkdtempSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { expect } from "vitest"
+import { afterAll, expect } from "vitest"
 import { replay, toErrorInfo, type Command, type EventOf, type WorkflowDefinition } from "../../core"
 import { activities } from "../../examples/activities"
 import type { ActivityContext, RegisteredActivity } from "../../runtime/activity"
@@ -15,6 +16,13 @@ import { LlmCallLedger, scriptedProvider } from "../../runtime/agents"
 import { Simulation } from "../support/simulator"
 
 export const makeWorkspaceRoot = () => fs.mkdtemp(path.join(os.tmpdir(), "tl-examples-"))
+
+/** A driver for one test file, on a fresh workspace folder removed after the file's tests. */
+export const useDriver = (): Driver => {
+  const driver = new Driver(mkdtempSync(path.join(os.tmpdir(), "tl-examples-")))
+  afterAll(() => fs.rm(driver.workspaceRoot, { recursive: true, force: true }))
+  return driver
+}
 
 export class Driver {
   readonly registry: ReadonlyMap<string, RegisteredActivity>

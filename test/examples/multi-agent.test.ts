@@ -2,20 +2,13 @@
  * `multiAgent` and its `agentTask` children in the interpreter: each child is simulated on
  * its own and its outcome delivered to the parent, as the engine does.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import type { EventOf } from "../../core"
 import { agentTask, multiAgent } from "../../examples"
 import { Simulation } from "../support/simulator"
-import { Driver, expectReplayAgrees, makeWorkspaceRoot, query } from "./driver"
+import { expectReplayAgrees, useDriver, query } from "./driver"
 
-let driver: Driver
-beforeAll(async () => {
-  driver = new Driver(await makeWorkspaceRoot())
-})
-afterAll(async () => {
-  const { rm } = await import("node:fs/promises")
-  await rm(driver.workspaceRoot, { recursive: true, force: true })
-})
+const driver = useDriver()
 
 const childrenOf = (sim: Simulation) =>
   sim.history.filter((e): e is EventOf<"ChildWorkflowStarted"> => e.type === "ChildWorkflowStarted")

@@ -1,20 +1,13 @@
 /**
  * The classic patterns: `fanOutFanIn` and `monitor` (the saga `bookTrip` has its own file).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import type { EventOf } from "../../core"
 import { fanOutFanIn, monitor } from "../../examples"
 import { Simulation } from "../support/simulator"
-import { Driver, expectReplayAgrees, makeWorkspaceRoot, query, scheduledNames } from "./driver"
+import { expectReplayAgrees, useDriver, query, scheduledNames } from "./driver"
 
-let driver: Driver
-beforeAll(async () => {
-  driver = new Driver(await makeWorkspaceRoot())
-})
-afterAll(async () => {
-  const { rm } = await import("node:fs/promises")
-  await rm(driver.workspaceRoot, { recursive: true, force: true })
-})
+const driver = useDriver()
 
 const timers = (sim: Simulation) =>
   sim.history.filter((e): e is EventOf<"TimerStarted"> => e.type === "TimerStarted")
