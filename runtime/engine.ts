@@ -65,7 +65,10 @@ export interface EngineConfig {
   readonly activities: ReadonlyArray<RegisteredActivity>
   /** FULL (default) fsyncs every group commit; NORMAL trades the last commits on power loss for speed. */
   readonly synchronous?: "FULL" | "NORMAL" | undefined
-  /** Instances kept in memory (default 10,000); idle ones beyond are evicted and rebuilt on demand. */
+  /**
+   * Instances kept in memory (default 10,000); idle ones beyond are evicted, a 1/32 batch at a
+   * time, and rebuilt on demand.
+   */
   readonly cacheSize?: number | undefined
   /** Activity attempts running at once (default 200). */
   readonly activityConcurrency?: number | undefined
@@ -81,6 +84,8 @@ const makeEngine = (config: EngineConfig) =>
     const committer = yield* makeGroupCommitter
     const clock = yield* Effect.clock
     const cacheSize = config.cacheSize ?? 10_000
+    // Evictions come in batches of this many once the cache is full (see `touch`).
+    const evictionSlack = cacheSize >> 5
     const snapshotEvery = config.snapshotEvery ?? 100
     const definitions = new Map(config.workflows.map((w) => [w.name, w]))
 
@@ -260,7 +265,7 @@ const makeEngine = (config: EngineConfig) =>
     }
 
     const failAcks = (items: ReadonlyArray<InboxItem>, error: StoreError) => {
-      for (const item of items) if (item.ack) Deferred.unsafeDone(item.ack, Exit.fail(error))
+      for (const item of items) item.ack?.(Exit.fail(error))
     }
 
     /** One workflow task (invariant 1): synchronous; `loaded` is its history when it must be rebuilt. */
@@ -320,7 +325,7 @@ const makeEngine = (config: EngineConfig) =>
         writeRow(run, writes)
         submit(task, acks, generation)
       } else {
-        for (const ack of acks) Deferred.unsafeDone(ack, Exit.void)
+        for (const ack of acks) ack(Exit.void)
       }
       run.processing = false
       touch(run)
@@ -669,7 +674,7 @@ const makeEngine = (config: EngineConfig) =>
 
     const requestCancel = (run: RunState, reason: string, ack?: Ack) => {
       if (run.cancelRequested || !OPEN.has(run.row.status)) {
-        if (ack) Deferred.unsafeDone(ack, Exit.void)
+        ack?.(Exit.void)
         return
       }
       run.cancelRequested = true
@@ -732,10 +737,13 @@ const makeEngine = (config: EngineConfig) =>
       if (!run.instance) return
       cache.delete(run.row.runId)
       cache.set(run.row.runId, run)
-      if (cache.size <= cacheSize) return
+      if (cache.size <= cacheSize + evictionSlack) return
+      // A Map iterates from its oldest slot, stepping over every entry deleted since its last
+      // rehash: evicting one instance per touch made each touch walk thousands of holes.
       let scanned = 0
+      const budget = cache.size - cacheSize + 64
       for (const candidate of cache.values()) {
-        if (cache.size <= cacheSize || scanned++ > 64) break
+        if (cache.size <= cacheSize || scanned++ > budget) break
         if (
           candidate.processing ||
           candidate.inbox.length > 0 ||
@@ -921,7 +929,6 @@ const makeEngine = (config: EngineConfig) =>
         run.fresh = true
         if (snapshotEvery > 0) run.compact = []
         register(run)
-        const ack = yield* Deferred.make<void, StoreError>()
         const started: Incoming = {
           type: "WorkflowStarted",
           workflowType: definition.name,
@@ -930,8 +937,7 @@ const makeEngine = (config: EngineConfig) =>
           input: input ?? null,
           randomSeed: row.runId
         }
-        deliver(run, { event: started, ack })
-        yield* Deferred.await(ack)
+        yield* Effect.async<void, StoreError>((ack) => deliver(run, { event: started, ack }))
         return { id: workflowId, runId: row.runId, status: "running" as const }
       })
 
@@ -952,9 +958,9 @@ const makeEngine = (config: EngineConfig) =>
           )
         }
         yield* validate(`payload of signal "${name}"`, declared.schema, payload)
-        const ack = yield* Deferred.make<void, StoreError>()
-        deliver(run, { event: { type: "SignalReceived", name, payload: payload ?? null }, ack })
-        yield* Deferred.await(ack)
+        yield* Effect.async<void, StoreError>((ack) =>
+          deliver(run, { event: { type: "SignalReceived", name, payload: payload ?? null }, ack })
+        )
       })
 
     const query: Engine["Type"]["query"] = (id, name, args) =>
@@ -993,9 +999,7 @@ const makeEngine = (config: EngineConfig) =>
       Effect.gen(function* () {
         yield* refuseWhileClosing
         const run = yield* openRun(id)
-        const ack = yield* Deferred.make<void, StoreError>()
-        requestCancel(run, reason ?? "cancel requested", ack)
-        yield* Deferred.await(ack)
+        yield* Effect.async<void, StoreError>((ack) => requestCancel(run, reason ?? "cancel requested", ack))
       })
 
     const describe: Engine["Type"]["describe"] = (id) =>

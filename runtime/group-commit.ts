@@ -9,17 +9,17 @@
  * 3. Batching costs next to no latency: a batch gathers for a few event-loop turns (no timer),
  *    so what the ready workflow tasks and arriving requests produce joins it.
  */
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Queue from "effect/Queue"
 import { StoreError } from "./errors"
+import type { Ack } from "./run-state"
 import { emptyWriteSet, WorkflowStore, type WriteSet } from "./store"
 
 export interface Submission {
   readonly writes: WriteSet
   /** Resolved after the commit: callers waiting for durability (start, signal, cancel). */
-  readonly acks: ReadonlyArray<Deferred.Deferred<void, StoreError>>
+  readonly acks: ReadonlyArray<Ack>
   /** Side effects that must follow durability: dispatching activities, timers, children. */
   readonly afterCommit: () => void
   /** Called instead of `afterCommit` when the transaction failed. */
@@ -71,7 +71,7 @@ export const makeGroupCommitter = Effect.gen(function* () {
         committedSubmissions += valid.length
         for (const s of valid) {
           s.afterCommit()
-          for (const ack of s.acks) Deferred.unsafeDone(ack, Exit.void)
+          for (const ack of s.acks) ack(Exit.void)
         }
         return
       }
@@ -79,7 +79,7 @@ export const makeGroupCommitter = Effect.gen(function* () {
       for (const s of valid) {
         const failure = error ?? new StoreError({ reason: "Io", message: "the commit was interrupted" })
         s.onFailure(failure)
-        for (const ack of s.acks) Deferred.unsafeDone(ack, Exit.fail(failure))
+        for (const ack of s.acks) ack(Exit.fail(failure))
       }
     })
 
@@ -104,17 +104,17 @@ export const makeGroupCommitter = Effect.gen(function* () {
     /** How well commits are grouped: submissions per transaction so far. */
     stats: () => ({ transactions: committedTransactions, submissions: committedSubmissions }),
     /** Waits until everything submitted so far has been committed (invariant 1 makes a marker enough). */
-    flush: Effect.gen(function* () {
-      const ack = yield* Deferred.make<void, StoreError>()
-      Queue.unsafeOffer(queue, {
-        writes: emptyWriteSet(),
-        acks: [ack],
-        afterCommit: () => {},
-        onFailure: () => {},
-        isValid: () => true
+    flush: Effect.ignore(
+      Effect.async<void, StoreError>((ack) => {
+        Queue.unsafeOffer(queue, {
+          writes: emptyWriteSet(),
+          acks: [ack],
+          afterCommit: () => {},
+          onFailure: () => {},
+          isValid: () => true
+        })
       })
-      yield* Effect.ignore(Deferred.await(ack))
-    })
+    )
   }
 })
 

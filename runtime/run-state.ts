@@ -4,12 +4,14 @@
  * that ties a task to its commit.
  */
 import type * as Deferred from "effect/Deferred"
+import type * as Exit from "effect/Exit"
 import type { HistoryEvent, Incoming, WorkflowDefinition, WorkflowInstance } from "../core"
 import type { RunStatus } from "./engine-api"
 import type { StoreError } from "./errors"
 import type { RunRow, WriteSet } from "./store"
 
-export type Ack = Deferred.Deferred<void, StoreError>
+/** Told once the event is committed (or failed to be): resumes a caller waiting for durability. */
+export type Ack = (exit: Exit.Exit<void, StoreError>) => void
 
 export interface InboxItem {
   readonly event: Incoming
