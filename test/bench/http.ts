@@ -35,11 +35,16 @@ const registry = path.join(root, "test", "server", "fixtures", "bench-registry.t
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tl-bench-http-"))
 const log = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`)
 
+/** The server's young generation, as `npm start` and `temporal-lite` size it (see server/bin.js). */
+const SERVER_NODE_FLAG = "--max-semi-space-size=64"
+
 const startServer = (): Promise<{ url: URL; stop: () => Promise<number | null> }> =>
   new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
       [
+        // As `npm start` and `temporal-lite` run it (package.json, server/bin.js).
+        SERVER_NODE_FLAG,
         "--import",
         "tsx",
         path.join(root, "server", "cli.ts"),
