@@ -77,6 +77,9 @@ export const makeActivityExecutor = (
       string,
       { readonly controller: AbortController; fiber?: Fiber.RuntimeFiber<unknown, unknown> }
     >()
+    /** Dispatched, not started yet: queued for a slot or waiting out a retry's backoff. */
+    const pending = new Set<string>()
+    /** Running or pending tasks whose outcome is to be dropped; each key leaves when its task does. */
     const cancelled = new Set<string>()
     const waiting: Array<ActivityTask> = []
     let active = 0
@@ -179,6 +182,7 @@ export const makeActivityExecutor = (
 
     const start = (task: ActivityTask) => {
       const k = taskKey(task.runId, task.cmd)
+      pending.delete(k)
       if (cancelled.delete(k)) return release()
       const activity = registry.get(task.name)
       if (!activity) {
@@ -283,6 +287,7 @@ export const makeActivityExecutor = (
 
     /** Invariant 2: due tasks take a slot or queue for one; a backoff waits outside the pool. */
     const dispatch = (task: ActivityTask) => {
+      pending.add(taskKey(task.runId, task.cmd))
       const wait = task.notBefore - clock.unsafeCurrentTimeMillis()
       if (wait > 0) {
         runFork(
@@ -303,8 +308,9 @@ export const makeActivityExecutor = (
       /** Invariant 4: aborts a running attempt and drops the task. */
       cancel(runId: string, cmd: number) {
         const k = taskKey(runId, cmd)
-        cancelled.add(k)
         const entry = running.get(k)
+        // A task that already finished has nothing to drop (its outcome is reported or lost).
+        if (entry || pending.has(k)) cancelled.add(k)
         if (entry) {
           entry.controller.abort()
           if (entry.fiber) runFork(Fiber.interrupt(entry.fiber))

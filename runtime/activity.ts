@@ -15,7 +15,11 @@ export interface ActivityContext {
   readonly activityName: string
   /** 1 for the first attempt. */
   readonly attempt: number
-  /** `workflowId/cmd`: the same for every attempt and after restarts; use it for external side effects. */
+  /**
+   * `workflowId/cmd`: the same for every attempt and after restarts; use it for external side
+   * effects. Cmds start again at 1 in the next run of the same id (continueAsNew, or a new
+   * start once a run has closed): where a key must outlive a run, pair it with `runId`.
+   */
   readonly idempotencyKey: string
   /** Aborted when the activity is cancelled (race lost, workflow cancelled) or its attempt timed out. */
   readonly signal: AbortSignal
