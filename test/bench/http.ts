@@ -8,6 +8,9 @@
  *   once WorkflowStarted is committed;
  * - signal round trips: `POST /api/workflows/:id/signal`, answered 202 once the signal is
  *   committed; each client signals its own workflow, one signal at a time.
+ * - floor: the same starts against the start endpoint with nothing behind it
+ *   (http-floor-server.ts), after the server has exited: what Effect's HTTP stack alone
+ *   allows on this machine with these clients.
  * Prints throughput and p50/p99 latency, with the ratio to the targets (≥ 3,000 starts/s,
  * p99 start latency < 20 ms). `--json` prints one JSON object on stdout (progress on stderr).
  * `--url <base>` drives a server already running instead (it must register the workflows of
@@ -38,27 +41,16 @@ const log = (line: string) => (json ? process.stderr : process.stdout).write(`${
 /** The server's young generation, as `npm start` and `temporal-lite` size it (see server/bin.js). */
 const SERVER_NODE_FLAG = "--max-semi-space-size=64"
 
-const startServer = (): Promise<{ url: URL; stop: () => Promise<number | null> }> =>
+/** A server child process (`node <flag> --import tsx <script> …args`) and its URL once it listens. */
+const spawnServer = (
+  script: string,
+  scriptArgs: ReadonlyArray<string>
+): Promise<{ url: URL; stop: () => Promise<number | null> }> =>
   new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        // As `npm start` and `temporal-lite` run it (package.json, server/bin.js).
-        SERVER_NODE_FLAG,
-        "--import",
-        "tsx",
-        path.join(root, "server", "cli.ts"),
-        "serve",
-        "--port",
-        "0",
-        "--db",
-        path.join(dir, "bench.db"),
-        "--registry",
-        registry,
-        "--no-debugger-build"
-      ],
-      { cwd: root, stdio: ["ignore", "pipe", "inherit"] }
-    )
+    const child = spawn(process.execPath, [SERVER_NODE_FLAG, "--import", "tsx", script, ...scriptArgs], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "inherit"]
+    })
     let output = ""
     child.stdout!.on("data", (chunk: Buffer) => {
       output += chunk.toString()
@@ -148,23 +140,38 @@ const run = async (
 const round = (x: number, digits = 0) => Math.round(x * 10 ** digits) / 10 ** digits
 
 const given = option("url")
-const server = given ? { url: new URL(given), stop: async () => null } : await startServer()
+const server = given
+  ? { url: new URL(given), stop: async () => null }
+  : await spawnServer(path.join(root, "server", "cli.ts"), [
+      "serve",
+      "--port",
+      "0",
+      "--db",
+      path.join(dir, "bench.db"),
+      "--registry",
+      registry,
+      "--no-debugger-build"
+    ])
 log(
   given
     ? `server at ${server.url.origin} (already running); ${clients} clients, ${os.cpus().length} CPUs`
     : `server at ${server.url.origin} (child process), database ${path.join(dir, "bench.db")} (synchronous=FULL); ${clients} clients, ${os.cpus().length} CPUs`
 )
+const start = (url: URL) => (client: number, i: number) =>
+  post(url, "/api/workflows", {
+    type: "benchWait",
+    id: `s-${client}-${i}-${Math.random().toString(36).slice(2, 8)}`
+  })
+
+const describePhase = (name: string, phase: Phase) =>
+  `${name} ${phase.count} in ${seconds}s = ${round(phase.perSecond)}/s  p50 ${round(phase.p50, 2)} ms  p99 ${round(phase.p99, 2)} ms`
+
+let starts: Phase
+let signals: Phase
 try {
-  const start = (client: number, i: number) =>
-    post(server.url, "/api/workflows", {
-      type: "benchWait",
-      id: `s-${client}-${i}-${Math.random().toString(36).slice(2, 8)}`
-    })
-  await run(warmupSeconds, 201, start)
-  const starts = await run(seconds, 201, start)
-  log(
-    `starts:  ${starts.count} in ${seconds}s = ${round(starts.perSecond)}/s  p50 ${round(starts.p50, 2)} ms  p99 ${round(starts.p99, 2)} ms`
-  )
+  await run(warmupSeconds, 201, start(server.url))
+  starts = await run(seconds, 201, start(server.url))
+  log(describePhase("starts: ", starts))
 
   const loops = Array.from({ length: clients }, (_, client) => `loop-${client}`)
   for (const id of loops)
@@ -172,36 +179,57 @@ try {
   const signal = (client: number, i: number) =>
     post(server.url, `/api/workflows/${loops[client]}/signal`, { signalName: "ping", data: { n: i } })
   await run(warmupSeconds, 202, signal)
-  const signals = await run(seconds, 202, signal)
-  log(
-    `signals: ${signals.count} in ${seconds}s = ${round(signals.perSecond)}/s  p50 ${round(signals.p50, 2)} ms  p99 ${round(signals.p99, 2)} ms`
-  )
-  log(
-    `targets: starts ${round(starts.perSecond)}/s vs 3,000/s = ${round(starts.perSecond / 3000, 2)}×; ` +
-      `p99 ${round(starts.p99, 2)} ms vs 20 ms = ${round(starts.p99 / 20, 2)}× (${starts.p99 < 20 ? "met" : "missed"})`
-  )
-  if (json) {
-    process.stdout.write(
-      `${JSON.stringify({
-        startsPerSecond: round(starts.perSecond),
-        startP50Ms: round(starts.p50, 2),
-        startP99Ms: round(starts.p99, 2),
-        startCount: starts.count,
-        signalRoundTripsPerSecond: round(signals.perSecond),
-        signalP50Ms: round(signals.p50, 2),
-        signalP99Ms: round(signals.p99, 2),
-        signalCount: signals.count,
-        clients,
-        seconds,
-        cpus: os.cpus().length,
-        loadAverage: round(os.loadavg()[0]!, 1),
-        synchronous: "FULL"
-      })}\n`
-    )
-  }
+  signals = await run(seconds, 202, signal)
+  log(describePhase("signals:", signals))
 } finally {
-  agent.destroy()
   const code = await server.stop()
   if (code !== 0) log(`the server exited with ${code} on SIGTERM`)
   fs.rmSync(dir, { recursive: true, force: true })
+}
+
+// The same start loop against the start endpoint with nothing behind it (http-floor-server.ts),
+// once the server above has exited: what the HTTP stack alone allows on this machine.
+let floor: Phase | undefined
+if (!given) {
+  const floorServer = await spawnServer(path.join(import.meta.dirname, "http-floor-server.ts"), [])
+  try {
+    await run(warmupSeconds, 201, start(floorServer.url))
+    floor = await run(seconds, 201, start(floorServer.url))
+    log(describePhase("floor:  ", floor) + "  (the start endpoint answered at once: no engine, no database)")
+  } finally {
+    await floorServer.stop()
+  }
+}
+agent.destroy()
+
+log(
+  `targets: starts ${round(starts.perSecond)}/s vs 3,000/s = ${round(starts.perSecond / 3000, 2)}×; ` +
+    `p99 ${round(starts.p99, 2)} ms vs 20 ms = ${round(starts.p99 / 20, 2)}× (${starts.p99 < 20 ? "met" : "missed"})` +
+    (floor ? `; the floor's p99 is ${round(floor.p99, 2)} ms` : "")
+)
+if (json) {
+  process.stdout.write(
+    `${JSON.stringify({
+      startsPerSecond: round(starts.perSecond),
+      startP50Ms: round(starts.p50, 2),
+      startP99Ms: round(starts.p99, 2),
+      startCount: starts.count,
+      signalRoundTripsPerSecond: round(signals.perSecond),
+      signalP50Ms: round(signals.p50, 2),
+      signalP99Ms: round(signals.p99, 2),
+      signalCount: signals.count,
+      ...(floor
+        ? {
+            floorStartsPerSecond: round(floor.perSecond),
+            floorStartP50Ms: round(floor.p50, 2),
+            floorStartP99Ms: round(floor.p99, 2)
+          }
+        : {}),
+      clients,
+      seconds,
+      cpus: os.cpus().length,
+      loadAverage: round(os.loadavg()[0]!, 1),
+      synchronous: "FULL"
+    })}\n`
+  )
 }
