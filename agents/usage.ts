@@ -2,7 +2,7 @@
  * What a workflow was billed for LLM calls, computed from its history.
  *
  * Pure (no I/O), so the debugger and a user's own tools can use it. (The engine's `describe`
- * counts with its own generic rule, any completion reporting `usage`, in runtime/run-views.ts.)
+ * counts with its own generic rule, any completion reporting `usage.totalTokens`: the store's `historyFacts`.)
  * History is the source of truth: an `llm.chat` result carries its usage, history keeps results across restarts,
  * and a replay reads them back without calling the model, so the figures here are what the
  * provider was paid for the recorded answers.

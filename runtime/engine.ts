@@ -56,7 +56,7 @@ import { SqliteStore, WorkflowStore, emptyWriteSet, type RunRow, type WriteSet }
 import { timeOrderedId } from "./ids"
 import { jsonSchemaOf, validate } from "./payload-validation"
 import { OPEN, RunState, statusOfTerminal, type Ack, type InboxItem } from "./run-state"
-import { decodeCursor, encodeCursor, llmUsageOf, summary } from "./run-views"
+import { decodeCursor, encodeCursor, summary } from "./run-views"
 import { makeTimerQueue } from "./timer-queue"
 
 export interface EngineConfig {
@@ -1005,16 +1005,10 @@ const makeEngine = (config: EngineConfig) =>
     const describe: Engine["Type"]["describe"] = (id) =>
       Effect.gen(function* () {
         const row = yield* findRow(id)
-        const history = yield* store.events(row.runId)
+        const facts = yield* store.historyFacts(row.runId)
         const open = OPEN.has(row.status) ? current.get(id) : undefined
         const instance = open && row.status === "running" ? yield* instanceOf(id) : undefined
         const ops = instance?.pending() ?? []
-        const scheduled = new Map<number, string>()
-        const attempts = new Map<number, number>()
-        for (const e of history) {
-          if (e.type === "ActivityScheduled") scheduled.set(e.cmd, e.name)
-          if (e.type === "ActivityAttemptFailed") attempts.set(e.cmd, e.attempt)
-        }
         const children = open ? open.children : new Map<number, string>()
         return {
           ...summary(row),
@@ -1028,8 +1022,8 @@ const makeEngine = (config: EngineConfig) =>
               .filter((o) => o.kind === "activity")
               .map((o) => ({
                 cmd: o.cmd,
-                name: scheduled.get(o.cmd) ?? o.name ?? "",
-                attempt: (attempts.get(o.cmd) ?? 0) + 1
+                name: o.name ?? "",
+                attempt: (facts.failedAttempts.get(o.cmd) ?? 0) + 1
               })),
             timers: ops
               .filter(
@@ -1047,7 +1041,7 @@ const makeEngine = (config: EngineConfig) =>
               .filter((o) => o.kind === "child")
               .map((o) => ({ cmd: o.cmd, workflowId: children.get(o.cmd) ?? "", workflowType: o.name ?? "" }))
           },
-          llmUsage: llmUsageOf(history)
+          llmUsage: facts.llmUsage
         } satisfies WorkflowDescription
       })
 

@@ -1,8 +1,7 @@
 /**
- * What readers are shown of runs: the summary row of a listing, the opaque page cursor, and
- * the LLM usage a run's history records.
+ * What readers are shown of runs: the summary row of a listing and the opaque page cursor.
+ * (The LLM usage `describe` reports is read by the store: `historyFacts`.)
  */
-import type { HistoryEvent } from "../core"
 import type { WorkflowSummaryRow } from "./engine-api"
 import type { RunRow } from "./store"
 
@@ -26,18 +25,3 @@ export const summary = (row: RunRow): WorkflowSummaryRow => ({
   lastEventType: row.lastEventType,
   parentId: row.parent?.workflowId
 })
-
-/** LLM calls and tokens, from history: completions whose result reports token usage. */
-export const llmUsageOf = (events: ReadonlyArray<HistoryEvent>) => {
-  let calls = 0
-  let totalTokens = 0
-  for (const e of events) {
-    if (e.type !== "ActivityCompleted") continue
-    const usage = (e.result as { usage?: { totalTokens?: unknown } } | null)?.usage
-    if (usage && typeof usage.totalTokens === "number") {
-      calls++
-      totalTokens += usage.totalTokens
-    }
-  }
-  return { calls, totalTokens }
-}

@@ -122,6 +122,13 @@ export const emptyWriteSet = (): WriteSet => ({
   flags: []
 })
 
+export interface HistoryFacts {
+  /** LLM calls: completed activities whose result reports `usage.totalTokens` as a number. */
+  readonly llmUsage: { readonly calls: number; readonly totalTokens: number }
+  /** Failed attempts so far, by activity cmd (the highest `ActivityAttemptFailed.attempt`). */
+  readonly failedAttempts: ReadonlyMap<number, number>
+}
+
 export interface RunQuery {
   readonly status?: RunStatus | undefined
   readonly type?: string | undefined
@@ -152,6 +159,8 @@ export class WorkflowStore extends Context.Tag("temporal-lite/WorkflowStore")<
       runId: string,
       afterSeq?: number
     ) => Effect.Effect<ReadonlyArray<HistoryEvent>, StoreError>
+    /** What `describe` tells of a run's history, read without decoding the history. */
+    readonly historyFacts: (runId: string) => Effect.Effect<HistoryFacts, StoreError>
     readonly snapshot: (
       runId: string
     ) => Effect.Effect<{ readonly seq: number; readonly body: string } | undefined, StoreError>
@@ -611,6 +620,32 @@ const make = (options: SqliteStoreOptions) =>
           }>`SELECT body FROM events WHERE run_id = ${runId} AND seq > ${afterSeq} ORDER BY seq`,
           "reading history"
         ).pipe(Effect.map((rows) => rows.map((r) => JSON.parse(r.body) as HistoryEvent))),
+      // Scanned in SQLite (the json functions read each body in place), so a describe of a
+      // long history allocates nothing per event.
+      historyFacts: (runId) =>
+        Effect.all({
+          usage: read(
+            sql<{ calls: number; totalTokens: number }>`SELECT count(*) AS calls,
+                coalesce(sum(json_extract(body, '$.result.usage.totalTokens')), 0) AS totalTokens
+              FROM events
+              WHERE run_id = ${runId} AND json_extract(body, '$.type') = 'ActivityCompleted'
+                AND json_type(body, '$.result.usage.totalTokens') IN ('integer', 'real')`,
+            "reading LLM usage"
+          ),
+          failed: read(
+            sql<{ cmd: number; attempt: number }>`SELECT json_extract(body, '$.cmd') AS cmd,
+                max(json_extract(body, '$.attempt')) AS attempt
+              FROM events
+              WHERE run_id = ${runId} AND json_extract(body, '$.type') = 'ActivityAttemptFailed'
+              GROUP BY 1`,
+            "reading failed attempts"
+          )
+        }).pipe(
+          Effect.map(({ usage, failed }) => ({
+            llmUsage: { calls: usage[0]?.calls ?? 0, totalTokens: usage[0]?.totalTokens ?? 0 },
+            failedAttempts: new Map(failed.map((r) => [r.cmd, r.attempt]))
+          }))
+        ),
       snapshot: (runId) =>
         read(
           sql<{ seq: number; body: string }>`SELECT seq, body FROM snapshots WHERE run_id = ${runId}`,

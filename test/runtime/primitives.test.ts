@@ -84,6 +84,42 @@ describe("activities", () => {
     }
   )
 
+  const metered = activity("metered", {
+    input: Schema.Number,
+    output: Schema.Struct({ usage: Schema.Struct({ totalTokens: Schema.Number }) })
+  })
+  const failing = activity("alwaysFailing", { retry: { initialInterval: "1 second" } })
+  const describedFlow = workflow("described", {}, function* () {
+    for (let i = 1; i <= 3; i++) yield* metered(i)
+    yield* failing()
+  })
+
+  it.scoped("describe: a retrying activity's next attempt and the LLM usage its history records", () =>
+    Effect.gen(function* () {
+      const engine = yield* Engine
+      yield* engine.start("described", undefined, { id: "d1" })
+      const failedTwice = Effect.map(historyOf("d1"), (events) =>
+        eventsOfType(events, "ActivityAttemptFailed").length === 2 ? true : undefined
+      )
+      yield* eventually(Effect.zipRight(TestClock.adjust("1 second"), failedTwice))
+      const described = yield* engine.describe("d1")
+      expect(described.pending.activities).toEqual([{ cmd: 4, name: "alwaysFailing", attempt: 3 }])
+      expect(described.llmUsage).toEqual({ calls: 3, totalTokens: 1 * 10 + 2 * 10 + 3 * 10 })
+    }).pipe(
+      Effect.provide(
+        engineLayer(
+          [describedFlow],
+          [
+            implement(metered, (i) => ({ usage: { totalTokens: i * 10 } })),
+            implement(failing, () => {
+              throw new Error("down")
+            })
+          ]
+        )
+      )
+    )
+  )
+
   const slow = activity("slow", {
     output: Schema.String,
     timeout: "5 seconds",
