@@ -2,8 +2,8 @@
  * The HTTP benchmark (not a test): `npm run bench:http [-- --json] [-- --clients 50] [-- --seconds 5]`.
  *
  * Starts `temporal-lite serve` as a child process on a temp SQLite file with the embedded
- * default (WAL, synchronous=FULL), then drives it over loopback with `--clients` concurrent
- * clients (default 50), each a bounded loop of keep-alive HTTP requests:
+ * default (WAL, synchronous=FULL), then drives it over loopback with autocannon: `--clients`
+ * keep-alive connections (default 50), each sending its next request once answered:
  * - starts: `POST /api/workflows` (a workflow that then waits for a signal), answered 201
  *   once WorkflowStarted is committed;
  * - signal round trips: `POST /api/workflows/:id/signal`, answered 202 once the signal is
@@ -16,12 +16,11 @@
  * `--url <base>` drives a server already running instead (it must register the workflows of
  * test/server/fixtures/bench-registry.ts).
  */
+import autocannon from "autocannon"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
-import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
-import { performance } from "node:perf_hooks"
 
 const args = process.argv.slice(2)
 const option = (name: string) => {
@@ -71,31 +70,15 @@ const spawnServer = (
     child.once("exit", (code) => reject(new Error(`server exited (${code}) before listening:\n${output}`)))
   })
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: clients })
-
-const post = (url: URL, route: string, body: unknown): Promise<{ status: number; text: string }> =>
-  new Promise((resolve, reject) => {
-    const payload = JSON.stringify(body)
-    const req = http.request(
-      {
-        host: url.hostname,
-        port: url.port,
-        path: route,
-        method: "POST",
-        agent,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }
-      },
-      (res) => {
-        let text = ""
-        res.setEncoding("utf8")
-        res.on("data", (chunk: string) => (text += chunk))
-        res.on("end", () => resolve({ status: res.statusCode!, text }))
-        res.on("error", reject)
-      }
-    )
-    req.on("error", reject)
-    req.end(payload)
+/** One request outside the measured loops (creating the workflows the signals go to). */
+const post = async (url: URL, route: string, body: unknown) => {
+  const response = await fetch(new URL(route, url), {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body)
   })
+  if (!response.ok) throw new Error(`${route}: ${response.status} ${await response.text()}`)
+}
 
 const percentile = (sorted: ReadonlyArray<number>, p: number) =>
   sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
@@ -107,35 +90,64 @@ interface Phase {
   readonly p99: number
 }
 
-/** `clients` loops calling `call(client, i)` until `durationS` has passed; each call must answer `expected`. */
-const run = async (
+/**
+ * `clients` keep-alive connections, each sending `request` (set up per connection by
+ * `setup`) one at a time for `durationS`, every answer `expected`. The client is autocannon: a
+ * loop on Node's own HTTP client spends three times its CPU, taken from the server's two cores.
+ * Latencies are its per-response times (float ms), not its histogram's whole milliseconds.
+ */
+const run = (
+  url: URL,
   durationS: number,
   expected: number,
-  call: (client: number, i: number) => Promise<{ status: number; text: string }>
-): Promise<Phase> => {
-  const latencies: Array<number> = []
-  const started = performance.now()
-  const deadline = started + durationS * 1000
-  await Promise.all(
-    Array.from({ length: clients }, async (_, client) => {
-      for (let i = 0; performance.now() < deadline; i++) {
-        const t = performance.now()
-        const answer = await call(client, i)
-        latencies.push(performance.now() - t)
-        if (answer.status !== expected)
-          throw new Error(`expected ${expected}, got ${answer.status}: ${answer.text}`)
+  request: autocannon.Request & { readonly setup?: (context: Record<string, unknown>) => string }
+): Promise<Phase> =>
+  new Promise((resolve, reject) => {
+    const latencies: Array<number> = []
+    const unexpected: Array<string> = []
+    const { setup, ...fixed } = request
+    const instance = autocannon(
+      {
+        url: url.origin,
+        connections: clients,
+        duration: durationS,
+        headers: { "content-type": "application/json" },
+        requests: [
+          {
+            ...fixed,
+            ...(setup
+              ? {
+                  setupRequest: (req, context) => ({
+                    ...req,
+                    path: setup(context as Record<string, unknown>)
+                  })
+                }
+              : {}),
+            onResponse: (status, body) => {
+              if (status !== expected && unexpected.length < 3) unexpected.push(`${status} ${body}`)
+            }
+          }
+        ]
+      },
+      (error, result) => {
+        if (error) return reject(error)
+        if (unexpected.length > 0 || result.non2xx > 0 || result.errors > 0)
+          return reject(
+            new Error(
+              `expected ${expected} only; ${result.non2xx} other answers, ${result.errors} errors: ${unexpected.join("; ")}`
+            )
+          )
+        latencies.sort((a, b) => a - b)
+        resolve({
+          count: latencies.length,
+          perSecond: latencies.length / result.duration,
+          p50: percentile(latencies, 50),
+          p99: percentile(latencies, 99)
+        })
       }
-    })
-  )
-  const elapsed = (performance.now() - started) / 1000
-  latencies.sort((a, b) => a - b)
-  return {
-    count: latencies.length,
-    perSecond: latencies.length / elapsed,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99)
-  }
-}
+    )
+    instance.on("response", (_client, _status, _bytes, responseTime) => latencies.push(responseTime))
+  })
 
 const round = (x: number, digits = 0) => Math.round(x * 10 ** digits) / 10 ** digits
 
@@ -157,11 +169,12 @@ log(
     ? `server at ${server.url.origin} (already running); ${clients} clients, ${os.cpus().length} CPUs`
     : `server at ${server.url.origin} (child process), database ${path.join(dir, "bench.db")} (synchronous=FULL); ${clients} clients, ${os.cpus().length} CPUs`
 )
-const start = (url: URL) => (client: number, i: number) =>
-  post(url, "/api/workflows", {
-    type: "benchWait",
-    id: `s-${client}-${i}-${Math.random().toString(36).slice(2, 8)}`
-  })
+/** A workflow that then waits for a signal; its id is the server's (a fresh UUIDv7). */
+const startRequest: autocannon.Request = {
+  method: "POST",
+  path: "/api/workflows",
+  body: JSON.stringify({ type: "benchWait" })
+}
 
 const describePhase = (name: string, phase: Phase) =>
   `${name} ${phase.count} in ${seconds}s = ${round(phase.perSecond)}/s  p50 ${round(phase.p50, 2)} ms  p99 ${round(phase.p99, 2)} ms`
@@ -169,17 +182,25 @@ const describePhase = (name: string, phase: Phase) =>
 let starts: Phase
 let signals: Phase
 try {
-  await run(warmupSeconds, 201, start(server.url))
-  starts = await run(seconds, 201, start(server.url))
+  await run(server.url, warmupSeconds, 201, startRequest)
+  starts = await run(server.url, seconds, 201, startRequest)
   log(describePhase("starts: ", starts))
 
+  // Each connection signals a workflow of its own (the one its context picks on first use).
   const loops = Array.from({ length: clients }, (_, client) => `loop-${client}`)
   for (const id of loops)
     await post(server.url, "/api/workflows", { type: "benchLoop", input: 1_000_000_000, id })
-  const signal = (client: number, i: number) =>
-    post(server.url, `/api/workflows/${loops[client]}/signal`, { signalName: "ping", data: { n: i } })
-  await run(warmupSeconds, 202, signal)
-  signals = await run(seconds, 202, signal)
+  let picked = 0
+  const signalRequest = {
+    method: "POST" as const,
+    body: JSON.stringify({ signalName: "ping", data: { n: 1 } }),
+    setup: (context: Record<string, unknown>) => {
+      context.loop ??= loops[picked++ % loops.length]
+      return `/api/workflows/${context.loop as string}/signal`
+    }
+  }
+  await run(server.url, warmupSeconds, 202, signalRequest)
+  signals = await run(server.url, seconds, 202, signalRequest)
   log(describePhase("signals:", signals))
 } finally {
   const code = await server.stop()
@@ -193,15 +214,13 @@ let floor: Phase | undefined
 if (!given) {
   const floorServer = await spawnServer(path.join(import.meta.dirname, "http-floor-server.ts"), [])
   try {
-    await run(warmupSeconds, 201, start(floorServer.url))
-    floor = await run(seconds, 201, start(floorServer.url))
+    await run(floorServer.url, warmupSeconds, 201, startRequest)
+    floor = await run(floorServer.url, seconds, 201, startRequest)
     log(describePhase("floor:  ", floor) + "  (the start endpoint answered at once: no engine, no database)")
   } finally {
     await floorServer.stop()
   }
 }
-agent.destroy()
-
 log(
   `targets: starts ${round(starts.perSecond)}/s vs 3,000/s = ${round(starts.perSecond / 3000, 2)}×; ` +
     `p99 ${round(starts.p99, 2)} ms vs 20 ms = ${round(starts.p99 / 20, 2)}× (${starts.p99 < 20 ? "met" : "missed"})` +
