@@ -47,6 +47,8 @@ export interface SpawnServerOptions {
   readonly env: Readonly<Record<string, string | undefined>>
   /** Fail if the server has not printed its start line by then (default 60 s). */
   readonly timeoutMs?: number
+  /** Node's own flags, before the script (the benchmark's: the young generation `npm start` sets). */
+  readonly nodeArgs?: ReadonlyArray<string>
 }
 
 // Servers still running when this process exits (a test that timed out, an error) go with it.
@@ -60,11 +62,18 @@ process.once("exit", () => {
  * start line (with the port it chose).
  */
 export const spawnServer = (options: SpawnServerOptions): Promise<ServerProcess> =>
+  spawnListening(cliPath, { ...options, args: ["serve", "--no-debugger-build", ...(options.args ?? [])] })
+
+/**
+ * The TypeScript `script` with `options.args` as a child process; resolves once it prints
+ * `listening on <url>` (as `serve` and the benchmark's floor server do).
+ */
+export const spawnListening = (script: string, options: SpawnServerOptions): Promise<ServerProcess> =>
   new Promise((resolve, reject) => {
     const timeoutMs = options.timeoutMs ?? 60_000
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", cliPath, "serve", "--no-debugger-build", ...(options.args ?? [])],
+      [...(options.nodeArgs ?? []), "--import", "tsx", script, ...(options.args ?? [])],
       { cwd: repoRoot, env: options.env, stdio: ["ignore", "pipe", "pipe"] }
     )
     let output = ""

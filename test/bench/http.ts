@@ -17,10 +17,10 @@
  * test/server/fixtures/bench-registry.ts).
  */
 import autocannon from "autocannon"
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { call, repoRoot, spawnListening, spawnServer } from "../../scripts/server-process"
 
 const args = process.argv.slice(2)
 const option = (name: string) => {
@@ -32,53 +32,12 @@ const clients = Number(option("clients") ?? 50)
 const seconds = Number(option("seconds") ?? 5)
 const warmupSeconds = 1
 
-const root = path.resolve(import.meta.dirname, "..", "..")
-const registry = path.join(root, "test", "server", "fixtures", "bench-registry.ts")
+const registry = path.join(repoRoot, "test", "server", "fixtures", "bench-registry.ts")
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tl-bench-http-"))
 const log = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`)
 
 /** The server's young generation, as `npm start` and `temporal-lite` size it (see server/bin.js). */
 const SERVER_NODE_FLAG = "--max-semi-space-size=64"
-
-/** A server child process (`node <flag> --import tsx <script> …args`) and its URL once it listens. */
-const spawnServer = (
-  script: string,
-  scriptArgs: ReadonlyArray<string>
-): Promise<{ url: URL; stop: () => Promise<number | null> }> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SERVER_NODE_FLAG, "--import", "tsx", script, ...scriptArgs], {
-      cwd: root,
-      stdio: ["ignore", "pipe", "inherit"]
-    })
-    let output = ""
-    child.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk.toString()
-      const match = /listening on (http:\/\/\S+)/.exec(output)
-      if (match) {
-        child.stdout!.removeAllListeners("data")
-        child.stdout!.resume()
-        resolve({
-          url: new URL(match[1]!),
-          stop: () =>
-            new Promise((done) => {
-              child.once("exit", (code) => done(code))
-              child.kill("SIGTERM")
-            })
-        })
-      }
-    })
-    child.once("exit", (code) => reject(new Error(`server exited (${code}) before listening:\n${output}`)))
-  })
-
-/** One request outside the measured loops (creating the workflows the signals go to). */
-const post = async (url: URL, route: string, body: unknown) => {
-  const response = await fetch(new URL(route, url), {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body)
-  })
-  if (!response.ok) throw new Error(`${route}: ${response.status} ${await response.text()}`)
-}
 
 const percentile = (sorted: ReadonlyArray<number>, p: number) =>
   sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
@@ -97,7 +56,7 @@ interface Phase {
  * Latencies are its per-response times (float ms), not its histogram's whole milliseconds.
  */
 const run = (
-  url: URL,
+  url: string,
   durationS: number,
   expected: number,
   request: autocannon.Request & { readonly setup?: (context: Record<string, unknown>) => string }
@@ -108,7 +67,7 @@ const run = (
     const { setup, ...fixed } = request
     const instance = autocannon(
       {
-        url: url.origin,
+        url,
         connections: clients,
         duration: durationS,
         headers: { "content-type": "application/json" },
@@ -153,21 +112,17 @@ const round = (x: number, digits = 0) => Math.round(x * 10 ** digits) / 10 ** di
 
 const given = option("url")
 const server = given
-  ? { url: new URL(given), stop: async () => null }
-  : await spawnServer(path.join(root, "server", "cli.ts"), [
-      "serve",
-      "--port",
-      "0",
-      "--db",
-      path.join(dir, "bench.db"),
-      "--registry",
-      registry,
-      "--no-debugger-build"
-    ])
+  ? undefined
+  : await spawnServer({
+      nodeArgs: [SERVER_NODE_FLAG],
+      args: ["--port", "0", "--db", path.join(dir, "bench.db"), "--registry", registry],
+      env: process.env
+    })
+const url = server?.url ?? new URL(given!).origin
 log(
   given
-    ? `server at ${server.url.origin} (already running); ${clients} clients, ${os.cpus().length} CPUs`
-    : `server at ${server.url.origin} (child process), database ${path.join(dir, "bench.db")} (synchronous=FULL); ${clients} clients, ${os.cpus().length} CPUs`
+    ? `server at ${url} (already running); ${clients} clients, ${os.cpus().length} CPUs`
+    : `server at ${url} (child process), database ${path.join(dir, "bench.db")} (synchronous=FULL); ${clients} clients, ${os.cpus().length} CPUs`
 )
 /** A workflow that then waits for a signal; its id is the server's (a fresh UUIDv7). */
 const startRequest: autocannon.Request = {
@@ -182,14 +137,14 @@ const describePhase = (name: string, phase: Phase) =>
 let starts: Phase
 let signals: Phase
 try {
-  await run(server.url, warmupSeconds, 201, startRequest)
-  starts = await run(server.url, seconds, 201, startRequest)
+  await run(url, warmupSeconds, 201, startRequest)
+  starts = await run(url, seconds, 201, startRequest)
   log(describePhase("starts: ", starts))
 
   // Each connection signals a workflow of its own (the one its context picks on first use).
   const loops = Array.from({ length: clients }, (_, client) => `loop-${client}`)
   for (const id of loops)
-    await post(server.url, "/api/workflows", { type: "benchLoop", input: 1_000_000_000, id })
+    await call(url, "POST", "/api/workflows", { type: "benchLoop", input: 1_000_000_000, id })
   let picked = 0
   const signalRequest = {
     method: "POST" as const,
@@ -199,12 +154,15 @@ try {
       return `/api/workflows/${context.loop as string}/signal`
     }
   }
-  await run(server.url, warmupSeconds, 202, signalRequest)
-  signals = await run(server.url, seconds, 202, signalRequest)
+  await run(url, warmupSeconds, 202, signalRequest)
+  signals = await run(url, seconds, 202, signalRequest)
   log(describePhase("signals:", signals))
 } finally {
-  const code = await server.stop()
-  if (code !== 0) log(`the server exited with ${code} on SIGTERM`)
+  if (server) {
+    await server.stop()
+    const { code } = await server.exited
+    if (code !== 0) log(`the server exited with ${code} on SIGTERM`)
+  }
   fs.rmSync(dir, { recursive: true, force: true })
 }
 
@@ -212,7 +170,10 @@ try {
 // once the server above has exited: what the HTTP stack alone allows on this machine.
 let floor: Phase | undefined
 if (!given) {
-  const floorServer = await spawnServer(path.join(import.meta.dirname, "http-floor-server.ts"), [])
+  const floorServer = await spawnListening(path.join(import.meta.dirname, "http-floor-server.ts"), {
+    nodeArgs: [SERVER_NODE_FLAG],
+    env: process.env
+  })
   try {
     await run(floorServer.url, warmupSeconds, 201, startRequest)
     floor = await run(floorServer.url, seconds, 201, startRequest)
