@@ -322,8 +322,9 @@ const makeEngine = (config: EngineConfig) =>
           })
           run.snapshotSeq = run.row.lastSeq
         }
-        writeRow(run, writes)
-        submit(task, acks, generation)
+        const snapshot = { ...run.row }
+        writeRow(run, writes, snapshot)
+        submit(task, acks, generation, snapshot)
       } else {
         for (const ack of acks) ack(Exit.void)
       }
@@ -336,14 +337,15 @@ const makeEngine = (config: EngineConfig) =>
      * The run's row: a full upsert when it is new or its status or flags changed, otherwise
      * only the progress columns, so the indexed columns (and their index pages) stay untouched.
      */
-    const writeRow = (run: RunState, writes: WriteSet) => {
+    /** `snapshot` is the row as this write set leaves it (a copy: the row in memory runs on). */
+    const writeRow = (run: RunState, writes: WriteSet, snapshot: RunRow) => {
       const row = run.row
       if (run.fresh) {
         writes.retire.push(row.workflowId)
         run.fresh = false
-        writes.runs.unshift({ ...row })
+        writes.runs.unshift(snapshot)
       } else if (run.rowChanged) {
-        writes.runs.unshift({ ...row })
+        writes.runs.unshift(snapshot)
       } else {
         writes.runProgress.push({
           runId: row.runId,
@@ -363,9 +365,8 @@ const makeEngine = (config: EngineConfig) =>
       readonly newRuns: Array<RunState>
     }
 
-    const submit = (task: Task, acks: ReadonlyArray<Ack>, generation: number) => {
+    const submit = (task: Task, acks: ReadonlyArray<Ack>, generation: number, row: RunRow) => {
       const { run } = task
-      const row = { ...run.row }
       run.inflight++
       committer.submit({
         writes: task.writes,
