@@ -137,7 +137,6 @@ export const WorkflowsLive = HttpApiBuilder.group(Api, "workflows", (handlers) =
             cursor: urlParams.cursor
           })
           .pipe(
-            Effect.map((page) => ({ workflows: page.workflows, nextCursor: page.nextCursor })),
             Effect.flatMap(conform(WorkflowList)),
             Effect.catchTag("StoreError", (e) => Effect.fail(storeUnavailable(e)))
           )
