@@ -52,8 +52,6 @@ const merge = (submissions: ReadonlyArray<Submission>): WriteSet => {
 export const makeGroupCommitter = Effect.gen(function* () {
   const store = yield* WorkflowStore
   const queue = yield* Queue.unbounded<Submission>()
-  let committedTransactions = 0
-  let committedSubmissions = 0
 
   const commitBatch = (batch: ReadonlyArray<Submission>) =>
     Effect.gen(function* () {
@@ -67,8 +65,6 @@ export const makeGroupCommitter = Effect.gen(function* () {
       if (valid.length === 0) return
       const exit = yield* Effect.exit(store.commit(merge(valid)))
       if (Exit.isSuccess(exit)) {
-        committedTransactions++
-        committedSubmissions += valid.length
         for (const s of valid) {
           s.afterCommit()
           for (const ack of s.acks) ack(Exit.void)
@@ -101,8 +97,6 @@ export const makeGroupCommitter = Effect.gen(function* () {
 
   return {
     submit: (submission: Submission) => Queue.unsafeOffer(queue, submission),
-    /** How well commits are grouped: submissions per transaction so far. */
-    stats: () => ({ transactions: committedTransactions, submissions: committedSubmissions }),
     /** Waits until everything submitted so far has been committed (invariant 1 makes a marker enough). */
     flush: Effect.ignore(
       Effect.async<void, StoreError>((ack) => {
