@@ -331,5 +331,3 @@ const isErrorInfo = (value: unknown): value is ErrorInfo =>
   !(value instanceof Error) &&
   typeof (value as ErrorInfo).name === "string" &&
   typeof (value as ErrorInfo).message === "string"
-
-export type ActivityExecutor = Effect.Effect.Success<ReturnType<typeof makeActivityExecutor>>

@@ -111,5 +111,3 @@ export const makeGroupCommitter = Effect.gen(function* () {
     )
   }
 })
-
-export type GroupCommitter = Effect.Effect.Success<typeof makeGroupCommitter>

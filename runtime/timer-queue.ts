@@ -108,5 +108,3 @@ export const makeTimerQueue = (fire: (runId: string, cmd: number) => void) =>
       }
     }
   })
-
-export type TimerQueue = Effect.Effect.Success<ReturnType<typeof makeTimerQueue>>
