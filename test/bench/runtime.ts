@@ -78,6 +78,12 @@ const EVENT_BODY = JSON.stringify({
   at: Date.now()
 })
 
+/** The engine's `events` table, and the rows both raw phases write into it. */
+const EVENTS_TABLE = `CREATE TABLE events (run_id TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
+  PRIMARY KEY (run_id, seq)) WITHOUT ROWID`
+const INSERT_EVENT = `INSERT INTO events (run_id, seq, body) VALUES (?, ?, ?)`
+const rawRow = (t: number, i: number) => [`run-${t}-${i % 10}-0000-0000-000000000000`, i, EVENT_BODY]
+
 /** 100-row transactions into a table shaped like the engine's `events`, WAL, synchronous=FULL. */
 const rawGroupedInserts = () => {
   const file = path.join(dir, "raw.db")
@@ -86,11 +92,10 @@ const rawGroupedInserts = () => {
   try {
     db.pragma("journal_mode = WAL")
     db.pragma("synchronous = FULL")
-    db.exec(`CREATE TABLE events (run_id TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
-      PRIMARY KEY (run_id, seq)) WITHOUT ROWID`)
-    const insert = db.prepare(`INSERT INTO events (run_id, seq, body) VALUES (?, ?, ?)`)
+    db.exec(EVENTS_TABLE)
+    const insert = db.prepare(INSERT_EVENT)
     const group = db.transaction((t: number) => {
-      for (let i = 0; i < 100; i++) insert.run(`run-${t}-${i % 10}-0000-0000-000000000000`, i, EVENT_BODY)
+      for (let i = 0; i < 100; i++) insert.run(...rawRow(t, i))
     })
     for (let t = 0; t < 20; t++) group(-1 - t) // warm-up
     const began = performance.now()
@@ -112,15 +117,13 @@ const rawGroupedInsertsViaSqlClient = () => {
   removeDb(file)
   const program = Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    yield* sql.unsafe(`PRAGMA synchronous = ${synchronous}`)
-    yield* sql`CREATE TABLE events (run_id TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
-      PRIMARY KEY (run_id, seq)) WITHOUT ROWID`
+    yield* sql.unsafe(`PRAGMA synchronous = FULL`)
+    yield* sql.unsafe(EVENTS_TABLE)
     const group = (t: number) =>
       sql.withTransaction(
         Effect.forEach(
           Array.from({ length: 100 }, (_, i) => i),
-          (i) =>
-            sql`INSERT INTO events (run_id, seq, body) VALUES (${`run-${t}-${i % 10}-0000-0000-000000000000`}, ${i}, ${EVENT_BODY})`,
+          (i) => sql.unsafe(INSERT_EVENT, rawRow(t, i)),
           { discard: true }
         )
       )
