@@ -475,10 +475,15 @@ const make = (options: SqliteStoreOptions) =>
       sql
         .withTransaction(
           Effect.gen(function* () {
-            for (const workflowId of w.retire) {
+            // One statement per chunk: most starts take a fresh id, and a statement per id cost
+            // more than all of the batch's events together. Without INDEXED BY, SQLite's planner
+            // picks runs_listing (current = 1) and scans every current run for each chunk.
+            for (const chunk of chunks(w.retire)) {
               yield* exec(
-                `UPDATE runs SET current = 0 WHERE workflow_id = ? AND current = 1 AND status NOT IN ('running', 'stuck')`,
-                [workflowId]
+                `UPDATE runs INDEXED BY runs_current SET current = 0
+                 WHERE current = 1 AND workflow_id IN (${placeholders(chunk.length, 1)})
+                 AND status NOT IN ('running', 'stuck')`,
+                chunk
               )
             }
             if (w.runs.length > 0) yield* upsertRuns(w.runs)
