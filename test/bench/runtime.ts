@@ -8,6 +8,8 @@
  * - throughput: 2,000 workflows × 3 no-op activities, 200 in flight, after 1,000 not counted
  *   (on a file of their own) so that compiling the engine is not timed: workflows/s, steps/s,
  *   history rows/s (and its ratio to raw);
+ * - aged: the same 2,000 on a file that already holds 100,000 completed workflows (run first by
+ *   the same engine, not timed): a figure that falls as the file grows is a scan somewhere;
  * - latency: step latency with one workflow in flight (see `StepClock`), and under load;
  * - resume: a child starts 10,000 workflows blocked in an activity and is SIGKILLed; the time
  *   from spawning a fresh process to all 10,000 having taken their next step;
@@ -18,7 +20,7 @@
  *
  * Flags: `--quick` (sizes ÷ 10; the JSON keys keep their names, `sizes` says what ran),
  * `--json` (one JSON object on stdout, progress on stderr),
- * `--only raw,throughput,latency,resume,waiting`, `--dir <folder>`, `--keep` (keep the files),
+ * `--only raw,throughput,aged,latency,resume,waiting`, `--dir <folder>`, `--keep` (keep the files),
  * `--synchronous NORMAL` (diagnosis only: the in-process phases without the per-commit fsync).
  */
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
@@ -42,7 +44,7 @@ const option = (name: string) => {
 const quick = flag("quick")
 const json = flag("json")
 const phases = new Set(
-  (option("only") ?? "raw,throughput,latency,resume,waiting").split(",").map((s) => s.trim())
+  (option("only") ?? "raw,throughput,aged,latency,resume,waiting").split(",").map((s) => s.trim())
 )
 /** For diagnosis only (how much of a figure is the fsync): the figures to report use FULL. */
 const synchronous = option("synchronous") === "NORMAL" ? ("NORMAL" as const) : ("FULL" as const)
@@ -51,6 +53,7 @@ const sizes = {
   rawTransactions: 800 / scale,
   warmup: 1_000 / scale,
   workflows: 2_000 / scale,
+  aged: 100_000 / scale,
   stepsPerWorkflow: 3,
   inFlight: 200 / scale,
   latencyWorkflows: 10,
@@ -143,23 +146,16 @@ const rawGroupedInsertsViaSqlClient = () => {
 
 // ---- in-process engine runs ------------------------------------------------------------
 
-const countRows = (file: string) => {
-  const db = new Database(file, { readonly: true, fileMustExist: true })
-  try {
-    return (db.prepare(`SELECT count(*) AS n FROM events`).get() as { n: number }).n
-  } finally {
-    db.close()
-  }
-}
-
 /**
  * Runs `total` `bench.steps` workflows of `stepCount` steps on a fresh file, `inFlight` at a
  * time: a lane starts its next workflow when the last activity of its previous one has been
  * invoked (the in-process hook costs nothing; awaiting each end through `subscribe` would
  * charge the engine ~1 ms of Effect Stream set-up per workflow). The time ends when the last
  * workflows have completed; every workflow's result is checked after the clock stops.
+ * With `aged`, the same engine first completes that many workflows, untimed, so the timed ones
+ * run on a file (and indexes) that already holds them.
  */
-const runWorkflows = async (name: string, total: number, stepCount: number, inFlight: number) => {
+const runWorkflows = async (name: string, total: number, stepCount: number, inFlight: number, aged = 0) => {
   const file = path.join(dir, `${name}.db`)
   removeDb(file)
   const clock = new StepClock()
@@ -168,36 +164,49 @@ const runWorkflows = async (name: string, total: number, stepCount: number, inFl
     lastStepInvoked.get(id)?.()
     lastStepInvoked.delete(id)
   }
-  const ids = Array.from({ length: total }, (_, i) => `${name}-${i}`)
   const expected = (stepCount * (stepCount - 1)) / 2
-  let next = 0
   const program = Effect.gen(function* () {
     const engine = yield* Engine
     const completed = (id: string) =>
-      Effect.map(engine.describe(id), (d) => d.status === "completed" && d.result === expected)
-    const lane = Effect.gen(function* () {
-      while (next < total) {
-        const id = ids[next++]!
-        const invoked = new Promise<void>((resolve) => lastStepInvoked.set(id, resolve))
-        yield* engine.start(steps.name, stepCount, { id })
-        yield* Effect.promise(() => invoked)
-      }
-    })
+      Effect.map(engine.describe(id), (d) =>
+        d.status === "completed" && d.result === expected ? d.historyLength : undefined
+      )
+    const runAll = (ids: ReadonlyArray<string>) =>
+      Effect.gen(function* () {
+        let next = 0
+        const lane = Effect.gen(function* () {
+          while (next < ids.length) {
+            const id = ids[next++]!
+            const invoked = new Promise<void>((resolve) => lastStepInvoked.set(id, resolve))
+            yield* engine.start(steps.name, stepCount, { id })
+            yield* Effect.promise(() => invoked)
+          }
+        })
+        yield* Effect.all(
+          Array.from({ length: inFlight }, () => lane),
+          { concurrency: "unbounded", discard: true }
+        )
+        for (const id of ids.slice(-inFlight)) {
+          while ((yield* completed(id)) === undefined) yield* Effect.sleep("1 millis")
+        }
+      })
+    yield* runAll(Array.from({ length: aged }, (_, i) => `${name}-aged-${i}`))
+    clock.samples.length = 0
+    const ids = Array.from({ length: total }, (_, i) => `${name}-${i}`)
     const cpu = process.cpuUsage()
     const began = performance.now()
-    yield* Effect.all(
-      Array.from({ length: inFlight }, () => lane),
-      { concurrency: "unbounded", discard: true }
-    )
-    for (const id of ids.slice(-inFlight)) while (!(yield* completed(id))) yield* Effect.sleep("1 millis")
+    yield* runAll(ids)
     const seconds = (performance.now() - began) / 1000
     const used = process.cpuUsage(cpu)
+    let rows = 0
     for (const id of ids) {
-      if (!(yield* completed(id))) throw new Error(`${name}: ${id} did not complete with ${expected}`)
+      const length = yield* completed(id)
+      if (length === undefined) throw new Error(`${name}: ${id} did not complete with ${expected}`)
+      rows += length
     }
-    return { seconds, cpuSeconds: (used.user + used.system) / 1e6 }
+    return { seconds, cpuSeconds: (used.user + used.system) / 1e6, rows }
   })
-  const { seconds, cpuSeconds } = await Effect.runPromise(
+  const { seconds, cpuSeconds, rows } = await Effect.runPromise(
     program.pipe(
       Effect.provide(
         EngineLive({
@@ -210,7 +219,6 @@ const runWorkflows = async (name: string, total: number, stepCount: number, inFl
       Effect.scoped
     )
   )
-  const rows = countRows(file)
   if (!flag("keep")) removeDb(file)
   const sorted = clock.samples.sort((a, b) => a - b)
   return {
@@ -380,6 +388,16 @@ const main = async () => {
       out.ratioToRawViaSqlClient = round(ratio, 3)
       row("history rows/s ÷ the same through @effect/sql-sqlite-node", `${round(ratio, 3)}`)
     }
+  }
+
+  if (phases.has("aged")) {
+    const { workflows: n, stepsPerWorkflow: k, inFlight, aged } = sizes
+    log(`aged: ${aged} workflows completed first (not timed), then ${n} × ${k} timed…`)
+    const t = await runWorkflows("aged", n, k, inFlight, aged)
+    out.agedFileRuns = aged
+    out.stepsPerSecondOnAgedFile = round((n * k) / t.seconds)
+    out.historyRowsPerSecondOnAgedFile = round(t.rows / t.seconds)
+    row(`steps/s on a file already holding ${aged} completed workflows`, `${round((n * k) / t.seconds)}`)
   }
 
   if (phases.has("latency")) {
