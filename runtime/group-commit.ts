@@ -11,7 +11,6 @@
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Queue from "effect/Queue"
 import { StoreError } from "./errors"
 import type { Ack } from "./run-state"
 import { emptyWriteSet, WorkflowStore, type WriteSet } from "./store"
@@ -51,16 +50,42 @@ const merge = (submissions: ReadonlyArray<Submission>): WriteSet => {
 /** Starts the committer fiber (in the current scope) and returns the submit function. */
 export const makeGroupCommitter = Effect.gen(function* () {
   const store = yield* WorkflowStore
-  const queue = yield* Queue.unbounded<Submission>()
+  // A plain array, not an Effect Queue: taking a batch from a Queue builds a Chunk element by
+  // element, about 2 KB of garbage per workflow step.
+  let queued: Array<Submission> = []
+  let wake: (() => void) | undefined
+  const offer = (submission: Submission) => {
+    queued.push(submission)
+    const resume = wake
+    wake = undefined
+    resume?.()
+  }
+  const takeUpTo = (max: number): Array<Submission> => {
+    if (queued.length <= max) {
+      const all = queued
+      queued = []
+      return all
+    }
+    return queued.splice(0, max)
+  }
+  const nonEmpty = Effect.async<void>((resume) => {
+    if (queued.length > 0) return resume(Effect.void)
+    wake = () => resume(Effect.void)
+    return Effect.sync(() => {
+      wake = undefined
+    })
+  })
 
   const commitBatch = (batch: ReadonlyArray<Submission>) =>
     Effect.gen(function* () {
-      const valid = batch.filter((s) => s.isValid())
-      const stale = batch.filter((s) => !s.isValid())
-      for (const s of stale) {
-        s.onFailure(
-          new StoreError({ reason: "Io", message: "dropped: an earlier commit of this workflow failed" })
-        )
+      const valid: Array<Submission> = []
+      for (const s of batch) {
+        if (s.isValid()) valid.push(s)
+        else {
+          s.onFailure(
+            new StoreError({ reason: "Io", message: "dropped: an earlier commit of this workflow failed" })
+          )
+        }
       }
       if (valid.length === 0) return
       const exit = yield* Effect.exit(store.commit(merge(valid)))
@@ -83,10 +108,11 @@ export const makeGroupCommitter = Effect.gen(function* () {
   // committing, give the event loop a turn or two (I/O included, so requests that have
   // arrived join), letting the workflow tasks and activities that are ready add to the batch.
   const gather = Effect.gen(function* () {
-    const batch = [...(yield* Queue.takeBetween(queue, 1, MAX_BATCH))]
+    yield* nonEmpty
+    const batch = takeUpTo(MAX_BATCH)
     for (let round = 0; round < LINGER_ROUNDS && batch.length < MAX_BATCH; round++) {
       yield* eventLoopTurn
-      const more = yield* Queue.takeUpTo(queue, MAX_BATCH - batch.length)
+      const more = takeUpTo(MAX_BATCH - batch.length)
       if (more.length === 0 && round > 0) break
       for (const s of more) batch.push(s)
     }
@@ -96,11 +122,11 @@ export const makeGroupCommitter = Effect.gen(function* () {
   yield* gather.pipe(Effect.flatMap(commitBatch), Effect.forever, Effect.forkScoped)
 
   return {
-    submit: (submission: Submission) => Queue.unsafeOffer(queue, submission),
+    submit: offer,
     /** Waits until everything submitted so far has been committed (invariant 1 makes a marker enough). */
     flush: Effect.ignore(
       Effect.async<void, StoreError>((ack) => {
-        Queue.unsafeOffer(queue, {
+        offer({
           writes: emptyWriteSet(),
           acks: [ack],
           afterCommit: () => {},
