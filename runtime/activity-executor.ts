@@ -58,6 +58,27 @@ export interface ExecutorCallbacks {
 class AttemptTimeout extends Data.TaggedError("ActivityTimeout")<{ readonly message: string }> {}
 class HeartbeatTimeout extends Data.TaggedError("HeartbeatTimeout")<{ readonly message: string }> {}
 
+/**
+ * An attempt's AbortSignal, made when the implementation first reads `ctx.signal`: most never
+ * do, and an AbortController (an EventTarget with its own maps) costs more than a no-op step.
+ */
+class AttemptAbort {
+  private controller: AbortController | undefined
+  aborted = false
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController()
+      if (this.aborted) this.controller.abort()
+    }
+    return this.controller.signal
+  }
+  abort() {
+    if (this.aborted) return
+    this.aborted = true
+    this.controller?.abort()
+  }
+}
+
 const taskKey = (runId: string, cmd: number) => `${runId}\u0000${cmd}`
 
 const schemaError = (what: string, activity: string, error: unknown): ErrorInfo => ({
@@ -75,7 +96,7 @@ export const makeActivityExecutor = (
     const registry = new Map(registered.map((r) => [r.definition.activityName, r]))
     const running = new Map<
       string,
-      { readonly controller: AbortController; fiber?: Fiber.RuntimeFiber<unknown, unknown> }
+      { readonly controller: AttemptAbort; fiber?: Fiber.RuntimeFiber<unknown, unknown> }
     >()
     /** Dispatched, not started yet: queued for a slot or waiting out a retry's backoff. */
     const pending = new Set<string>()
@@ -89,7 +110,7 @@ export const makeActivityExecutor = (
 
     const contextFor = (
       task: ActivityTask,
-      controller: AbortController,
+      controller: AttemptAbort,
       beat: (details: unknown) => void
     ): ActivityContext => ({
       workflowId: task.workflowId,
@@ -98,11 +119,13 @@ export const makeActivityExecutor = (
       activityName: task.name,
       attempt: task.failedAttempts + 1,
       idempotencyKey: `${task.workflowId}/${task.cmd}`,
-      signal: controller.signal,
+      get signal() {
+        return controller.signal
+      },
       lastHeartbeat: task.lastHeartbeat,
       heartbeat: beat,
       emit(chunk) {
-        if (!controller.signal.aborted) callbacks.emit(task, chunk)
+        if (!controller.aborted) callbacks.emit(task, chunk)
       }
     })
 
@@ -140,7 +163,7 @@ export const makeActivityExecutor = (
       task: ActivityTask,
       activity: RegisteredActivity,
       input: unknown,
-      controller: AbortController
+      controller: AttemptAbort
     ) =>
       Effect.gen(function* () {
         const number = task.failedAttempts + 1
@@ -201,8 +224,8 @@ export const makeActivityExecutor = (
       const input = decodeInput(task, activity)
       if (Either.isLeft(input))
         return finish(task, activity, Exit.fail({ error: input.left, details: task.lastHeartbeat }))
-      const controller = new AbortController()
-      const entry: { readonly controller: AbortController; fiber?: Fiber.RuntimeFiber<unknown, unknown> } = {
+      const controller = new AttemptAbort()
+      const entry: { readonly controller: AttemptAbort; fiber?: Fiber.RuntimeFiber<unknown, unknown> } = {
         controller
       }
       running.set(k, entry)
@@ -240,7 +263,7 @@ export const makeActivityExecutor = (
       task: ActivityTask,
       activity: RegisteredActivity,
       exit: Exit.Exit<unknown, { error: unknown; details: unknown }>,
-      controller?: AbortController
+      controller?: AttemptAbort
     ) => {
       const k = taskKey(task.runId, task.cmd)
       running.delete(k)
@@ -260,7 +283,8 @@ export const makeActivityExecutor = (
           details: squashed.details
         }
       }
-      // Aborting builds a DOMException with a stack: only for attempts that did not succeed.
+      // Aborting a signal that was read builds a DOMException with a stack: only for attempts
+      // that did not succeed.
       controller?.abort()
       const delay = nextRetryDelay(resolvePolicy(task.options.retry), number, failure.error)
       if (delay === undefined)

@@ -422,6 +422,29 @@ describe("children, races and cancellation", () => {
     }
   )
 
+  it.scoped("an AbortSignal first read after the cancel is already aborted", () => {
+    let release: () => void = () => {}
+    const seen: Array<boolean> = []
+    const impl = implement(
+      long,
+      (_, ctx) =>
+        new Promise<string>((resolve) => {
+          release = () => {
+            seen.push(ctx.signal.aborted)
+            resolve("too late")
+          }
+        })
+    )
+    return Effect.gen(function* () {
+      const engine = yield* Engine
+      yield* engine.start("racer", undefined, { id: "race2" })
+      expect(yield* runUntilClosed("race2", "30 seconds")).toBe("completed")
+      release()
+      yield* settle
+      expect(seen).toEqual([true])
+    }).pipe(Effect.provide(engineLayer([racer], [impl])))
+  })
+
   const book = activity("book", { input: Schema.String, output: Schema.String })
   const undo = activity("undo", { input: Schema.String, output: Schema.String })
   const Done = defineSignal("done")
