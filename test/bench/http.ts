@@ -21,6 +21,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { call, repoRoot, spawnListening, spawnServer } from "../../scripts/server-process"
+import { percentile } from "./percentile"
 
 const args = process.argv.slice(2)
 const option = (name: string) => {
@@ -38,9 +39,6 @@ const log = (line: string) => (json ? process.stderr : process.stdout).write(`${
 
 /** The server's young generation, as `npm start` and `temporal-lite` size it (see server/bin.js). */
 const SERVER_NODE_FLAG = "--max-semi-space-size=64"
-
-const percentile = (sorted: ReadonlyArray<number>, p: number) =>
-  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
 
 interface Phase {
   readonly count: number

@@ -77,9 +77,6 @@ export const parked = workflow("bench.parked", { signals: [Go] }, function* () {
   return yield* waitForSignal(Go)
 })
 
-export const percentile = (sorted: ReadonlyArray<number>, p: number) =>
-  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
-
 /** Writes one JSON line on stdout: how children report to the benchmark. */
 export const report = (value: Record<string, unknown>) =>
   new Promise<void>((resolve) => process.stdout.write(`${JSON.stringify(value)}\n`, () => resolve()))

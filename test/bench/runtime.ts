@@ -33,7 +33,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Engine, EngineLive } from "../../runtime"
-import { noopImpl, percentile, removeDb, StepClock, steps } from "./runtime-shared"
+import { percentile } from "./percentile"
+import { noopImpl, removeDb, StepClock, steps } from "./runtime-shared"
 
 const args = process.argv.slice(2)
 const flag = (name: string) => args.includes(`--${name}`)
