@@ -1,6 +1,7 @@
 /**
  * Child process of the runtime benchmark's memory measurement: starts n `bench.parked`
- * workflows (each waiting on a signal) with the default cache size, then reports the RSS.
+ * workflows (each waiting on a signal) with the default cache size, then reports the RSS: right
+ * after the starts, and every 5 s of the 40 s it then sits idle.
  *
  *   node --expose-gc --import tsx runtime-waiting-child.ts <dbPath> <n> [cacheSize]
  *
@@ -17,6 +18,7 @@ if (!dbPath || !(n > 0)) {
   process.exit(2)
 }
 
+const IDLE_SAMPLES = 8
 const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10
 const gc = (globalThis as { gc?: () => void }).gc
 
@@ -33,6 +35,14 @@ const program = Effect.gen(function* () {
   const memory = process.memoryUsage()
   gc?.()
   const afterGc = process.memoryUsage()
+  // Right after the burst, V8's old space still holds the garbage of n starts; V8 hands it
+  // back once the process has idled a while. Idling is what waiting workflows do: sample the
+  // RSS as an engine holding them would sit.
+  const idleRssMiB: Array<number> = []
+  for (let i = 0; i < IDLE_SAMPLES; i++) {
+    yield* Effect.sleep("5 seconds")
+    idleRssMiB.push(mib(process.memoryUsage().rss))
+  }
   // A signal to the first (long evicted) workflow still completes it: the engine is sound.
   yield* engine.signal("parked-0", "go", 42)
   yield* Effect.sleep("200 millis")
@@ -45,6 +55,8 @@ const program = Effect.gen(function* () {
       heapUsedMiB: mib(memory.heapUsed),
       rssAfterGcMiB: gc ? mib(afterGc.rss) : undefined,
       heapUsedAfterGcMiB: gc ? mib(afterGc.heapUsed) : undefined,
+      idleRssMiB,
+      idleSeconds: IDLE_SAMPLES * 5,
       signalledStatus: first.status
     })
   )
