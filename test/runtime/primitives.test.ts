@@ -588,6 +588,44 @@ describe("durability in one process", () => {
       })
   )
 
+  const echo = workflow("echo", { input: Schema.Number }, function* (n) {
+    return n
+  })
+
+  it.live(
+    "starting 300 closed ids again at once: each id's new run is its current one, in memory and in the store",
+    () =>
+      Effect.gen(function* () {
+        const { dbPath } = tempDb("restart-ids")
+        const layer = engineLayer([echo], [], { dbPath })
+        const ids = Array.from({ length: 300 }, (_, i) => `echo-${i}`)
+        const runOf = (id: string, n: number) =>
+          Effect.gen(function* () {
+            const engine = yield* Engine
+            const { runId } = yield* engine.start("echo", n, { id })
+            expect(yield* awaitClosed(id)).toBe("completed")
+            return runId
+          })
+        const second = yield* Effect.gen(function* () {
+          yield* Effect.forEach(ids, (id) => runOf(id, 1), { concurrency: "unbounded" })
+          // One batch retires more than a statement's chunk of previous runs.
+          return yield* Effect.forEach(ids, (id) => runOf(id, 2), { concurrency: "unbounded" })
+        }).pipe(Effect.provide(layer), Effect.scoped)
+
+        yield* Effect.gen(function* () {
+          const engine = yield* Engine
+          for (const [i, id] of ids.entries()) {
+            const described = yield* engine.describe(id)
+            expect([described.runId, described.result]).toEqual([second[i], 2])
+          }
+          const page = yield* engine.list({ type: "echo", limit: 1000 })
+          expect(page.workflows.length).toBe(300)
+          expect(new Set(page.workflows.map((w) => w.runId))).toEqual(new Set(second))
+        }).pipe(Effect.provide(layer), Effect.scoped)
+      }),
+    30_000
+  )
+
   it.live(
     "two engines on one file: the second refuses, naming the file and the holder's pid; the first keeps working",
     () =>
