@@ -350,20 +350,24 @@ const main = async () => {
 
   if (phases.has("raw")) {
     log(`raw: ${sizes.rawTransactions} transactions of 100 rows, ${sizes.repeats} times each way…`)
-    const raw = await repeated(sizes.repeats, rawGroupedInserts, (x) => x)
-    out.rawGroupedInsertRowsPerSecond = round(raw.median)
-    out.rawGroupedInsertRuns = raw.figures
-    row(
-      "raw 100-row grouped inserts (better-sqlite3, WAL, FULL, events-shaped table), median",
-      `${round(raw.median)} rows/s (runs: ${raw.figures.join(", ")})`
-    )
-    const viaClient = await repeated(sizes.repeats, rawGroupedInsertsViaSqlClient, (x) => x)
-    out.rawGroupedInsertViaSqlClientRowsPerSecond = round(viaClient.median)
-    out.rawGroupedInsertViaSqlClientRuns = viaClient.figures
-    row(
-      "the same through @effect/sql-sqlite-node (a statement per row), median",
-      `${round(viaClient.median)} rows/s (runs: ${viaClient.figures.join(", ")})`
-    )
+    const measurements = [
+      [
+        "rawGroupedInsert",
+        "raw 100-row grouped inserts (better-sqlite3, WAL, FULL, events-shaped table)",
+        rawGroupedInserts
+      ],
+      [
+        "rawGroupedInsertViaSqlClient",
+        "the same through @effect/sql-sqlite-node (a statement per row)",
+        rawGroupedInsertsViaSqlClient
+      ]
+    ] as const
+    for (const [key, label, measure] of measurements) {
+      const raw = await repeated(sizes.repeats, measure, (x) => x)
+      out[`${key}RowsPerSecond`] = round(raw.median)
+      out[`${key}Runs`] = raw.figures
+      row(`${label}, median`, `${round(raw.median)} rows/s (runs: ${raw.figures.join(", ")})`)
+    }
   }
 
   if (phases.has("throughput")) {
