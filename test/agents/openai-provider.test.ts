@@ -18,6 +18,7 @@ import {
   type LlmRequest
 } from "../../runtime/agents"
 import { nextRetryDelay, resolvePolicy } from "../../runtime/retry-policy"
+import { failure } from "../support/failure"
 
 interface Seen {
   readonly url: string
@@ -152,15 +153,6 @@ const request: LlmRequest = {
 
 const provider = (model: string, baseUrl = base) =>
   openAiCompatibleProvider({ baseUrl, apiKey: "sk-test-123", model })
-
-const failure = async (promise: Promise<unknown>): Promise<any> => {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error("expected the call to fail")
-}
 
 describe("chatCompletionsUrl", () => {
   it("accepts a base with or without /v1 and trailing slashes", () => {

@@ -18,17 +18,9 @@ import {
   type ToolCall
 } from "../../agents"
 import { llmFromEnv, OFFLINE_MODEL, scriptedProvider } from "../../runtime/agents"
+import { failure } from "../support/failure"
 
 const llm = scriptedProvider()
-
-const failure = async (promise: Promise<unknown>): Promise<any> => {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error("expected the call to fail")
-}
 
 /** Runs the agent loop the way `codingAgent` does, feeding back a fake result per tool. */
 const runAgent = async (maxSteps: number, steerAt?: { step: number; instruction: string }) => {

@@ -19,6 +19,7 @@ import {
   WorkspaceTools,
   type ToolCallMeta
 } from "../../runtime/agents"
+import { failure } from "../support/failure"
 
 let root: string
 let outside: string
@@ -40,15 +41,6 @@ const meta = (extra: Partial<ToolCallMeta> = {}): ToolCallMeta => ({
   runId: "run-1",
   ...extra
 })
-
-const failure = async (promise: Promise<unknown>): Promise<any> => {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error("expected the call to fail")
-}
 
 const expectRefused = async (promise: Promise<unknown>, pattern: RegExp) => {
   const error = await failure(promise)

@@ -12,15 +12,14 @@ import {
   Cancelled,
   child,
   race,
-  replay,
   sleep,
   waitForSignal,
   defineSignal,
   workflow,
   type Command,
-  type WorkflowDefinition,
   type Yieldable
 } from "../../core"
+import { expectReplayAgrees } from "../support/replay-agrees"
 import { Simulation } from "../support/simulator"
 
 const book = activity("book", { input: Schema.String, output: Schema.String })
@@ -39,15 +38,6 @@ const scheduled = (cmd: number, name: string, input: unknown): Command => ({
   input,
   options: {}
 })
-
-/** The replay of a finished simulation agrees with it and has nothing left to do. */
-const expectReplayAgrees = (definition: WorkflowDefinition, sim: Simulation) => {
-  const again = replay(definition, sim.history)
-  expect(again.divergence).toBeUndefined()
-  expect(again.status).toBe(sim.instance.status)
-  expect(again.result).toEqual(sim.instance.result)
-  expect(again.commands).toEqual([])
-}
 
 describe("cancelling the workflow", () => {
   const trip = workflow("trip", {}, function* () {

@@ -4,28 +4,13 @@
  */
 import * as Schema from "effect/Schema"
 import { describe, expect, it } from "vitest"
-import {
-  activity,
-  defineSignal,
-  replay,
-  waitForSignal,
-  workflow,
-  type HistoryEvent,
-  type WorkflowDefinition
-} from "../../core"
+import { activity, defineSignal, replay, waitForSignal, workflow, type HistoryEvent } from "../../core"
+import { expectReplayAgrees } from "../support/replay-agrees"
 import { Simulation } from "../support/simulator"
 
 const Go = defineSignal("go", Schema.String)
 const Other = defineSignal("other", Schema.String)
 const prepare = activity("prepare", { output: Schema.String })
-
-const expectReplayAgrees = (definition: WorkflowDefinition, sim: Simulation) => {
-  const again = replay(definition, sim.history)
-  expect(again.divergence).toBeUndefined()
-  expect(again.status).toBe(sim.instance.status)
-  expect(again.result).toEqual(sim.instance.result)
-  expect(again.commands).toEqual([])
-}
 
 describe("signals", () => {
   it("a signal received before the workflow waits is not lost", () => {

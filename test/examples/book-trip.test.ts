@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest"
 import type { EventOf } from "../../core"
 import { bookTrip } from "../../examples"
 import { Simulation } from "../support/simulator"
-import { expectReplayAgrees, useDriver, scheduledNames } from "./driver"
+import { expectReplayAgrees } from "../support/replay-agrees"
+import { useDriver, scheduledNames } from "./driver"
 
 const driver = useDriver()
 

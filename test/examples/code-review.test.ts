@@ -7,7 +7,8 @@ import * as Schema from "effect/Schema"
 import { describe, expect, it } from "vitest"
 import { codeReview, CodeReviewInput } from "../../examples"
 import { Simulation } from "../support/simulator"
-import { expectReplayAgrees, useDriver, query, scheduledNames } from "./driver"
+import { expectReplayAgrees } from "../support/replay-agrees"
+import { useDriver, query, scheduledNames } from "./driver"
 
 const code = "var total = 0\nif (total == 1) console.log(total)\n"
 const driver = useDriver()

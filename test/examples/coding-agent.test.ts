@@ -9,7 +9,8 @@ import type { EventOf } from "../../core"
 import { codingAgent, CONTINUE_AS_NEW_EVERY, type CodingAgentInput } from "../../examples"
 import { TOOL_LEDGER_FILE } from "../../runtime/agents"
 import { Simulation } from "../support/simulator"
-import { expectReplayAgrees, useDriver, query, scheduledNames } from "./driver"
+import { expectReplayAgrees } from "../support/replay-agrees"
+import { useDriver, query, scheduledNames } from "./driver"
 
 const driver = useDriver()
 

@@ -8,8 +8,8 @@ import { mkdtempSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { afterAll, expect } from "vitest"
-import { replay, toErrorInfo, type Command, type EventOf, type WorkflowDefinition } from "../../core"
+import { afterAll } from "vitest"
+import { toErrorInfo, type Command, type EventOf } from "../../core"
 import { activities } from "../../examples/activities"
 import type { ActivityContext, RegisteredActivity } from "../../runtime/activity"
 import { LlmCallLedger, scriptedProvider } from "../../runtime/agents"
@@ -119,16 +119,6 @@ export class Driver {
 /** The names of the activities scheduled, in history order. */
 export const scheduledNames = (sim: Simulation): Array<string> =>
   sim.history.flatMap((e) => (e.type === "ActivityScheduled" ? [e.name] : []))
-
-/** The replay of a simulation's history agrees with it: same status and result, nothing new to do. */
-export const expectReplayAgrees = (definition: WorkflowDefinition, sim: Simulation) => {
-  const again = replay(definition, sim.history)
-  expect(again.divergence).toBeUndefined()
-  expect(again.status).toBe(sim.instance.status)
-  expect(again.result).toEqual(sim.instance.result)
-  expect(again.error?.message).toEqual(sim.instance.error?.message)
-  expect(again.commands).toEqual([])
-}
 
 /** The value a query answers, or the test fails with its error. */
 export const query = (sim: Simulation, name: string): unknown => {

@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest"
 import type { EventOf } from "../../core"
 import { agentTask, multiAgent } from "../../examples"
 import { Simulation } from "../support/simulator"
-import { expectReplayAgrees, useDriver, query } from "./driver"
+import { expectReplayAgrees } from "../support/replay-agrees"
+import { useDriver, query } from "./driver"
 
 const driver = useDriver()
 

@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest"
 import type { EventOf } from "../../core"
 import { fanOutFanIn, monitor } from "../../examples"
 import { Simulation } from "../support/simulator"
-import { expectReplayAgrees, useDriver, query, scheduledNames } from "./driver"
+import { expectReplayAgrees } from "../support/replay-agrees"
+import { useDriver, query, scheduledNames } from "./driver"
 
 const driver = useDriver()
 
