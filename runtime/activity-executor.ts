@@ -24,6 +24,7 @@ import * as Data from "effect/Data"
 import * as Either from "effect/Either"
 import { toErrorInfo, type ActivityOptions, type ErrorInfo } from "../core"
 import type { ActivityContext, RegisteredActivity } from "./activity"
+import { commandKey } from "./command-key"
 import { nextRetryDelay, resolvePolicy } from "./retry-policy"
 
 export interface ActivityTask {
@@ -78,8 +79,6 @@ class AttemptAbort {
     this.controller?.abort()
   }
 }
-
-const taskKey = (runId: string, cmd: number) => `${runId}\u0000${cmd}`
 
 const schemaError = (what: string, activity: string, error: unknown): ErrorInfo => ({
   name: "InvalidActivityPayload",
@@ -204,7 +203,7 @@ export const makeActivityExecutor = (
       })
 
     const start = (task: ActivityTask) => {
-      const k = taskKey(task.runId, task.cmd)
+      const k = commandKey(task.runId, task.cmd)
       pending.delete(k)
       if (cancelled.delete(k)) return release()
       const activity = registry.get(task.name)
@@ -265,7 +264,7 @@ export const makeActivityExecutor = (
       exit: Exit.Exit<unknown, { error: unknown; details: unknown }>,
       controller?: AttemptAbort
     ) => {
-      const k = taskKey(task.runId, task.cmd)
+      const k = commandKey(task.runId, task.cmd)
       running.delete(k)
       release()
       if (cancelled.delete(k) || Exit.isInterrupted(exit)) return
@@ -311,7 +310,7 @@ export const makeActivityExecutor = (
 
     /** Invariant 2: due tasks take a slot or queue for one; a backoff waits outside the pool. */
     const dispatch = (task: ActivityTask) => {
-      pending.add(taskKey(task.runId, task.cmd))
+      pending.add(commandKey(task.runId, task.cmd))
       const wait = task.notBefore - clock.unsafeCurrentTimeMillis()
       if (wait > 0) {
         runFork(
@@ -331,7 +330,7 @@ export const makeActivityExecutor = (
       dispatch,
       /** Invariant 4: aborts a running attempt and drops the task. */
       cancel(runId: string, cmd: number) {
-        const k = taskKey(runId, cmd)
+        const k = commandKey(runId, cmd)
         const entry = running.get(k)
         // A task that already finished has nothing to drop (its outcome is reported or lost).
         if (entry || pending.has(k)) cancelled.add(k)
@@ -339,10 +338,7 @@ export const makeActivityExecutor = (
           entry.controller.abort()
           if (entry.fiber) runFork(Fiber.interrupt(entry.fiber))
         }
-      },
-      running: () => running.size,
-      knows: (name: string) => registry.has(name),
-      names: () => [...registry.keys()]
+      }
     }
   })
 

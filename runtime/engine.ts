@@ -118,6 +118,13 @@ const makeEngine = (config: EngineConfig) =>
       if (parent) childrenOf.get(parent.runId)?.delete(run)
     }
 
+    /** Frees a run's instance (rebuilt by replay when next needed) and what only it used. */
+    const dropInstance = (run: RunState) => {
+      run.instance = undefined
+      run.compact = undefined
+      cache.delete(run.row.runId)
+    }
+
     const publish = (runId: string, item: StreamItem) => {
       const set = listeners.get(runId)
       if (set) for (const listener of set) listener(item)
@@ -243,7 +250,6 @@ const makeEngine = (config: EngineConfig) =>
         } catch (defect) {
           // A bug, not bad input: keep what is stored, drop the instance, log loudly.
           run.instance = undefined
-          run.processing = false
           yield* Effect.logError(`workflow task of ${run.row.workflowId} failed`, defect)
         }
       }
@@ -272,7 +278,6 @@ const makeEngine = (config: EngineConfig) =>
     const processRun = (run: RunState, loaded: Loaded | undefined) => {
       run.scheduled = false
       if (!runs.has(run.row.runId)) return
-      run.processing = true
       const now = clock.unsafeCurrentTimeMillis()
       const writes = emptyWriteSet()
       const after: Array<() => void> = []
@@ -328,7 +333,6 @@ const makeEngine = (config: EngineConfig) =>
       } else {
         for (const ack of acks) ack(Exit.void)
       }
-      run.processing = false
       touch(run)
       if (run.inbox.length > 0) schedule(run)
     }
@@ -380,10 +384,8 @@ const makeEngine = (config: EngineConfig) =>
         onFailure: () => {
           run.inflight--
           run.generation++
-          run.instance = undefined
-          run.compact = undefined
+          dropInstance(run)
           run.reload = true
-          cache.delete(run.row.runId)
           for (const created of task.newRuns) unregister(created)
           schedule(run)
         }
@@ -505,9 +507,7 @@ const makeEngine = (config: EngineConfig) =>
       run.row.status = "stuck"
       run.row.divergenceJson = JSON.stringify(instance.divergence)
       run.rowChanged = true
-      run.instance = undefined
-      run.compact = undefined
-      cache.delete(run.row.runId)
+      dropInstance(run)
     }
 
     const makeRow = (options: {
@@ -597,7 +597,7 @@ const makeEngine = (config: EngineConfig) =>
       if (existing && OPEN.has(existing.row.status)) {
         return fail(
           "WorkflowAlreadyRunning",
-          `workflow "${event.workflowId}" is already running (run ${existing.row.runId})`
+          new WorkflowAlreadyRunning({ workflowId: event.workflowId, runId: existing.row.runId }).message
         )
       }
       const input = validate("input", definition.input, event.input)
@@ -745,16 +745,8 @@ const makeEngine = (config: EngineConfig) =>
       const budget = cache.size - cacheSize + 64
       for (const candidate of cache.values()) {
         if (cache.size <= cacheSize || scanned++ > budget) break
-        if (
-          candidate.processing ||
-          candidate.inbox.length > 0 ||
-          candidate.inflight > 0 ||
-          candidate.scheduled
-        )
-          continue
-        candidate.instance = undefined
-        candidate.compact = undefined
-        cache.delete(candidate.row.runId)
+        if (candidate.inbox.length > 0 || candidate.inflight > 0 || candidate.scheduled) continue
+        dropInstance(candidate)
       }
     }
 
@@ -778,7 +770,12 @@ const makeEngine = (config: EngineConfig) =>
             event: { type: "ActivityFailed", cmd: task.cmd, attempt: outcome.attempt, error: outcome.error }
           })
         case "AttemptFailed":
-          run.inbox.push({
+          run.progress.set(task.cmd, {
+            attempt: outcome.attempt,
+            nextAttemptAt: outcome.nextAttemptAt,
+            heartbeatJson: outcome.lastHeartbeat === undefined ? undefined : toJson(outcome.lastHeartbeat)
+          })
+          return deliver(run, {
             event: {
               type: "ActivityAttemptFailed",
               cmd: task.cmd,
@@ -787,12 +784,6 @@ const makeEngine = (config: EngineConfig) =>
               nextRetryAt: outcome.nextAttemptAt
             }
           })
-          run.progress.set(task.cmd, {
-            attempt: outcome.attempt,
-            nextAttemptAt: outcome.nextAttemptAt,
-            heartbeatJson: outcome.lastHeartbeat === undefined ? undefined : toJson(outcome.lastHeartbeat)
-          })
-          return schedule(run)
       }
     }
 
@@ -882,10 +873,13 @@ const makeEngine = (config: EngineConfig) =>
         return yield* Effect.fail(new WorkflowClosed({ workflowId: id, status: row.status }))
       })
 
-    /** The instance of an open run (rebuilt through its task if evicted), or a read-only replay of a closed one. */
-    const instanceOf = (id: string) =>
+    /**
+     * The instance of an open run (rebuilt through its task if evicted), or a read-only replay
+     * of a closed one; `found` is the id's row as `findRow` gave it.
+     */
+    const instanceOf = (found: RunRow) =>
       Effect.gen(function* () {
-        const open = current.get(id)
+        const open = current.get(found.workflowId)
         if (open) {
           if (open.instance) return open.instance
           const waiter = yield* Deferred.make<WorkflowInstance | undefined>()
@@ -894,7 +888,7 @@ const makeEngine = (config: EngineConfig) =>
           const instance = yield* Deferred.await(waiter)
           if (instance) return instance
         }
-        const row = open?.row ?? (yield* findRow(id))
+        const row = open?.row ?? found
         const definition = definitions.get(row.type)
         if (!definition) return undefined
         const history = yield* store.events(row.runId)
@@ -980,7 +974,7 @@ const makeEngine = (config: EngineConfig) =>
           )
         }
         const decodedArgs = yield* validate(`arguments of query "${name}"`, declared.args, args)
-        const instance = yield* instanceOf(id)
+        const instance = yield* instanceOf(row)
         if (!instance) {
           return yield* Effect.fail(
             new QueryFailed({
@@ -1008,7 +1002,7 @@ const makeEngine = (config: EngineConfig) =>
         const row = yield* findRow(id)
         const facts = yield* store.historyFacts(row.runId)
         const open = OPEN.has(row.status) ? current.get(id) : undefined
-        const instance = open && row.status === "running" ? yield* instanceOf(id) : undefined
+        const instance = open && row.status === "running" ? yield* instanceOf(row) : undefined
         const ops = instance?.pending() ?? []
         const children = open ? open.children : new Map<number, string>()
         return {
@@ -1118,14 +1112,16 @@ const makeEngine = (config: EngineConfig) =>
         })
       )
 
+    // Built on first use, once: the registered definitions never change, and JSON Schemas are not free.
+    let typeInfos: ReadonlyArray<WorkflowTypeInfo> | undefined
     const workflowTypes = (): ReadonlyArray<WorkflowTypeInfo> =>
-      config.workflows.map((w) => ({
+      (typeInfos ??= config.workflows.map((w) => ({
         name: w.name,
         inputSchema: jsonSchemaOf(w.input),
         signals: w.signals.map((s) => ({ name: s.name, schema: jsonSchemaOf(s.schema) })),
         queries: w.queries.map((q) => q.name),
         sourceFile: w.sourceFile
-      }))
+      })))
 
     // Draining on release: refuse new work, let what was accepted commit.
     yield* Effect.addFinalizer(() =>

@@ -35,11 +35,13 @@ const eventLoopTurn = Effect.async<void>((resume) => {
   setImmediate(() => resume(Effect.void))
 })
 
+const WRITE_SET_KEYS = Object.keys(emptyWriteSet()) as Array<keyof WriteSet>
+
 const merge = (submissions: ReadonlyArray<Submission>): WriteSet => {
   if (submissions.length === 1) return submissions[0]!.writes
   const out = emptyWriteSet()
   for (const { writes } of submissions) {
-    for (const key of Object.keys(out) as Array<keyof WriteSet>) {
+    for (const key of WRITE_SET_KEYS) {
       const target = out[key] as Array<unknown>
       for (const item of writes[key] as Array<unknown>) target.push(item)
     }

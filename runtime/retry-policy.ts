@@ -31,7 +31,7 @@ export const resolvePolicy = (policy: RetryPolicy | undefined): ResolvedPolicy =
 }
 
 /** The policy's backoff: exponential, capped at the maximum interval. */
-export const retrySchedule = (policy: ResolvedPolicy): Schedule.Schedule<Duration.Duration> =>
+const retrySchedule = (policy: ResolvedPolicy): Schedule.Schedule<Duration.Duration> =>
   Schedule.exponential(Duration.millis(policy.initialIntervalMs), policy.backoffCoefficient).pipe(
     Schedule.map((delay) => Duration.min(delay, Duration.millis(policy.maximumIntervalMs)))
   )

@@ -24,7 +24,6 @@ export class RunState {
   instance: WorkflowInstance | undefined = undefined
   inbox: Array<InboxItem> = []
   scheduled = false
-  processing = false
   /** Submitted write sets not yet committed. */
   inflight = 0
   /** Bumped when a commit of this run fails: what was built on the lost state is dropped. */

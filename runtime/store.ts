@@ -139,11 +139,9 @@ export interface RunQuery {
 export class WorkflowStore extends Context.Tag("temporal-lite/WorkflowStore")<
   WorkflowStore,
   {
-    readonly path: string
     /** Writes the set in one transaction (invariant 1). */
     readonly commit: (writes: WriteSet) => Effect.Effect<void, StoreError>
     readonly currentRun: (workflowId: string) => Effect.Effect<RunRow | undefined, StoreError>
-    readonly run: (runId: string) => Effect.Effect<RunRow | undefined, StoreError>
     readonly runsByIds: (runIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<RunRow>, StoreError>
     /** Snapshots of the given runs, by run id. */
     readonly snapshotsOf: (
@@ -161,16 +159,11 @@ export class WorkflowStore extends Context.Tag("temporal-lite/WorkflowStore")<
     ) => Effect.Effect<ReadonlyArray<HistoryEvent>, StoreError>
     /** What `describe` tells of a run's history, read without decoding the history. */
     readonly historyFacts: (runId: string) => Effect.Effect<HistoryFacts, StoreError>
-    readonly snapshot: (
-      runId: string
-    ) => Effect.Effect<{ readonly seq: number; readonly body: string } | undefined, StoreError>
     readonly timers: Effect.Effect<ReadonlyArray<TimerRow>, StoreError>
     readonly tasks: Effect.Effect<ReadonlyArray<TaskRow>, StoreError>
     readonly listRuns: (query: RunQuery) => Effect.Effect<ReadonlyArray<RunRow>, StoreError>
     /** Closed child runs whose parent has not recorded their outcome. */
     readonly unnotifiedChildren: Effect.Effect<ReadonlyArray<RunRow>, StoreError>
-    /** Open runs started by `runId`. */
-    readonly openChildren: (runId: string) => Effect.Effect<ReadonlyArray<RunRow>, StoreError>
     /** Open runs whose parent's run has closed: cancelled by the parent-close policy. */
     readonly orphans: Effect.Effect<ReadonlyArray<RunRow>, StoreError>
   }
@@ -565,17 +558,12 @@ const make = (options: SqliteStoreOptions) =>
       effect.pipe(Effect.mapError(toStoreError(`${what} failed`)), Effect.withTracerEnabled(false))
 
     return WorkflowStore.of({
-      path: filename,
       commit,
       currentRun: (workflowId) =>
         read(
           sql<RunRecord>`SELECT * FROM runs WHERE workflow_id = ${workflowId} AND current = 1`,
           "reading a run"
         ).pipe(Effect.map((rows) => (rows[0] ? fromRecord(rows[0]) : undefined))),
-      run: (runId) =>
-        read(sql<RunRecord>`SELECT * FROM runs WHERE run_id = ${runId}`, "reading a run").pipe(
-          Effect.map((rows) => (rows[0] ? fromRecord(rows[0]) : undefined))
-        ),
       runsByIds: (runIds) =>
         Effect.forEach(chunks(runIds), (chunk) =>
           read(sql<RunRecord>`SELECT * FROM runs WHERE run_id IN ${sql.in(chunk)}`, "reading runs")
@@ -651,11 +639,6 @@ const make = (options: SqliteStoreOptions) =>
             failedAttempts: new Map(failed.map((r) => [r.cmd, r.attempt]))
           }))
         ),
-      snapshot: (runId) =>
-        read(
-          sql<{ seq: number; body: string }>`SELECT seq, body FROM snapshots WHERE run_id = ${runId}`,
-          "reading a snapshot"
-        ).pipe(Effect.map((rows) => rows[0])),
       timers: read(
         sql<{ run_id: string; cmd: number; fire_at: number }>`SELECT run_id, cmd, fire_at FROM timers`,
         "reading timers"
@@ -702,11 +685,6 @@ const make = (options: SqliteStoreOptions) =>
           AND status NOT IN ('running', 'stuck', 'continued-as-new')`,
         "reading children"
       ).pipe(Effect.map((rows) => rows.map(fromRecord))),
-      openChildren: (runId) =>
-        read(
-          sql<RunRecord>`SELECT * FROM runs WHERE parent_run_id = ${runId} AND status IN ('running', 'stuck')`,
-          "reading children"
-        ).pipe(Effect.map((rows) => rows.map(fromRecord))),
       orphans: read(
         sql<RunRecord>`SELECT c.* FROM runs c JOIN runs p ON p.run_id = c.parent_run_id
           WHERE c.status IN ('running', 'stuck') AND p.status NOT IN ('running', 'stuck')`,

@@ -5,6 +5,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
+import { commandKey } from "./command-key"
 
 interface Entry {
   readonly fireAt: number
@@ -12,14 +13,9 @@ interface Entry {
   readonly cmd: number
 }
 
-const key = (runId: string, cmd: number) => `${runId}\u0000${cmd}`
-
 /** A binary min-heap on fireAt; cancelled entries are skipped when they surface. */
 class Heap {
   private readonly items: Array<Entry> = []
-  get size() {
-    return this.items.length
-  }
   peek(): Entry | undefined {
     return this.items[0]
   }
@@ -71,7 +67,7 @@ export const makeTimerQueue = (fire: (runId: string, cmd: number) => void) =>
         const now = clock.unsafeCurrentTimeMillis()
         for (let top = heap.peek(); top && top.fireAt <= now; top = heap.peek()) {
           heap.pop()
-          const k = key(top.runId, top.cmd)
+          const k = commandKey(top.runId, top.cmd)
           if (active.get(k) === top.fireAt) {
             active.delete(k)
             fire(top.runId, top.cmd)
@@ -92,19 +88,16 @@ export const makeTimerQueue = (fire: (runId: string, cmd: number) => void) =>
 
     return {
       add(runId: string, cmd: number, fireAt: number) {
-        active.set(key(runId, cmd), fireAt)
+        active.set(commandKey(runId, cmd), fireAt)
         const top = heap.peek()
         heap.push({ runId, cmd, fireAt })
         if (!top || fireAt < top.fireAt) Queue.unsafeOffer(wake, undefined)
       },
       remove(runId: string, cmd: number) {
-        active.delete(key(runId, cmd))
+        active.delete(commandKey(runId, cmd))
       },
       fireAt(runId: string, cmd: number): number | undefined {
-        return active.get(key(runId, cmd))
-      },
-      get size() {
-        return active.size
+        return active.get(commandKey(runId, cmd))
       }
     }
   })
