@@ -80,24 +80,6 @@ const defaultLlmRetry: RetryOptions = {
 }
 
 /**
- * One chat completion. Tokens stream to the workflow's subscribers as side-channel chunks
- * (`{ type: "llm.token", cmd, purpose, text }`) while the call runs; history records only the
- * final `{ content, model, usage }`.
- *
- * On failure: 429, 5xx and network errors are retried (3 attempts, 0.5 s then 1 s apart);
- * 400/401/403/404 fail at once with `NonRetryableError`. On replay the recorded answer is
- * returned and no model is called.
- *
- * @example const { content } = yield* llmChat(reviewRequest(code))
- */
-export const llmChat = activity(LLM_CHAT_ACTIVITY, {
-  input: LlmChatInput,
-  output: LlmChatOutput,
-  retry: defaultLlmRetry,
-  timeout: "5 minutes"
-})
-
-/**
  * `llmChat` with another retry policy or timeout: the same activity (`llm.chat`, one
  * implementation), scheduled with these options. Fields not given keep `llmChat`'s; a
  * `NonRetryableError` is never retried whatever the policy says.
@@ -114,6 +96,19 @@ export const llmChatWith = (options: {
     retry: { ...defaultLlmRetry, ...options.retry },
     timeout: options.timeout ?? "5 minutes"
   })
+
+/**
+ * One chat completion. Tokens stream to the workflow's subscribers as side-channel chunks
+ * (`{ type: "llm.token", cmd, purpose, text }`) while the call runs; history records only the
+ * final `{ content, model, usage }`.
+ *
+ * On failure: 429, 5xx and network errors are retried (3 attempts, 0.5 s then 1 s apart);
+ * 400/401/403/404 fail at once with `NonRetryableError`. On replay the recorded answer is
+ * returned and no model is called.
+ *
+ * @example const { content } = yield* llmChat(reviewRequest(code))
+ */
+export const llmChat = llmChatWith({})
 
 // ---------------------------------------------------------------------------------------------
 // Workspace tools

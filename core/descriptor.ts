@@ -90,8 +90,6 @@ export type Descriptor =
   | Patched
   | ContinueAsNew
 
-export type DescriptorTag = Descriptor["_tag"]
-
 /** Who the running workflow is; stable across replays. */
 export interface WorkflowInfo {
   readonly workflowId: string

@@ -230,9 +230,6 @@ export type HistoryEvent = typeof HistoryEvent.Type
 export type EventType = HistoryEvent["type"]
 export type EventOf<T extends EventType> = Extract<HistoryEvent, { readonly type: T }>
 
-/** Every event type, in the order of the union; a table keyed by these must be exhaustive. */
-export const eventTypes: ReadonlyArray<EventType> = HistoryEvent.members.map((m) => m.identifier as EventType)
-
 /** An event before the store numbers and timestamps it: what the interpreter emits. */
 export type Command = DistributiveOmit<
   | EventOf<"ActivityScheduled">

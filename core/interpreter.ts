@@ -82,7 +82,6 @@ export interface InterpreterOptions {
 type Resume = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown }
 
 interface Group {
-  readonly cmd: number
   readonly mode: Combine["mode"]
   readonly keys: ReadonlyArray<string> | undefined
   readonly waiter: Fiber
@@ -711,7 +710,6 @@ export class WorkflowInstance {
       return this.resolved(step, d.keys ? {} : [])
     }
     const group: Group = {
-      cmd,
       mode: d.mode,
       keys: d.keys,
       waiter: fiber,
@@ -872,7 +870,7 @@ export class WorkflowInstance {
       }
       return
     }
-    this.checkNew(this.lastCmd + 1, { kind: terminal.type })
+    this.checkNew(this.lastCmd + 1, () => ({ kind: terminal.type }))
     this.commands.push(terminal)
   }
 
@@ -902,18 +900,21 @@ export class WorkflowInstance {
 
   /** A command the history does not have: legal only past its end (invariant 4). */
   private emitNew(cmd: number, d: Descriptor, command: Command) {
-    this.checkNew(cmd, describeYield(d, this.stepsByCmd[cmd]))
+    this.checkNew(cmd, () => describeYield(d, this.stepsByCmd[cmd]))
     this.commands.push(command)
   }
 
-  /** Invariant 4: a new command is legal only past the end of the recorded history. */
-  private checkNew(cmd: number, actual: DivergenceSide) {
+  /**
+   * Invariant 4: a new command is legal only past the end of the recorded history. `actual`
+   * describes the yield for the error only: every live command passes here.
+   */
+  private checkNew(cmd: number, actual: () => DivergenceSide) {
     if (this.lastIncomingIndex >= this.applied || cmd <= this.maxRecordedCmd) {
       throw this.divergeAt(
         cmd,
         "the code yields a command where the history had none",
         { kind: "nothing" },
-        actual
+        actual()
       )
     }
     if (this.recordedTerminal) {
@@ -921,7 +922,7 @@ export class WorkflowInstance {
         cmd,
         "the code yields a command where the history ended the workflow",
         describeEvent(this.recordedTerminal),
-        actual
+        actual()
       )
     }
   }

@@ -46,7 +46,13 @@ import {
   type LlmRequest,
   type LlmResponse
 } from "./llm-provider"
-import { extractCode, HUMAN_INSTRUCTION_PREFIX, TOOL_RESULT_PREFIX, type LlmMessage } from "../../agents"
+import {
+  extractCode,
+  HUMAN_INSTRUCTION_PREFIX,
+  llmPurposes,
+  TOOL_RESULT_PREFIX,
+  type LlmMessage
+} from "../../agents"
 
 /** The `model` of every scripted answer. */
 export const OFFLINE_MODEL = "offline-scripted"
@@ -153,7 +159,7 @@ const answer = (request: LlmRequest): string => {
     default:
       throw new NonRetryableError(
         `the offline scripted model has no script for purpose ${JSON.stringify(request.purpose)}; ` +
-          `it serves review, refactor, plan, subtask, summary and agent-step (set LLM_BASE_URL for a real model)`
+          `it serves ${llmPurposes.slice(0, -1).join(", ")} and ${llmPurposes.at(-1)} (set LLM_BASE_URL for a real model)`
       )
   }
 }
