@@ -17,6 +17,7 @@ import {
   agentActivities,
   llmFromEnv,
   NonRetryableError,
+  toolCallMeta,
   WorkspaceTools,
   type LlmCallLedger,
   type LlmProvider
@@ -92,6 +93,7 @@ export const activities = (config: ExampleActivitiesConfig): RegisteredActivity[
     ...agentActivities({
       llm,
       workspaceRoot,
+      workspaceTools: tools,
       ...(config.callLedger === undefined ? {} : { callLedger: config.callLedger })
     }),
     implement(notify, (n, ctx) => {
@@ -99,12 +101,7 @@ export const activities = (config: ExampleActivitiesConfig): RegisteredActivity[
       return { delivered: true, to: n.to }
     }),
     implement(merge, async ({ code }, ctx) => {
-      const written = await tools.workspace(ctx.workflowId).writeFile(MERGED_FILE, code, {
-        idempotencyKey: ctx.idempotencyKey,
-        runId: ctx.runId,
-        attempt: ctx.attempt,
-        signal: ctx.signal
-      })
+      const written = await tools.workspace(ctx.workflowId).writeFile(MERGED_FILE, code, toolCallMeta(ctx))
       return { ref: written.sha256.slice(0, 12), path: written.path, bytes: written.bytes }
     }),
     implement(bookFlight, booking("flight", "FL")),

@@ -24,12 +24,11 @@
  * anything history has not recorded. The demo counts such a call separately
  * (`answersLostToCrash`) rather than hiding it; with the default delay it does not happen.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
-import { LLM_CALL_LEDGER_FILE, TOOL_LEDGER_FILE, workspaceDirName } from "../runtime/agents"
-import type { LlmCallRecord, ToolLedgerEntry } from "../runtime/agents"
+import { LLM_CALL_LEDGER_FILE, LlmCallLedger, readToolLedger, workspaceDirName } from "../runtime/agents"
 import { call, followStream, startServer, workflowRoute, type ServerProcess } from "./server-process"
 
 export interface CrashDemoOptions {
@@ -114,20 +113,6 @@ interface HistoryEvent {
 }
 
 const WORKFLOW_ID = "crash-demo-agent"
-
-const readJsonLines = <A>(file: string): Array<A> =>
-  existsSync(file)
-    ? readFileSync(file, "utf8")
-        .split("\n")
-        .filter((line) => line.trim() !== "")
-        .flatMap((line) => {
-          try {
-            return [JSON.parse(line) as A]
-          } catch {
-            return [] // a line torn by the kill
-          }
-        })
-    : []
 
 /** Runs the demo (see the module doc) and returns its report; throws only if it could not run. */
 export const runCrashDemo = async (options: CrashDemoOptions = {}): Promise<CrashDemoReport> => {
@@ -231,9 +216,9 @@ export const runCrashDemo = async (options: CrashDemoOptions = {}): Promise<Cras
     const firstNew = after[0]
 
     const runId = described.runId as string
-    const ledger = readJsonLines<LlmCallRecord>(
-      path.join(dataDir, "workspaces", LLM_CALL_LEDGER_FILE)
-    ).filter((r) => r.workflowId === WORKFLOW_ID)
+    const ledger = new LlmCallLedger(path.join(dataDir, "workspaces", LLM_CALL_LEDGER_FILE)).entries(
+      WORKFLOW_ID
+    )
     const inFlightAtKill = before
       .filter((e) => e.type === "ActivityScheduled" && !completedBefore.has(e.cmd!))
       .map((e) => ({
@@ -251,9 +236,7 @@ export const runCrashDemo = async (options: CrashDemoOptions = {}): Promise<Cras
       (r) => r.runId === runId && completedBefore.has(r.cmd)
     ).length
 
-    const tools = readJsonLines<ToolLedgerEntry>(
-      path.join(dataDir, "workspaces", workspaceDirName(WORKFLOW_ID), TOOL_LEDGER_FILE)
-    )
+    const tools = await readToolLedger(path.join(dataDir, "workspaces", workspaceDirName(WORKFLOW_ID)))
     const byTool: Record<string, number> = {}
     const perKey = new Map<string, number>()
     for (const t of tools) {

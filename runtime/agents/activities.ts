@@ -15,6 +15,7 @@ import { appendFileSync, mkdirSync, readFileSync } from "node:fs"
 import * as path from "node:path"
 import { implement, type ActivityContext, type RegisteredActivity } from "../activity"
 import { listFiles, llmChat, readFile, runCommand, writeFile, type LlmUsage } from "../../agents"
+import { parseJsonLines } from "./json-lines"
 import type { LlmProvider } from "./llm-provider"
 import { WorkspaceTools, type ToolCallMeta, type WorkspaceToolsOptions } from "./workspace-tools"
 
@@ -65,14 +66,7 @@ export class LlmCallLedger {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error
     }
-    for (const line of text.split("\n")) {
-      if (line.trim() === "") continue
-      try {
-        this.records.push(JSON.parse(line) as LlmCallRecord)
-      } catch {
-        // a torn last line: the process died while appending it
-      }
-    }
+    this.records = parseJsonLines<LlmCallRecord>(text)
   }
 
   /** Appends a call. Synchronous on purpose: the line is on disk before the activity's result is. */
@@ -120,9 +114,15 @@ export interface AgentActivitiesOptions {
   readonly callLedger?: LlmCallLedger
   /** Command allow-list, timeout and size limits of the tools. */
   readonly tools?: Omit<WorkspaceToolsOptions, "root">
+  /**
+   * The process's `WorkspaceTools`, when other activities write to the same workspaces: one
+   * instance serialises each workspace's writes (`tools` is then not used).
+   */
+  readonly workspaceTools?: WorkspaceTools
 }
 
-const metaOf = (ctx: ActivityContext): ToolCallMeta => ({
+/** What a tool call needs of its activity's context: the keys that make a write happen once. */
+export const toolCallMeta = (ctx: ActivityContext): ToolCallMeta => ({
   idempotencyKey: ctx.idempotencyKey,
   // The key is workflowId/cmd, and cmds start again at 1 after continueAsNew: the run id
   // keeps a write of the new run from being mistaken for one of the old run.
@@ -142,7 +142,8 @@ export const agentActivities = (options: AgentActivitiesOptions): RegisteredActi
   const { llm } = options
   const ledger =
     options.callLedger ?? new LlmCallLedger(path.join(options.workspaceRoot, LLM_CALL_LEDGER_FILE))
-  const tools = new WorkspaceTools({ ...options.tools, root: options.workspaceRoot })
+  const tools =
+    options.workspaceTools ?? new WorkspaceTools({ ...options.tools, root: options.workspaceRoot })
 
   const chat = implement(llmChat, async (input, ctx) => {
     const base = {
@@ -178,13 +179,17 @@ export const agentActivities = (options: AgentActivitiesOptions): RegisteredActi
 
   return [
     chat,
-    implement(readFile, (input, ctx) => tools.workspace(ctx.workflowId).readFile(input.path, metaOf(ctx))),
-    implement(writeFile, (input, ctx) =>
-      tools.workspace(ctx.workflowId).writeFile(input.path, input.content, metaOf(ctx))
+    implement(readFile, (input, ctx) =>
+      tools.workspace(ctx.workflowId).readFile(input.path, toolCallMeta(ctx))
     ),
-    implement(listFiles, (input, ctx) => tools.workspace(ctx.workflowId).listFiles(input.path, metaOf(ctx))),
+    implement(writeFile, (input, ctx) =>
+      tools.workspace(ctx.workflowId).writeFile(input.path, input.content, toolCallMeta(ctx))
+    ),
+    implement(listFiles, (input, ctx) =>
+      tools.workspace(ctx.workflowId).listFiles(input.path, toolCallMeta(ctx))
+    ),
     implement(runCommand, (input, ctx) =>
-      tools.workspace(ctx.workflowId).runCommand(input.command, input.args ?? [], metaOf(ctx))
+      tools.workspace(ctx.workflowId).runCommand(input.command, input.args ?? [], toolCallMeta(ctx))
     )
   ]
 }

@@ -42,6 +42,7 @@ export {
   agentActivities,
   LLM_CALL_LEDGER_FILE,
   LlmCallLedger,
+  toolCallMeta,
   type AgentActivitiesOptions,
   type LlmCallRecord,
   type LlmCallTotals

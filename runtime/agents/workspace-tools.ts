@@ -22,6 +22,7 @@ import { createHash, randomUUID } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { NonRetryableError } from "../activity"
+import { parseJsonLines } from "./json-lines"
 
 /** The ledger file inside each workspace. */
 export const TOOL_LEDGER_FILE = ".tool-log.jsonl"
@@ -465,14 +466,5 @@ export const readToolLedger = async (workspaceDir: string): Promise<ToolLedgerEn
       if (errnoOf(error) === "ENOENT") return ""
       throw error
     })
-  const entries: ToolLedgerEntry[] = []
-  for (const line of text.split("\n")) {
-    if (line.trim() === "") continue
-    try {
-      entries.push(JSON.parse(line) as ToolLedgerEntry)
-    } catch {
-      // torn line: the append it belonged to did not complete, so its call is retried anyway
-    }
-  }
-  return entries
+  return parseJsonLines<ToolLedgerEntry>(text)
 }
