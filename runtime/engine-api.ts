@@ -127,12 +127,13 @@ export class Engine extends Context.Tag("temporal-lite/Engine")<
     readonly history: (id: string) => Effect.Effect<HistoryFile, WorkflowNotFound | StoreError>
     /**
      * History events with seq > `afterSeq` (all by default), then each new one as it is
-     * committed, side-channel chunks as they come, and `end` once the run has closed.
+     * committed, side-channel chunks as they come, and `end` once the run has closed. The id
+     * is looked up first, so an unknown one fails before any stream exists (an HTTP 404).
      */
     readonly subscribe: (
       id: string,
       options?: { readonly afterSeq?: number | undefined }
-    ) => Stream.Stream<StreamItem, WorkflowNotFound | StoreError>
+    ) => Effect.Effect<Stream.Stream<StreamItem, StoreError>, WorkflowNotFound | StoreError>
     readonly workflowTypes: () => ReadonlyArray<WorkflowTypeInfo>
   }
 >() {}

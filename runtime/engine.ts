@@ -1079,37 +1079,37 @@ const makeEngine = (config: EngineConfig) =>
       })
 
     const subscribe: Engine["Type"]["subscribe"] = (id, options) =>
-      Stream.unwrapScoped(
-        Effect.gen(function* () {
-          const row = yield* findRow(id)
-          const queue = yield* Queue.unbounded<StreamItem>()
-          const listener = (item: StreamItem) => Queue.unsafeOffer(queue, item)
-          let set = listeners.get(row.runId)
-          if (!set) listeners.set(row.runId, (set = new Set()))
-          set.add(listener)
-          yield* Effect.addFinalizer(() => Effect.sync(() => listeners.get(row.runId)?.delete(listener)))
-          const past = yield* store.events(row.runId, options?.afterSeq ?? 0)
-          let lastSeq = options?.afterSeq ?? 0
-          for (const e of past) lastSeq = Math.max(lastSeq, e.seq)
-          // Closed only by what is committed: the row in memory runs ahead of its commit.
-          const closed = past.some((e) => terminalTypes.has(e.type))
-          const head = Stream.fromIterable(past.map((event): StreamItem => ({ _tag: "history", event })))
-          if (closed) {
-            const terminal = past.find((e) => terminalTypes.has(e.type))!
-            return Stream.concat(
-              head,
-              Stream.make<[StreamItem]>({ _tag: "end", status: statusOfTerminal[terminal.type]! })
+      Effect.map(findRow(id), (row) =>
+        Stream.unwrapScoped(
+          Effect.gen(function* () {
+            const queue = yield* Queue.unbounded<StreamItem>()
+            const listener = (item: StreamItem) => Queue.unsafeOffer(queue, item)
+            let set = listeners.get(row.runId)
+            if (!set) listeners.set(row.runId, (set = new Set()))
+            set.add(listener)
+            yield* Effect.addFinalizer(() => Effect.sync(() => listeners.get(row.runId)?.delete(listener)))
+            const past = yield* store.events(row.runId, options?.afterSeq ?? 0)
+            // Read in seq order: the last is the newest.
+            let lastSeq = past.at(-1)?.seq ?? options?.afterSeq ?? 0
+            // Closed only by what is committed: the row in memory runs ahead of its commit.
+            const terminal = past.find((e) => terminalTypes.has(e.type))
+            const head = Stream.fromIterable(past.map((event): StreamItem => ({ _tag: "history", event })))
+            if (terminal) {
+              return Stream.concat(
+                head,
+                Stream.make<[StreamItem]>({ _tag: "end", status: statusOfTerminal[terminal.type]! })
+              )
+            }
+            const live = Stream.fromQueue(queue).pipe(
+              Stream.filter((item) => item._tag !== "history" || item.event.seq > lastSeq),
+              Stream.tap((item) =>
+                Effect.sync(() => (item._tag === "history" ? (lastSeq = item.event.seq) : undefined))
+              ),
+              Stream.takeUntil((item) => item._tag === "end")
             )
-          }
-          const live = Stream.fromQueue(queue).pipe(
-            Stream.filter((item) => item._tag !== "history" || item.event.seq > lastSeq),
-            Stream.tap((item) =>
-              Effect.sync(() => (item._tag === "history" ? (lastSeq = item.event.seq) : undefined))
-            ),
-            Stream.takeUntil((item) => item._tag === "end")
-          )
-          return Stream.concat(head, live)
-        })
+            return Stream.concat(head, live)
+          })
+        )
       )
 
     // Built on first use, once: the registered definitions never change, and JSON Schemas are not free.

@@ -184,18 +184,18 @@ export const WorkflowsLive = HttpApiBuilder.group(Api, "workflows", (handlers) =
       )
       .handle("stream", ({ path, urlParams, headers }) =>
         Effect.gen(function* () {
-          // Answer 404 before the stream starts: once the head is sent, errors can only be events.
-          yield* engine.describe(path.id).pipe(Effect.catchTags(notFoundOrUnavailable))
           const after = headers["last-event-id"] ?? urlParams.lastEventId
+          // The lookup answers 404 before the stream starts: once the head is sent, errors can
+          // only be events.
+          const items = yield* engine
+            .subscribe(path.id, { afterSeq: after === END_EVENT_ID ? undefined : after })
+            .pipe(Effect.catchTags(notFoundOrUnavailable))
           // The client has had the end: 204 is how SSE says "do not reconnect".
           if (after === END_EVENT_ID) return HttpServerResponse.empty({ status: 204 })
-          return eventStreamResponse(engine.subscribe(path.id, { afterSeq: after }), {
+          return eventStreamResponse(items, {
             shutdown: runtime.shutdown,
             heartbeatMs: runtime.heartbeatMs,
-            describeError: (error) => {
-              const e = error as WorkflowNotFound | StoreError
-              return e._tag === "WorkflowNotFound" ? workflowNotFound(e) : storeUnavailable(e)
-            }
+            describeError: storeUnavailable
           })
         })
       )

@@ -37,13 +37,13 @@ export const encodeItem = (item: StreamItem): string => {
   }
 }
 
-export interface EventStreamOptions {
+export interface EventStreamOptions<E> {
   /** Completed when the server drains: the response ends so the client resumes elsewhere or later. */
   readonly shutdown: Deferred.Deferred<void>
   /** A comment line this often keeps proxies from closing an idle stream. */
   readonly heartbeatMs?: number
   /** Turns a failure of the item stream into the envelope sent as `event: error`. */
-  readonly describeError: (error: unknown) => {
+  readonly describeError: (error: E) => {
     readonly code: string
     readonly message: string
     readonly details?: unknown
@@ -53,7 +53,7 @@ export interface EventStreamOptions {
 /** The streaming response: a comment to flush the headers, then the items, heartbeats in between. */
 export const eventStreamResponse = <E>(
   items: Stream.Stream<StreamItem, E>,
-  options: EventStreamOptions
+  options: EventStreamOptions<E>
 ): HttpServerResponse.HttpServerResponse => {
   const body = Stream.concat(
     Stream.make(": stream of workflow events\nretry: 1000\n\n"),

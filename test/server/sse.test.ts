@@ -99,6 +99,16 @@ describe("GET /api/workflows/:id/stream", () => {
     expect(afterEnd.status).toBe(204)
     expect(await afterEnd.text()).toBe("")
 
+    // An unknown id is a 404 before any stream starts, whatever the client had already seen.
+    for (const headers of [{}, { "last-event-id": "end" }] as Array<Record<string, string>>) {
+      const unknown = await request(server.url, "GET", "/api/workflows/no-such-id/stream", undefined, headers)
+      expect(unknown.status).toBe(404)
+      expect(unknown.body.error).toMatchObject({
+        code: "WorkflowNotFound",
+        details: { workflowId: "no-such-id" }
+      })
+    }
+
     // The query fallback for clients that cannot set the header.
     const fallback = await collectStream(server.url, "chatty-1", () => false, {}, "?lastEventId=2")
     expect(historyOf(fallback).map((h) => h.id)).toEqual(["3", "4", "5", "6"])

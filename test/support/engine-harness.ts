@@ -28,13 +28,13 @@ export const settle = Effect.gen(function* () {
 
 /** Every stream item of the workflow up to its end. */
 export const streamToEnd = (id: string) =>
-  Effect.flatMap(Engine, (engine) => Stream.runCollect(engine.subscribe(id))).pipe(
+  Effect.flatMap(Engine, (engine) => Effect.flatMap(engine.subscribe(id), Stream.runCollect)).pipe(
     Effect.map((items) => [...items])
   )
 
 /** Waits (without moving the clock) until the workflow closes; its final status. */
 export const awaitClosed = (id: string) =>
-  Effect.flatMap(Engine, (engine) => Stream.runLast(engine.subscribe(id))).pipe(
+  Effect.flatMap(Engine, (engine) => Effect.flatMap(engine.subscribe(id), Stream.runLast)).pipe(
     Effect.map((last) => {
       const item = Option.getOrUndefined(last) as StreamItem | undefined
       return item?._tag === "end" ? item.status : ("running" as RunStatus)
