@@ -16,9 +16,9 @@ import { spawn, type ChildProcess } from "node:child_process"
 import { mkdirSync, mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
+import { DEFAULT_REGISTRY, repoRoot } from "../server/registry"
 
-export const repoRoot = path.resolve(import.meta.dirname, "..")
-export const EXAMPLES_REGISTRY = path.join(repoRoot, "examples", "registry.ts")
+export { repoRoot }
 export const cliPath = path.join(repoRoot, "server", "cli.ts")
 
 /** A fresh folder `<tmp>/<group>/<label>-XXXXXX`. */
@@ -132,7 +132,7 @@ export const startServer = (options: StartServerOptions): Promise<ServerProcess>
       HOST: "127.0.0.1",
       PORT: "0",
       DB_PATH: path.join(options.dataDir, "temporal-lite.db"),
-      TEMPORAL_LITE_REGISTRY: EXAMPLES_REGISTRY,
+      TEMPORAL_LITE_REGISTRY: DEFAULT_REGISTRY,
       TEMPORAL_LITE_TOKEN: "",
       LLM_BASE_URL: "",
       ...options.env

@@ -292,7 +292,6 @@ const finishSpec = (spec: Record<string, any>): Record<string, any> => {
   const schemas = spec.components?.schemas ?? {}
   delete schemas["HttpApiDecodeError"]
   delete schemas["Issue"]
-  schemas["ErrorEnvelope"] ??= envelopeJsonSchema
   for (const path of Object.values(spec.paths ?? {}) as Array<Record<string, any>>) {
     for (const op of Object.values(path)) {
       const bad = op?.responses?.["400"]
@@ -319,18 +318,6 @@ const finishSpec = (spec: Record<string, any>): Record<string, any> => {
   }
   spec.security = [{ bearer: [] }]
   return spec
-}
-
-const envelopeJsonSchema = {
-  type: "object",
-  required: ["error"],
-  properties: {
-    error: {
-      type: "object",
-      required: ["code", "message", "details"],
-      properties: { code: { type: "string" }, message: { type: "string" }, details: {} }
-    }
-  }
 }
 
 export class Api extends HttpApi.make("temporal-lite")

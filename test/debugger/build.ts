@@ -1,37 +1,20 @@
 /**
  * A fresh build of the debugger for browser tests: reused when debugger/dist is newer than
- * every source it is built from (debugger/, core/, examples/, agents/; not docs or tests: the
- * same rule as `npm start`'s, server/debugger-build.ts), rebuilt otherwise. Concurrent test
- * files share one build through a lock directory.
+ * every source it is built from (`staleness` in server/debugger-build.ts, the rule `npm start`
+ * uses), rebuilt otherwise. Concurrent test files share one build through a lock directory.
  */
 import { spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs"
+import { existsSync, mkdirSync, rmSync, statSync } from "node:fs"
 import { join } from "node:path"
+import { staleness } from "../../server/debugger-build"
+import { repoRoot } from "../../server/registry"
 
-export const repoRoot = join(import.meta.dirname, "..", "..")
+export { repoRoot }
 export const distDir = join(repoRoot, "debugger", "dist")
-const inputs = ["debugger", "core", "examples", "agents"].map((dir) => join(repoRoot, dir))
 const lockDir = join(repoRoot, "test", ".artifacts", "debugger-build.lock")
 
-const newestMtime = (path: string): number => {
-  if (!existsSync(path)) return 0
-  const stat = statSync(path)
-  if (!stat.isDirectory()) return stat.mtimeMs
-  let newest = 0
-  for (const entry of readdirSync(path)) {
-    // the build output, and what the build never reads (docs, tests)
-    if (entry === "dist" || entry === "node_modules" || entry.startsWith(".")) continue
-    if (entry.endsWith(".md") || entry.endsWith(".test.ts")) continue
-    newest = Math.max(newest, newestMtime(join(path, entry)))
-  }
-  return newest
-}
-
-/** True when debugger/dist exists and is newer than its sources. */
-export const buildIsFresh = (): boolean => {
-  const built = join(distDir, "index.html")
-  return existsSync(built) && statSync(built).mtimeMs >= Math.max(...inputs.map(newestMtime))
-}
+/** True when debugger/dist exists and is newer than its sources (`npm start`'s rule). */
+export const buildIsFresh = (): boolean => staleness(distDir) === undefined
 
 /** Builds the debugger unless a fresh build exists; returns how long it took (0 when reused). */
 export const ensureDebuggerBuild = async (): Promise<{ builtMs: number }> => {

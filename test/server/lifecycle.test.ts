@@ -382,6 +382,12 @@ describe("refusals: the status, the code and the field", () => {
     ).toEqual({
       $ref: "#/components/schemas/ErrorEnvelope"
     })
+    // The reference resolves: the envelope is a component of the document.
+    expect(spec.body.components.schemas.ErrorEnvelope).toMatchObject({
+      type: "object",
+      required: ["error"],
+      properties: { error: { type: "object" } }
+    })
     const docs = await fetch(`${server.url}/docs`)
     const html = await docs.text()
     expect(docs.status).toBe(200)
