@@ -57,7 +57,6 @@ export interface ApiClient {
     type?: string
     limit?: number
   }): Promise<ApiResult<ReadonlyArray<WorkflowListItem>>>
-  describe(id: string): Promise<ApiResult<Record<string, unknown>>>
   history(id: string): Promise<ApiResult<unknown>>
   start(body: { type: string; input: unknown; id?: string }): Promise<ApiResult<unknown>>
   signal(id: string, signalName: string, data: unknown): Promise<ApiResult<unknown>>
@@ -143,7 +142,6 @@ export const createApiClient = (options: ApiClientOptions = {}): ApiClient => {
         ? { ...result, value: listOf<WorkflowListItem>(result.value, "workflows", "items") }
         : result
     },
-    describe: (id) => call("GET", `/api/workflows/${enc(id)}`),
     history: (id) => call("GET", `/api/workflows/${enc(id)}/history`),
     start: (body) => call("POST", "/api/workflows", body),
     signal: (id, signalName, data) => call("POST", `/api/workflows/${enc(id)}/signal`, { signalName, data }),

@@ -3,8 +3,6 @@
  * on the window. Reads the text and hands it on; decoding is the caller's.
  */
 
-export const readFileText = (file: File): Promise<string> => file.text()
-
 /**
  * Wires `input` (a file picker) and drops on `window` to `onFile`; `zone` gets the
  * `dragging` class while a file is held over the window.

@@ -14,14 +14,13 @@ import { takeTokenFromUrl } from "./auth"
 import { createControls } from "./controls"
 import { h, render } from "./dom"
 import { createEventList } from "./event-list"
-import { acceptHistoryFiles, readFileText } from "./history-input"
+import { acceptHistoryFiles } from "./history-input"
 import { follow } from "./live"
 import { createSourceView } from "./monaco-view"
 import {
   initialSeq,
   openSession,
   positionForEvent,
-  type DivergenceFields,
   type Origin,
   type Session,
   type SourcePosition
@@ -298,17 +297,11 @@ const serverSource = (type: string) => {
 }
 
 /** Opens a decoded history; `at` overrides where the cursor starts. */
-async function openHistory(
-  file: HistoryFile,
-  origin: Origin,
-  at?: number,
-  reportedDivergence?: DivergenceFields
-) {
+async function openHistory(file: HistoryFile, origin: Origin, at?: number) {
   const load = ++loads
   const next = await openSession({
     origin,
     file,
-    ...(reportedDivergence ? { reportedDivergence } : {}),
     definition: workflows.get(file.workflow.type),
     locator,
     serverSource: (type) => (origin.kind === "server" ? serverSource(type) : Promise.resolve(undefined))
@@ -344,7 +337,7 @@ async function openHistory(
 }
 
 async function openFile(file: File) {
-  const decoded = parseHistoryFile(await readFileText(file))
+  const decoded = parseHistoryFile(await file.text())
   if (Either.isLeft(decoded)) return showError(`${file.name}: ${decoded.left.message}`)
   stopFollowing()
   if (location.search) history.replaceState(null, "", location.pathname)
@@ -360,18 +353,10 @@ async function openWorkflow(id: string, at?: number) {
   const decoded = decodeHistoryFile(result.value)
   if (Either.isLeft(decoded)) return showError(`workflow ${id}: ${decoded.left.message}`)
   stopFollowing()
-  const reported = decoded.right.workflow.status === "stuck" ? await reportedDivergenceOf(id) : undefined
-  await openHistory(decoded.right, { kind: "server", workflowId: id }, at, reported)
+  await openHistory(decoded.right, { kind: "server", workflowId: id }, at)
   // A stuck run keeps storing what arrives for it (signals), so it is followed too.
   const open = decoded.right.workflow.status === "running" || decoded.right.workflow.status === "stuck"
   if (open) startFollowing(id, decoded.right)
-}
-
-/** The server's account of why a workflow is stuck (describe's `divergence`). */
-async function reportedDivergenceOf(id: string): Promise<DivergenceFields | undefined> {
-  const described = await api.describe(id)
-  const d = described.ok ? (described.value.divergence as DivergenceFields | undefined) : undefined
-  return d && typeof d.cmd === "number" && typeof d.expected?.kind === "string" ? d : undefined
 }
 
 function stopFollowing() {

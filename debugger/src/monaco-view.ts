@@ -34,7 +34,6 @@ export interface SourceView {
   setProblemLine(line: number | undefined, mark?: Exclude<LineMark, "current">): void
   /** Called with the 1-based line when the user clicks the gutter (glyph margin or line number). */
   onGutterClick(listener: (line: number) => void): void
-  layout(): void
 }
 
 export const createSourceView = (host: HTMLElement): SourceView => {
@@ -145,9 +144,6 @@ export const createSourceView = (host: HTMLElement): SourceView => {
     },
     onGutterClick(listener) {
       gutterListeners.push(listener)
-    },
-    layout() {
-      editor.layout()
     }
   }
 }

@@ -13,6 +13,7 @@ import {
   type ErrorInfo,
   type HistoryEvent,
   type HistoryFile,
+  type InterpreterOptions,
   type TraceStep,
   type WorkflowDefinition
 } from "../../core"
@@ -90,16 +91,15 @@ export interface SessionInput {
   readonly locator: SourceLocator
   /** The source of the workflow type from the server, when it serves one. */
   readonly serverSource?: (type: string) => Promise<SourceFile | undefined>
-  /** Why the server says the workflow is stuck (its describe answer's `divergence`), if it does. */
-  readonly reportedDivergence?: DivergenceFields
 }
 
 const replayOf = (
   definition: WorkflowDefinition<any, any>,
-  events: ReadonlyArray<HistoryEvent>
+  events: ReadonlyArray<HistoryEvent>,
+  options: InterpreterOptions
 ): { instance: WorkflowInstance } | { problem: string } => {
   try {
-    return { instance: WorkflowInstance.replay(definition, events, { trace: true, locations: true }) }
+    return { instance: WorkflowInstance.replay(definition, events, options) }
   } catch (error) {
     return { problem: `the interpreter failed replaying this history: ${String(error)}` }
   }
@@ -116,7 +116,7 @@ export const openSession = async (input: SessionInput): Promise<Session> => {
   if (!definition) {
     replayProblem = `workflow type "${file.workflow.type}" is not bundled with this page: showing the recorded events only`
   } else {
-    const outcome = replayOf(definition, events)
+    const outcome = replayOf(definition, events, { trace: true, locations: true })
     if ("problem" in outcome) replayProblem = outcome.problem
     else full = outcome.instance
   }
@@ -172,7 +172,7 @@ export const openSession = async (input: SessionInput): Promise<Session> => {
   // A divergence only the server found: it runs other code than the copy bundled here (or the
   // page cannot replay this type). Its side of the divergence is in the server's source.
   const notes: Array<string> = []
-  const serverOnly = full?.divergence ? undefined : serverDivergence(file, input.reportedDivergence)
+  const serverOnly = full?.divergence ? undefined : serverDivergence(file)
   let codeOfServer: SourceFile | undefined
   if (serverOnly) {
     const at = serverOnly.actual.location ? parseLocationString(serverOnly.actual.location) : undefined
@@ -200,7 +200,6 @@ export const openSession = async (input: SessionInput): Promise<Session> => {
   const divergence = await divergenceOf(
     events,
     file,
-    input.reportedDivergence,
     full,
     trace,
     positions,
@@ -282,7 +281,7 @@ const failureOf = async (
   positions: ReadonlyMap<TraceStep, SourcePosition>,
   mapStack: (stack: string | undefined) => Promise<Array<MappedFrame>>
 ): Promise<Failure | undefined> => {
-  const recorded = [...events].reverse().find((e) => e.type === "WorkflowFailed")
+  const recorded = events.findLast((e) => e.type === "WorkflowFailed")
   const recordedError = recorded?.type === "WorkflowFailed" ? recorded.error : undefined
   const replayed = full?.status === "failed" ? full.error : undefined
   const error =
@@ -297,7 +296,7 @@ const failureOf = async (
   const frames = await mapStack(error.stack ?? thrownStack)
   // The page's own replay of the failure has a stack in the bundle, mapped to the source too.
   const replayedFrames = replayed && replayed !== error ? await mapStack(replayed.stack) : []
-  const lastError = [...trace].reverse().find((s) => s.outcome?._tag === "error" && s.fiber === 0)
+  const lastError = trace.findLast((s) => s.outcome?._tag === "error" && s.fiber === 0)
   const position =
     replayedFrames.find((f) => f.position)?.position ??
     frames.find((f) => f.position)?.position ??
@@ -312,7 +311,7 @@ const failureOf = async (
   }
 }
 
-export interface DivergenceFields {
+interface DivergenceFields {
   readonly cmd: number
   readonly reason: string
   readonly message: string
@@ -326,7 +325,7 @@ const isSide = (v: unknown): v is Divergence["expected"] =>
 const sideText = (s: Divergence["expected"]) => (s.name ? `${s.kind} "${s.name}"` : s.kind)
 
 /** Divergence fields out of whatever the server recorded (a NonDeterminismError's JSON), if they are there. */
-export const asDivergenceFields = (value: unknown): DivergenceFields | undefined => {
+const asDivergenceFields = (value: unknown): DivergenceFields | undefined => {
   if (typeof value !== "object" || value === null) return undefined
   const d = value as Partial<Record<keyof DivergenceFields, unknown>>
   if (typeof d.cmd !== "number" || !isSide(d.expected) || !isSide(d.actual)) return undefined
@@ -344,15 +343,11 @@ export const asDivergenceFields = (value: unknown): DivergenceFields | undefined
 }
 
 /**
- * The divergence the server found for a stuck workflow: the one its describe answer gave,
- * else the one the export's summary carries (so offline files of stuck workflows have it
- * too), else one carried in the summary's error details.
+ * The divergence the server found for a stuck workflow: the one the export's summary carries
+ * (the server writes it with the history, so an offline file has it too), else one carried in
+ * the summary's error details.
  */
-const serverDivergence = (
-  file: HistoryFile,
-  reported: DivergenceFields | undefined
-): DivergenceFields | undefined => {
-  if (reported) return reported
+const serverDivergence = (file: HistoryFile): DivergenceFields | undefined => {
   const summarised = asDivergenceFields(file.workflow.divergence)
   if (summarised) return summarised
   const error = file.workflow.error
@@ -370,7 +365,6 @@ const serverDivergence = (
 const divergenceOf = async (
   events: ReadonlyArray<HistoryEvent>,
   file: HistoryFile,
-  reported: DivergenceFields | undefined,
   full: WorkflowInstance | undefined,
   trace: ReadonlyArray<TraceStep>,
   positions: ReadonlyMap<TraceStep, SourcePosition>,
@@ -386,13 +380,13 @@ const divergenceOf = async (
         expected: page.expected,
         actual: page.actual
       }
-    : serverDivergence(file, reported)
+    : serverDivergence(file)
   if (!fields) return undefined
   const expectedEvent =
     fields.expected.seq !== undefined
       ? events[fields.expected.seq - 1]
       : events.find((e) => isCommandEvent(e) && "cmd" in e && e.cmd === fields.cmd)
-  const step = page ? [...trace].reverse().find((s) => s.cmd === fields.cmd) : undefined
+  const step = page ? trace.findLast((s) => s.cmd === fields.cmd) : undefined
   let position = step && positions.get(step)
   let locatedBy: Divergence["locatedBy"] = position ? "replay" : undefined
   if (!position && fields.actual.location) {
@@ -434,7 +428,7 @@ export const stepForEvent = (session: Session, seq: number): TraceStep | undefin
   const completed = session.trace.find((s) => s.completedSeq === seq || s.scheduledSeq === seq)
   if (completed) return completed
   // Otherwise the last yield the code reached while this event or an earlier one was applied.
-  return [...session.trace].reverse().find((s) => s.atSeq <= seq && s.fiber === 0) ?? session.trace[0]
+  return session.trace.findLast((s) => s.atSeq <= seq && s.fiber === 0) ?? session.trace[0]
 }
 
 /** Where the source pane points at this event. */
@@ -445,9 +439,7 @@ export const positionForEvent = (session: Session, seq: number): SourcePosition 
     return session.divergence.position
   const step =
     stepForEvent(session, seq) ??
-    (event && terminalTypes.has(event.type)
-      ? [...session.trace].reverse().find((s) => s.fiber === 0)
-      : undefined)
+    (event && terminalTypes.has(event.type) ? session.trace.findLast((s) => s.fiber === 0) : undefined)
   return step ? session.positions.get(step) : undefined
 }
 
@@ -485,7 +477,8 @@ export const stateAt = (session: Session, seq: number): StateAt | string => {
   if (!cache) stateCache.set(session, (cache = new Map()))
   const hit = cache.get(seq)
   if (hit !== undefined) return hit
-  const outcome = replayOf(session.definition, session.events.slice(0, seq))
+  // The state needs no trace and no source locations (a stack capture per yield).
+  const outcome = replayOf(session.definition, session.events.slice(0, seq), { trace: false })
   const state: StateAt | string =
     "problem" in outcome
       ? outcome.problem

@@ -8,18 +8,13 @@
  * bundle `examples/review.ts`; all three are the same file.
  */
 import type { WorkflowDefinition } from "../../core"
+import { workflows } from "../../examples/index"
 
 const rawSources = import.meta.glob<string>(["../../examples/**/*.ts", "!../../examples/**/*.test.ts"], {
   query: "?raw",
   import: "default",
   eager: true
 })
-
-// The examples registry (examples/index.ts exporting `workflows`); absent until it is written.
-const registries = import.meta.glob<{ workflows?: ReadonlyArray<WorkflowDefinition<any, any>> }>(
-  "../../examples/index.ts",
-  { eager: true }
-)
 
 export interface SourceFile {
   /** Repository-relative when known (`examples/code-review.ts`), otherwise as named. */
@@ -61,10 +56,5 @@ export const bundledSource = (file: string): SourceFile | undefined =>
 export const bundledSources = (): ReadonlyArray<SourceFile> => bundled
 
 /** The workflow definitions bundled with the page, by type name. */
-export const bundledWorkflows = (): ReadonlyMap<string, WorkflowDefinition<any, any>> => {
-  const out = new Map<string, WorkflowDefinition<any, any>>()
-  for (const module of Object.values(registries)) {
-    for (const definition of module.workflows ?? []) out.set(definition.name, definition)
-  }
-  return out
-}
+export const bundledWorkflows = (): ReadonlyMap<string, WorkflowDefinition<any, any>> =>
+  new Map(workflows.map((definition) => [definition.name, definition]))
