@@ -222,24 +222,15 @@ export const followStream = async (
     })
     if (response.status !== 200)
       throw new Error(`the stream of ${id} answered ${response.status}: ${await response.text()}`)
-    const events: Array<Sse.Event> = []
-    const parser = Sse.makeParser((event) => {
-      if (event._tag === "Event") events.push(event)
-    })
-    const decoder = new TextDecoder()
-    for await (const bytes of response.body as unknown as AsyncIterable<Uint8Array>) {
-      parser.feed(decoder.decode(bytes, { stream: true }))
-      while (events.length > 0) {
-        const event = events.shift()!
-        const data = JSON.parse(event.data)
-        const item: StreamItem =
-          event.event === "history"
-            ? { kind: "history", event: data }
-            : event.event === "end"
-              ? { kind: "end", status: data.status }
-              : { kind: "chunk", data }
-        if (onItem(item) === true || item.kind === "end") return
-      }
+    for await (const event of sseEvents(response)) {
+      const data = JSON.parse(event.data)
+      const item: StreamItem =
+        event.event === "history"
+          ? { kind: "history", event: data }
+          : event.event === "end"
+            ? { kind: "end", status: data.status }
+            : { kind: "chunk", data }
+      if (onItem(item) === true || item.kind === "end") return
     }
   } catch (error) {
     // Our own abort, or the server killed under the stream: the stream simply ended.
@@ -248,6 +239,20 @@ export const followStream = async (
   } finally {
     options.signal?.removeEventListener("abort", abort)
     controller.abort()
+  }
+}
+
+/** The SSE events of a response body, as they arrive. */
+export async function* sseEvents(response: Response): AsyncGenerator<Sse.Event> {
+  const parsed: Array<Sse.AnyEvent> = []
+  const parser = Sse.makeParser((event) => parsed.push(event))
+  const decoder = new TextDecoder()
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    parser.feed(decoder.decode(chunk, { stream: true }))
+    while (parsed.length > 0) {
+      const event = parsed.shift()!
+      if (event._tag === "Event") yield event
+    }
   }
 }
 

@@ -20,6 +20,7 @@ import {
   cliPath,
   makeTempDir,
   repoRoot,
+  sseEvents,
   spawnServer as spawnServerProcess,
   until as untilEvery,
   type ServerProcess
@@ -30,7 +31,7 @@ import { loadServeRegistry, serverLayer, serverUrl } from "../../server/serve"
 import type { SideEffect } from "./fixtures/registry"
 
 export { cliPath, repoRoot, type ServerProcess }
-export { request, type JsonAnswer } from "../../scripts/server-process"
+export { request, sseEvents, type JsonAnswer } from "../../scripts/server-process"
 
 export const fixtures = path.join(import.meta.dirname, "fixtures")
 export const REGISTRY = path.join(fixtures, "registry.ts")
@@ -77,20 +78,6 @@ export const startServer = async (
 // ---------------------------------------------------------------------------------------
 // SSE
 // ---------------------------------------------------------------------------------------
-
-/** The SSE events of a response body, as they arrive. */
-export async function* sseEvents(response: Response): AsyncGenerator<Sse.Event> {
-  const parsed: Array<Sse.AnyEvent> = []
-  const parser = Sse.makeParser((event) => parsed.push(event))
-  const decoder = new TextDecoder()
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    parser.feed(decoder.decode(chunk, { stream: true }))
-    while (parsed.length > 0) {
-      const event = parsed.shift()!
-      if (event._tag === "Event") yield event
-    }
-  }
-}
 
 export const openStream = (base: string, id: string, headers: Record<string, string> = {}, query = "") => {
   const controller = new AbortController()
