@@ -7,6 +7,7 @@
  * session still works from the events alone (no source lines, no query state).
  */
 import {
+  NonDeterminismError,
   WorkflowInstance,
   isCommandEvent,
   terminalTypes,
@@ -322,8 +323,6 @@ interface DivergenceFields {
 const isSide = (v: unknown): v is Divergence["expected"] =>
   typeof v === "object" && v !== null && typeof (v as { kind?: unknown }).kind === "string"
 
-const sideText = (s: Divergence["expected"]) => (s.name ? `${s.kind} "${s.name}"` : s.kind)
-
 /** Divergence fields out of whatever the server recorded (a NonDeterminismError's JSON), if they are there. */
 const asDivergenceFields = (value: unknown): DivergenceFields | undefined => {
   if (typeof value !== "object" || value === null) return undefined
@@ -338,7 +337,9 @@ const asDivergenceFields = (value: unknown): DivergenceFields | undefined => {
     message:
       typeof d.message === "string"
         ? d.message
-        : `non-determinism at cmd ${d.cmd}: history has ${sideText(d.expected)}, code yields ${sideText(d.actual)} (${reason})`
+        : // Validation off: the sides are checked as leniently as above, the message is core's.
+          new NonDeterminismError({ cmd: d.cmd, expected: d.expected, actual: d.actual, reason }, true)
+            .message
   }
 }
 

@@ -99,6 +99,8 @@ export const renderStepPanel = (host: HTMLElement, session: Session | undefined,
   const completion = cmd === undefined ? undefined : completionOf(session, cmd)
   const attempts = cmd === undefined ? [] : attemptsAt(session, cmd, seq)
   const position = positionForEvent(session, seq)
+  const payload = eventPayload(event)
+  const payloadBlock = payload && block(payload.label, payload.value, payload.cls)
   const resolvedHere =
     step?.completedSeq !== undefined
       ? step.completedSeq <= seq
@@ -138,17 +140,9 @@ export const renderStepPanel = (host: HTMLElement, session: Session | undefined,
               { class: "muted" },
               session.definition ? "No yield belongs to this event." : session.replayProblem
             ),
-          (() => {
-            const p = eventPayload(event)
-            return p && block(p.label, p.value, p.cls)
-          })()
+          payloadBlock
         ],
-    step &&
-      event.type.startsWith("Workflow") &&
-      (() => {
-        const p = eventPayload(event)
-        return p && block(p.label, p.value, p.cls)
-      })(),
+    step && event.type.startsWith("Workflow") && payloadBlock,
     completion &&
       completion.seq <= seq &&
       (() => {
