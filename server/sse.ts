@@ -41,7 +41,7 @@ export interface EventStreamOptions<E> {
   /** Completed when the server drains: the response ends so the client resumes elsewhere or later. */
   readonly shutdown: Deferred.Deferred<void>
   /** A comment line this often keeps proxies from closing an idle stream. */
-  readonly heartbeatMs?: number
+  readonly heartbeatMs: number
   /** Turns a failure of the item stream into the envelope sent as `event: error`. */
   readonly describeError: (error: E) => {
     readonly code: string
@@ -63,12 +63,9 @@ export const eventStreamResponse = <E>(
         const { code, message, details } = options.describeError(error)
         return Stream.make(event("error", envelope(code, message, details ?? null)))
       }),
-      Stream.merge(
-        Stream.fromSchedule(Schedule.spaced(options.heartbeatMs ?? 15_000)).pipe(Stream.as(": ping\n\n")),
-        {
-          haltStrategy: "left"
-        }
-      )
+      Stream.merge(Stream.fromSchedule(Schedule.spaced(options.heartbeatMs)).pipe(Stream.as(": ping\n\n")), {
+        haltStrategy: "left"
+      })
     )
   ).pipe(Stream.interruptWhen(Deferred.await(options.shutdown)), Stream.encodeText)
   return HttpServerResponse.stream(body, {
