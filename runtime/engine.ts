@@ -415,7 +415,8 @@ const makeEngine = (config: EngineConfig) =>
           break
         case "CancelRequested":
           run.cancelRequested = true
-          if (row.cancelRequested === 1) {
+          // Recorded, whoever asked: recovery must not request it again, even for an orphan.
+          if (row.cancelRequested !== 2) {
             row.cancelRequested = 2
             run.rowChanged = true
           }

@@ -626,6 +626,49 @@ describe("durability in one process", () => {
     30_000
   )
 
+  const Never = defineSignal("never")
+  const Finish = defineSignal("finish")
+  const tidyKid = workflow("tidyKid", { signals: [Never, Finish] }, function* () {
+    try {
+      yield* waitForSignal(Never)
+    } finally {
+      // Cleanup that outlives the cancel, so the child is still open when the engine restarts.
+      yield* waitForSignal(Finish)
+    }
+    return "never"
+  })
+  const tidyParent = workflow("tidyParent", {}, function* () {
+    return yield* child(tidyKid, undefined, { id: "tidy-kid" })
+  })
+
+  it.live("a child cancelled by its parent records the cancel once, across a restart", () =>
+    Effect.gen(function* () {
+      const { dbPath } = tempDb("child-cancel")
+      const layer = engineLayer([tidyParent, tidyKid], [], { dbPath })
+      const cancelsOfKid = historyOf("tidy-kid").pipe(
+        Effect.map((events) => eventsOfType(events, "CancelRequested").length)
+      )
+      yield* Effect.gen(function* () {
+        const engine = yield* Engine
+        yield* engine.start("tidyParent", undefined, { id: "tp" })
+        yield* eventually(Effect.map(Effect.either(engine.describe("tidy-kid")), (d) => d._tag === "Right"))
+        yield* eventually(Effect.map(engine.describe("tidy-kid"), (d) => d.pending.signals.length === 1))
+        yield* engine.cancel("tp")
+        expect(yield* awaitClosed("tp")).toBe("cancelled")
+        yield* eventually(Effect.map(cancelsOfKid, (n) => n === 1))
+      }).pipe(Effect.provide(layer), Effect.scoped)
+
+      yield* Effect.gen(function* () {
+        const engine = yield* Engine
+        yield* settle
+        expect(yield* cancelsOfKid).toBe(1)
+        yield* engine.signal("tidy-kid", "finish", undefined)
+        expect(yield* awaitClosed("tidy-kid")).toBe("cancelled")
+        expect(yield* cancelsOfKid).toBe(1)
+      }).pipe(Effect.provide(layer), Effect.scoped)
+    })
+  )
+
   it.live(
     "two engines on one file: the second refuses, naming the file and the holder's pid; the first keeps working",
     () =>
