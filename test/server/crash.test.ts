@@ -67,6 +67,11 @@ describe("crash over HTTP (a real child process, SIGKILL)", () => {
       "20 gated activities running",
       () => readSideEffects(dataDir).filter((e) => e.activity === "test.gated").length === N
     )
+    // Describe shows the instance, which may run ahead of its commit: the history is what is recorded.
+    await until(
+      "20 prepares recorded",
+      async () => (await completedKeys(first.url, [...waiters, ...workers])).length >= N
+    )
     const recordedBeforeCrash = await completedKeys(first.url, [...waiters, ...workers])
     expect(recordedBeforeCrash).toHaveLength(N) // the 20 prepares; no gated activity has completed
 
