@@ -338,26 +338,16 @@ const makeEngine = (config: EngineConfig) =>
     }
 
     /**
-     * The run's row: a full upsert when it is new or its status or flags changed, otherwise
-     * only the progress columns, so the indexed columns (and their index pages) stay untouched.
+     * The run's row, when it is new or its status or flags changed: a step alone writes only
+     * its events (store invariant 5). `snapshot` is the row as this write set leaves it (a
+     * copy: the row in memory runs on).
      */
-    /** `snapshot` is the row as this write set leaves it (a copy: the row in memory runs on). */
     const writeRow = (run: RunState, writes: WriteSet, snapshot: RunRow) => {
-      const row = run.row
       if (run.fresh) {
-        writes.retire.push(row.workflowId)
+        writes.retire.push(run.row.workflowId)
         run.fresh = false
-        writes.runs.unshift(snapshot)
-      } else if (run.rowChanged) {
-        writes.runs.unshift(snapshot)
-      } else {
-        writes.runProgress.push({
-          runId: row.runId,
-          lastSeq: row.lastSeq,
-          lastEventType: row.lastEventType,
-          updatedAt: row.updatedAt
-        })
-      }
+      } else if (!run.rowChanged) return
+      writes.runs.unshift(snapshot)
       run.rowChanged = false
     }
 
@@ -834,8 +824,8 @@ const makeEngine = (config: EngineConfig) =>
         })
       }
       for (const child of yield* store.unnotifiedChildren) notifyParent(child)
-      for (const orphan of yield* store.orphans) {
-        const run = runs.get(orphan.runId)
+      for (const runId of yield* store.orphans) {
+        const run = runs.get(runId)
         if (run) requestCancel(run, "the parent workflow closed")
       }
       for (const run of runs.values()) {

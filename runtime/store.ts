@@ -8,6 +8,9 @@
  *    its lifetime (released by the OS when the process dies, so a killed holder never blocks
  *    a restart), and names the holder's pid to a second opener.
  * 4. A file from a newer schema, or not ours, is refused before anything is written.
+ * 5. A run's row is written when it starts and when its status or flags change, never for a
+ *    step alone: a row read back takes its last seq, last event type and update time from
+ *    the run's last event.
  *
  * The engine talks to the `WorkflowStore` interface only; SQLite is the default layer, so a
  * PostgreSQL store can follow without touching the engine.
@@ -38,6 +41,7 @@ export interface RunRow {
   divergenceJson: string | undefined
   readonly parent: { readonly workflowId: string; readonly runId: string; readonly cmd: number } | undefined
   readonly createdAt: number
+  /** The time, seq and type of the run's last event (invariant 5). */
   updatedAt: number
   closedAt: number | undefined
   lastSeq: number
@@ -77,15 +81,8 @@ export interface Key {
 export interface WriteSet {
   /** Workflow ids whose closed current run stops being current (a new run takes the id). */
   readonly retire: Array<string>
-  /** Full rows: new runs, and runs whose status or flags changed. */
+  /** Full rows: new runs, and runs whose status or flags changed (invariant 5). */
   readonly runs: Array<RunRow>
-  /** Only the progress columns of existing runs (no indexed column changes). */
-  readonly runProgress: Array<{
-    readonly runId: string
-    readonly lastSeq: number
-    readonly lastEventType: string | undefined
-    readonly updatedAt: number
-  }>
   readonly events: Array<{ readonly runId: string; readonly body: string; readonly seq: number }>
   readonly timersAdd: Array<TimerRow>
   readonly timersDelete: Array<Key>
@@ -111,7 +108,6 @@ export interface WriteSet {
 export const emptyWriteSet = (): WriteSet => ({
   retire: [],
   runs: [],
-  runProgress: [],
   events: [],
   timersAdd: [],
   timersDelete: [],
@@ -164,8 +160,8 @@ export class WorkflowStore extends Context.Tag("temporal-lite/WorkflowStore")<
     readonly listRuns: (query: RunQuery) => Effect.Effect<ReadonlyArray<RunRow>, StoreError>
     /** Closed child runs whose parent has not recorded their outcome. */
     readonly unnotifiedChildren: Effect.Effect<ReadonlyArray<RunRow>, StoreError>
-    /** Open runs whose parent's run has closed: cancelled by the parent-close policy. */
-    readonly orphans: Effect.Effect<ReadonlyArray<RunRow>, StoreError>
+    /** Run ids of open runs whose parent's run has closed: cancelled by the parent-close policy. */
+    readonly orphans: Effect.Effect<ReadonlyArray<string>, StoreError>
   }
 >() {}
 
@@ -340,7 +336,14 @@ interface RunRecord {
   cancel_requested: number
 }
 
-const fromRecord = (r: RunRecord): RunRow => ({
+/** A run's progress as its last event tells it (invariant 5); only `selectRuns` reads it. */
+interface RunTail {
+  tail_seq?: number | null
+  tail_type?: string | null
+  tail_at?: number | null
+}
+
+const fromRecord = (r: RunRecord & RunTail): RunRow => ({
   runId: r.run_id,
   workflowId: r.workflow_id,
   type: r.type,
@@ -354,10 +357,10 @@ const fromRecord = (r: RunRecord): RunRow => ({
       ? undefined
       : { workflowId: r.parent_workflow_id, runId: r.parent_run_id!, cmd: r.parent_cmd! },
   createdAt: r.created_at,
-  updatedAt: r.updated_at,
+  updatedAt: r.tail_at ?? r.updated_at,
   closedAt: r.closed_at ?? undefined,
-  lastSeq: r.last_seq,
-  lastEventType: r.last_event_type ?? undefined,
+  lastSeq: r.tail_seq ?? r.last_seq,
+  lastEventType: r.tail_type ?? r.last_event_type ?? undefined,
   current: r.current === 1,
   parentNotified: r.parent_notified === 1,
   cancelRequested: r.cancel_requested as 0 | 1 | 2
@@ -480,13 +483,6 @@ const make = (options: SqliteStoreOptions) =>
               )
             }
             if (w.runs.length > 0) yield* upsertRuns(w.runs)
-            for (const chunk of chunks(w.runProgress, 128)) {
-              yield* exec(
-                `UPDATE runs SET last_seq = v.column2, last_event_type = v.column3, updated_at = v.column4
-                 FROM (VALUES ${placeholders(chunk.length, 4)}) AS v WHERE runs.run_id = v.column1`,
-                chunk.flatMap((p) => [p.runId, p.lastSeq, p.lastEventType ?? null, p.updatedAt])
-              )
-            }
             for (const chunk of chunks(w.events)) {
               yield* exec(
                 `INSERT INTO events (run_id, seq, body) VALUES ${placeholders(chunk.length, 3)}`,
@@ -554,6 +550,13 @@ const make = (options: SqliteStoreOptions) =>
           Effect.withTracerEnabled(false)
         )
 
+    // Invariant 5: a primary-key seek per run finds its last event.
+    const selectRuns =
+      sql.literal(`SELECT r.*, e.seq AS tail_seq, json_extract(e.body, '$.type') AS tail_type,
+        json_extract(e.body, '$.at') AS tail_at
+      FROM runs r LEFT JOIN events e ON e.run_id = r.run_id
+        AND e.seq = (SELECT max(seq) FROM events WHERE run_id = r.run_id)`)
+
     const read = <A>(effect: Effect.Effect<A, SqlError>, what: string) =>
       effect.pipe(Effect.mapError(toStoreError(`${what} failed`)), Effect.withTracerEnabled(false))
 
@@ -561,12 +564,12 @@ const make = (options: SqliteStoreOptions) =>
       commit,
       currentRun: (workflowId) =>
         read(
-          sql<RunRecord>`SELECT * FROM runs WHERE workflow_id = ${workflowId} AND current = 1`,
+          sql<RunRecord>`${selectRuns} WHERE workflow_id = ${workflowId} AND current = 1`,
           "reading a run"
         ).pipe(Effect.map((rows) => (rows[0] ? fromRecord(rows[0]) : undefined))),
       runsByIds: (runIds) =>
         Effect.forEach(chunks(runIds), (chunk) =>
-          read(sql<RunRecord>`SELECT * FROM runs WHERE run_id IN ${sql.in(chunk)}`, "reading runs")
+          read(sql<RunRecord>`${selectRuns} WHERE r.run_id IN ${sql.in(chunk)}`, "reading runs")
         ).pipe(Effect.map((parts) => parts.flat().map(fromRecord))),
       snapshotsOf: (runIds) =>
         Effect.forEach(chunks(runIds), (chunk) =>
@@ -603,7 +606,7 @@ const make = (options: SqliteStoreOptions) =>
           })
         ),
       openRuns: read(
-        sql<RunRecord>`SELECT * FROM runs WHERE status IN ('running', 'stuck')`,
+        sql<RunRecord>`${selectRuns} WHERE status IN ('running', 'stuck')`,
         "reading open runs"
       ).pipe(Effect.map((rows) => rows.map(fromRecord))),
       events: (runId, afterSeq = 0) =>
@@ -673,11 +676,11 @@ const make = (options: SqliteStoreOptions) =>
       ),
       listRuns: (q) =>
         read(
-          sql<RunRecord>`SELECT * FROM runs WHERE current = 1
+          sql<RunRecord>`${selectRuns} WHERE current = 1
             ${q.status ? sql`AND status = ${q.status}` : sql``}
             ${q.type ? sql`AND type = ${q.type}` : sql``}
-            ${q.before ? sql`AND (created_at < ${q.before.createdAt} OR (created_at = ${q.before.createdAt} AND run_id < ${q.before.runId}))` : sql``}
-            ORDER BY created_at DESC, run_id DESC LIMIT ${q.limit}`,
+            ${q.before ? sql`AND (created_at < ${q.before.createdAt} OR (created_at = ${q.before.createdAt} AND r.run_id < ${q.before.runId}))` : sql``}
+            ORDER BY created_at DESC, r.run_id DESC LIMIT ${q.limit}`,
           "listing runs"
         ).pipe(Effect.map((rows) => rows.map(fromRecord))),
       unnotifiedChildren: read(
@@ -686,10 +689,10 @@ const make = (options: SqliteStoreOptions) =>
         "reading children"
       ).pipe(Effect.map((rows) => rows.map(fromRecord))),
       orphans: read(
-        sql<RunRecord>`SELECT c.* FROM runs c JOIN runs p ON p.run_id = c.parent_run_id
+        sql<{ run_id: string }>`SELECT c.run_id FROM runs c JOIN runs p ON p.run_id = c.parent_run_id
           WHERE c.status IN ('running', 'stuck') AND p.status NOT IN ('running', 'stuck')`,
         "reading orphaned children"
-      ).pipe(Effect.map((rows) => rows.map(fromRecord)))
+      ).pipe(Effect.map((rows) => rows.map((r) => r.run_id)))
     })
   })
 

@@ -588,6 +588,37 @@ describe("durability in one process", () => {
       })
   )
 
+  it.live(
+    "a running workflow's listing and description show its last event, before and after a restart",
+    () =>
+      Effect.gen(function* () {
+        const { dbPath } = tempDb("progress")
+        const layer = engineLayer([steps], [implement(add, (i) => i)], { dbPath })
+        const progress = Effect.gen(function* () {
+          const engine = yield* Engine
+          const listed = (yield* engine.list({})).workflows.find((w) => w.id === "p")!
+          const described = yield* engine.describe("p")
+          return {
+            listed: [listed.lastEventType, listed.updatedAt],
+            described: [described.lastEventType, described.updatedAt, described.historyLength]
+          }
+        })
+        const before = yield* Effect.gen(function* () {
+          const engine = yield* Engine
+          yield* engine.start("steps", 3, { id: "p" })
+          yield* eventually(Effect.map(engine.describe("p"), (d) => d.pending.signals.length === 1))
+          const seen = yield* progress
+          const events = yield* historyOf("p")
+          const last = events[events.length - 1]!
+          expect(seen.listed).toEqual([last.type, last.at])
+          expect(seen.described).toEqual([last.type, last.at, last.seq])
+          expect(last.type).toBe("ActivityCompleted")
+          return seen
+        }).pipe(Effect.provide(layer), Effect.scoped)
+        expect(yield* progress.pipe(Effect.provide(layer), Effect.scoped)).toEqual(before)
+      })
+  )
+
   const echo = workflow("echo", { input: Schema.Number }, function* (n) {
     return n
   })
