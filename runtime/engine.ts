@@ -5,7 +5,8 @@
  * 1. A run's events are applied by one workflow task at a time, in the order they were
  *    appended; a task appends its events and the commands they produced in one write set.
  * 2. Nothing leaves the engine before it is durable: activities, timers, children, cancels,
- *    stream items and acknowledgements follow the commit that recorded them.
+ *    stream items and acknowledgements follow the commit that recorded them, and queries and
+ *    descriptions read an instance only once no commit of its run is in flight.
  * 3. Every open run is known in memory (a small row); its instance is a cache entry that can
  *    be evicted when idle and is rebuilt by replay (snapshot + tail) on its next event.
  * 4. An activity whose completion is recorded is never dispatched again; one scheduled
@@ -59,12 +60,9 @@ import { OPEN, RunState, statusOfTerminal, type Ack, type InboxItem } from "./ru
 import { decodeCursor, encodeCursor, summary } from "./run-views"
 import { makeTimerQueue } from "./timer-queue"
 
-export interface EngineConfig {
-  readonly dbPath: string
+export interface EngineOptions {
   readonly workflows: ReadonlyArray<WorkflowDefinition<any, any>>
   readonly activities: ReadonlyArray<RegisteredActivity>
-  /** FULL (default) fsyncs every group commit; NORMAL trades the last commits on power loss for speed. */
-  readonly synchronous?: "FULL" | "NORMAL" | undefined
   /**
    * Instances kept in memory (default 10,000); idle ones beyond are evicted, a 1/32 batch at a
    * time, and rebuilt on demand.
@@ -76,9 +74,15 @@ export interface EngineConfig {
   readonly snapshotEvery?: number | undefined
 }
 
+export interface EngineConfig extends EngineOptions {
+  readonly dbPath: string
+  /** FULL (default) fsyncs every group commit; NORMAL trades the last commits on power loss for speed. */
+  readonly synchronous?: "FULL" | "NORMAL" | undefined
+}
+
 const toJson = (value: unknown): string => JSON.stringify(value ?? null)
 
-const makeEngine = (config: EngineConfig) =>
+const makeEngine = (config: EngineOptions) =>
   Effect.gen(function* () {
     const store = yield* WorkflowStore
     const committer = yield* makeGroupCommitter
@@ -305,9 +309,6 @@ const makeEngine = (config: EngineConfig) =>
       }
       for (const [cmd, p] of run.progress) writes.tasksProgress.push({ runId: run.row.runId, cmd, ...p })
       run.progress.clear()
-      const waiters = run.waiters
-      run.waiters = []
-      for (const w of waiters) Deferred.unsafeDone(w, Exit.succeed(run.instance))
       if (
         writes.events.length > 0 ||
         writes.flags.length > 0 ||
@@ -333,6 +334,7 @@ const makeEngine = (config: EngineConfig) =>
       } else {
         for (const ack of acks) ack(Exit.void)
       }
+      releaseReaders(run)
       touch(run)
       if (run.inbox.length > 0) schedule(run)
     }
@@ -359,6 +361,14 @@ const makeEngine = (config: EngineConfig) =>
       readonly newRuns: Array<RunState>
     }
 
+    /** Invariant 2: readers waiting for the instance get it once its run has nothing in flight. */
+    const releaseReaders = (run: RunState) => {
+      if (run.inflight > 0 || run.waiters.length === 0) return
+      const waiters = run.waiters
+      run.waiters = []
+      for (const w of waiters) Deferred.unsafeDone(w, Exit.succeed(run.instance))
+    }
+
     const submit = (task: Task, acks: ReadonlyArray<Ack>, generation: number, row: RunRow) => {
       const { run } = task
       run.inflight++
@@ -370,6 +380,7 @@ const makeEngine = (config: EngineConfig) =>
           run.inflight--
           run.committed = row
           for (const f of task.after) f()
+          releaseReaders(run)
         },
         onFailure: () => {
           run.inflight--
@@ -872,10 +883,11 @@ const makeEngine = (config: EngineConfig) =>
       Effect.gen(function* () {
         const open = current.get(found.workflowId)
         if (open) {
-          if (open.instance) return open.instance
+          if (open.instance && open.inflight === 0) return open.instance
           const waiter = yield* Deferred.make<WorkflowInstance | undefined>()
           open.waiters.push(waiter)
-          schedule(open)
+          // Evicted: its task rebuilds it. Otherwise the commit in flight releases the waiter.
+          if (!open.instance) schedule(open)
           const instance = yield* Deferred.await(waiter)
           if (instance) return instance
         }
@@ -1125,8 +1137,15 @@ const makeEngine = (config: EngineConfig) =>
     return Engine.of({ start, signal, query, cancel, describe, list, history, subscribe, workflowTypes })
   })
 
-/** The engine on its SQLite file: recovery runs when the layer is built; releasing it drains. */
+/**
+ * The engine on the `WorkflowStore` it is given: recovery runs when the layer is built;
+ * releasing it drains.
+ */
+export const EngineOnStore = (options: EngineOptions): Layer.Layer<Engine, StoreError, WorkflowStore> =>
+  Layer.scoped(Engine, makeEngine(options))
+
+/** The engine on its SQLite file. */
 export const EngineLive = (config: EngineConfig): Layer.Layer<Engine, StoreError> =>
-  Layer.scoped(Engine, makeEngine(config)).pipe(
+  EngineOnStore(config).pipe(
     Layer.provide(SqliteStore({ filename: config.dbPath, synchronous: config.synchronous }))
   )

@@ -18,6 +18,6 @@ export {
   type WorkflowSummaryRow,
   type WorkflowTypeInfo
 } from "./engine-api"
-export { EngineLive, type EngineConfig } from "./engine"
+export { EngineLive, EngineOnStore, type EngineConfig, type EngineOptions } from "./engine"
 export * from "./errors"
 export { SqliteStore, WorkflowStore } from "./store"

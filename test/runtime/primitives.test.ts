@@ -4,6 +4,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
@@ -22,7 +24,16 @@ import {
   type HistoryEvent,
   type WorkflowDefinition
 } from "../../core"
-import { Engine, EngineLive, NonRetryableError, implement, type RegisteredActivity } from "../../runtime"
+import {
+  Engine,
+  EngineLive,
+  EngineOnStore,
+  NonRetryableError,
+  SqliteStore,
+  WorkflowStore,
+  implement,
+  type RegisteredActivity
+} from "../../runtime"
 import { awaitClosed, eventually, runUntilClosed, settle, tempDb } from "../support/engine-harness"
 
 const engineLayer = (
@@ -345,6 +356,44 @@ describe("queries", () => {
         expect(unknown.message).toBe(`unknown query "size" of workflow type "counter"; known: "count", "bad"`)
       }).pipe(Effect.provide(engineLayer([counter], [], { cacheSize: 1 })))
   )
+
+  it.live("invariant 2: a query or describe waits for the commit that records what it would show", () => {
+    // The real store, its commits held back while the gate is closed.
+    const gate = Effect.runSync(Effect.makeLatch(true))
+    const gatedStore = Layer.effect(
+      WorkflowStore,
+      Effect.map(WorkflowStore, (store) =>
+        WorkflowStore.of({ ...store, commit: (writes) => Effect.zipRight(gate.await, store.commit(writes)) })
+      )
+    ).pipe(Layer.provide(SqliteStore({ filename: tempDb("gated").dbPath })))
+    return Effect.gen(function* () {
+      const engine = yield* Engine
+      yield* engine.start("counter", undefined, { id: "g1" })
+      yield* engine.signal("g1", "bump", undefined)
+      expect(yield* engine.query("g1", "count")).toBe(1)
+      yield* gate.close
+      const signalled = yield* Effect.fork(engine.signal("g1", "bump", undefined))
+      yield* settle
+      const queried = yield* Effect.fork(engine.query("g1", "count"))
+      const described = yield* Effect.fork(engine.describe("g1"))
+      yield* settle
+      // The bump is applied in memory, but not recorded: neither reader may see it yet.
+      const waiting = (fiber: Fiber.Fiber<unknown, unknown>) => Effect.map(Fiber.poll(fiber), Option.isNone)
+      expect(yield* Effect.all([waiting(signalled), waiting(queried), waiting(described)])).toEqual([
+        true,
+        true,
+        true
+      ])
+      yield* gate.open
+      yield* Fiber.join(signalled)
+      expect(yield* Fiber.join(queried)).toBe(2)
+      expect((yield* Fiber.join(described)).lastEventType).toBe("SignalReceived")
+    }).pipe(
+      // A failed expectation must not leave the engine's drain waiting on a closed gate.
+      Effect.ensuring(gate.open),
+      Effect.provide(EngineOnStore({ workflows: [counter], activities: [] }).pipe(Layer.provide(gatedStore)))
+    )
+  })
 })
 
 describe("children, races and cancellation", () => {
