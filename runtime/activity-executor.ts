@@ -18,7 +18,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Cause from "effect/Cause"
 import * as Fiber from "effect/Fiber"
-import * as Runtime from "effect/Runtime"
+import * as FiberSet from "effect/FiberSet"
 import * as Schema from "effect/Schema"
 import * as Data from "effect/Data"
 import * as Either from "effect/Either"
@@ -104,8 +104,9 @@ export const makeActivityExecutor = (
     const waiting: Array<ActivityTask> = []
     let active = 0
     const clock = yield* Effect.clock
-    // Forks from callbacks run on the engine's runtime, so they see its Clock (TestClock in tests).
-    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
+    // Forks from callbacks run on the engine's runtime, so they see its Clock (TestClock in
+    // tests), and in its scope: a released engine runs no retry and no attempt of its own.
+    const runFork = yield* FiberSet.makeRuntime<never>()
 
     const contextFor = (
       task: ActivityTask,
@@ -236,18 +237,21 @@ export const makeActivityExecutor = (
       if (task.options.timeoutMs !== undefined || task.options.heartbeatTimeoutMs !== undefined) {
         return observe(supervised(task, activity, input.right, controller))
       }
-      const failed = (error: unknown) => Exit.fail({ error, details: task.lastHeartbeat })
+      // No heartbeat timeout to watch, but the last details still go to the next attempt.
+      let details = task.lastHeartbeat
+      const failed = (error: unknown) => Exit.fail({ error, details })
       let out: unknown
       try {
         out = activity.run(
           input.right,
-          contextFor(task, controller, () => {})
+          contextFor(task, controller, (beat) => {
+            if (beat !== undefined) details = beat
+          })
         )
       } catch (error) {
         return finish(task, activity, failed(error), controller)
       }
-      if (Effect.isEffect(out))
-        return observe(Effect.mapError(lift(out), (error) => ({ error, details: task.lastHeartbeat })))
+      if (Effect.isEffect(out)) return observe(Effect.mapError(lift(out), (error) => ({ error, details })))
       if (isThenable(out)) {
         return void Promise.resolve(out).then(
           (value) => finish(task, activity, Exit.succeed(value), controller),

@@ -95,6 +95,43 @@ describe("activities", () => {
     }
   )
 
+  it.scoped("without a heartbeat timeout too, the next attempt gets the last heartbeat's details", () => {
+    const seen: Array<unknown> = []
+    const impl = implement(flaky, (n, ctx) => {
+      seen.push(ctx.lastHeartbeat)
+      if (ctx.attempt > 1) return `resumed from ${JSON.stringify(ctx.lastHeartbeat)}`
+      ctx.heartbeat({ row: n })
+      throw new Error("down")
+    })
+    return Effect.gen(function* () {
+      const engine = yield* Engine
+      yield* engine.start("retrying", 5, { id: "r2" })
+      expect(yield* runUntilClosed("r2", "500 millis")).toBe("completed")
+      expect(seen).toEqual([undefined, { row: 5 }])
+      expect((yield* engine.describe("r2")).result).toBe(`resumed from {"row":5}`)
+    }).pipe(Effect.provide(engineLayer([flow], [impl])))
+  })
+
+  it.scoped("a released engine runs no retry of its own", () => {
+    let calls = 0
+    const impl = implement(flaky, () => {
+      calls++
+      throw new Error("down")
+    })
+    return Effect.gen(function* () {
+      yield* Effect.gen(function* () {
+        const engine = yield* Engine
+        yield* engine.start("retrying", 1, { id: "r3" })
+        yield* eventually(
+          Effect.map(historyOf("r3"), (events) => eventsOfType(events, "ActivityAttemptFailed").length === 1)
+        )
+      }).pipe(Effect.provide(engineLayer([flow], [impl])), Effect.scoped)
+      yield* TestClock.adjust("1 minute")
+      yield* settle
+      expect(calls).toBe(1)
+    })
+  })
+
   const metered = activity("metered", {
     input: Schema.Number,
     output: Schema.Struct({ usage: Schema.Struct({ totalTokens: Schema.Number }) })
