@@ -62,7 +62,9 @@ export class ActivityAttemptFailed extends Schema.Class<ActivityAttemptFailed>("
   cmd: Cmd,
   attempt: Schema.Int,
   error: ErrorInfo,
-  nextRetryAt: Schema.Number
+  nextRetryAt: Schema.Number,
+  /** The attempt's last heartbeat details: what the next attempt is handed. */
+  heartbeat: Schema.optional(Json)
 }) {}
 
 export class ActivityCompleted extends Schema.Class<ActivityCompleted>("ActivityCompleted")({

@@ -2,7 +2,7 @@
  * Runs activity tasks: at least once, with retries, timeouts, heartbeats and cancellation.
  *
  * Invariants:
- * 1. A task is in the executor only while its row is in the store without a completion;
+ * 1. A task is in the executor only while its history records it scheduled and not ended;
  *    once the engine records a completion the task is never run again.
  * 2. At most `concurrency` attempts run at once; a task waiting out its backoff holds no slot.
  *    An attempt without timeouts is a plain call (no fiber): the common case costs what the

@@ -52,7 +52,7 @@ import {
   WorkflowNotFound
 } from "./errors"
 import { makeGroupCommitter } from "./group-commit"
-import { compactEvent, decodeSnapshot, encodeSnapshot } from "./snapshot"
+import { decodeSnapshot, SnapshotTrail, type Snapshot } from "./snapshot"
 import { SqliteStore, WorkflowStore, emptyWriteSet, type RunRow, type WriteSet } from "./store"
 import { timeOrderedId } from "./ids"
 import { jsonSchemaOf, validate } from "./payload-validation"
@@ -125,7 +125,7 @@ const makeEngine = (config: EngineOptions) =>
     /** Frees a run's instance (rebuilt by replay when next needed) and what only it used. */
     const dropInstance = (run: RunState) => {
       run.instance = undefined
-      run.compact = undefined
+      run.trail = undefined
       cache.delete(run.row.runId)
     }
 
@@ -138,8 +138,7 @@ const makeEngine = (config: EngineOptions) =>
 
     /** Histories read ahead for runs about to be rebuilt, in one query per batch. */
     interface Loaded {
-      readonly snapshot: ReadonlyArray<HistoryEvent> | undefined
-      readonly snapshotSeq: number
+      readonly snapshot: Snapshot | undefined
       readonly tail: ReadonlyArray<HistoryEvent>
     }
 
@@ -208,21 +207,17 @@ const makeEngine = (config: EngineOptions) =>
         const ids = rebuilding.map((r) => r.row.runId)
         const snapshots =
           snapshotEvery > 0 ? yield* store.snapshotsOf(ids) : new Map<string, { seq: number; body: string }>()
-        const prefixes = new Map<string, { events: ReadonlyArray<HistoryEvent>; seq: number }>()
+        const prefixes = new Map<string, Snapshot>()
         for (const [runId, snapshot] of snapshots) {
-          const events = decodeSnapshot(snapshot.seq, snapshot.body)
-          if (events) prefixes.set(runId, { events, seq: snapshot.seq })
+          const decoded = decodeSnapshot(snapshot.seq, snapshot.body)
+          if (decoded) prefixes.set(runId, decoded)
         }
         const tails = yield* store.historiesOf(
           ids.map((runId) => ({ runId, afterSeq: prefixes.get(runId)?.seq ?? 0 }))
         )
         for (const runId of ids) {
           const prefix = prefixes.get(runId)
-          loaded.set(runId, {
-            snapshot: prefix?.events,
-            snapshotSeq: prefix?.seq ?? 0,
-            tail: tails.get(runId) ?? []
-          })
+          loaded.set(runId, { snapshot: prefix, tail: tails.get(runId) ?? [] })
         }
         return loaded
       })
@@ -307,24 +302,17 @@ const makeEngine = (config: EngineOptions) =>
           checkStuck(task)
         }
       }
-      for (const [cmd, p] of run.progress) writes.tasksProgress.push({ runId: run.row.runId, cmd, ...p })
-      run.progress.clear()
-      if (
-        writes.events.length > 0 ||
-        writes.flags.length > 0 ||
-        writes.tasksProgress.length > 0 ||
-        run.rowChanged
-      ) {
+      if (writes.events.length > 0 || writes.flags.length > 0 || run.rowChanged) {
         if (
           snapshotEvery > 0 &&
-          run.compact &&
+          run.trail &&
           run.row.lastSeq - run.snapshotSeq >= snapshotEvery &&
           OPEN.has(run.row.status)
         ) {
           writes.snapshots.push({
             runId: run.row.runId,
             seq: run.row.lastSeq,
-            body: encodeSnapshot(run.row.lastSeq, run.compact)
+            body: run.trail.encode(run.row.lastSeq)
           })
           run.snapshotSeq = run.row.lastSeq
         }
@@ -402,17 +390,10 @@ const makeEngine = (config: EngineOptions) =>
       row.lastEventType = event.type
       row.updatedAt = now
       writes.events.push({ runId: row.runId, seq: event.seq, body: JSON.stringify(event) })
-      if (run.compact) {
-        const compact = compactEvent(event)
-        if (compact) run.compact.push(compact)
-      }
+      run.trail?.add(event)
       switch (event.type) {
         case "TimerFired":
           writes.timersDelete.push({ runId: row.runId, cmd: event.cmd })
-          break
-        case "ActivityCompleted":
-        case "ActivityFailed":
-          writes.tasksDelete.push({ runId: row.runId, cmd: event.cmd })
           break
         case "CancelRequested":
           run.cancelRequested = true
@@ -448,22 +429,10 @@ const makeEngine = (config: EngineOptions) =>
               notBefore: task.now,
               lastHeartbeat: undefined
             }
-            writes.tasksAdd.push({
-              runId: row.runId,
-              workflowId: row.workflowId,
-              cmd: event.cmd,
-              name: event.name,
-              inputJson: toJson(event.input),
-              optionsJson: JSON.stringify(event.options),
-              attempt: 0,
-              nextAttemptAt: task.now,
-              heartbeatJson: undefined
-            })
             after.push(() => executor.dispatch(activityTask))
             break
           }
           case "ActivityCancelRequested":
-            writes.tasksDelete.push({ runId: row.runId, cmd: event.cmd })
             after.push(() => executor.cancel(row.runId, event.cmd))
             break
           case "TimerStarted":
@@ -705,8 +674,15 @@ const makeEngine = (config: EngineOptions) =>
         run.wake = true
         return
       }
-      const history = loaded.snapshot ? [...loaded.snapshot, ...loaded.tail] : loaded.tail
+      const history = loaded.snapshot ? [...loaded.snapshot.events, ...loaded.tail] : loaded.tail
       if (history.length === 0) return
+      const trail = new SnapshotTrail(loaded.snapshot)
+      for (const e of loaded.tail) trail.add(e)
+      if (run.redispatch) {
+        // Invariant 4: recovered, so the executor does not have them yet.
+        run.redispatch = false
+        for (const activity of trail.open.tasks(row)) executor.dispatch(activity)
+      }
       run.children.clear()
       for (const e of history) if (e.type === "ChildWorkflowStarted") run.children.set(e.cmd, e.workflowId)
       run.cancelRequested = history.some((e) => e.type === "CancelRequested")
@@ -726,12 +702,8 @@ const makeEngine = (config: EngineOptions) =>
       }
       run.instance = instance
       if (snapshotEvery > 0) {
-        run.compact = loaded.snapshot ? [...loaded.snapshot] : []
-        for (const e of loaded.tail) {
-          const c = compactEvent(e)
-          if (c) run.compact.push(c)
-        }
-        run.snapshotSeq = loaded.snapshotSeq
+        run.trail = trail
+        run.snapshotSeq = loaded.snapshot?.seq ?? 0
       }
       handleCommands(task, instance.takeCommands())
     }
@@ -772,18 +744,14 @@ const makeEngine = (config: EngineOptions) =>
             event: { type: "ActivityFailed", cmd: task.cmd, attempt: outcome.attempt, error: outcome.error }
           })
         case "AttemptFailed":
-          run.progress.set(task.cmd, {
-            attempt: outcome.attempt,
-            nextAttemptAt: outcome.nextAttemptAt,
-            heartbeatJson: outcome.lastHeartbeat === undefined ? undefined : toJson(outcome.lastHeartbeat)
-          })
           return deliver(run, {
             event: {
               type: "ActivityAttemptFailed",
               cmd: task.cmd,
               attempt: outcome.attempt,
               error: outcome.error,
-              nextRetryAt: outcome.nextAttemptAt
+              nextRetryAt: outcome.nextAttemptAt,
+              ...(outcome.lastHeartbeat === undefined ? {} : { heartbeat: outcome.lastHeartbeat })
             }
           })
       }
@@ -807,6 +775,7 @@ const makeEngine = (config: EngineOptions) =>
         const run = new RunState(row, definitions.get(row.type))
         run.committed = { ...row }
         run.cancelRequested = row.cancelRequested === 2
+        run.redispatch = true
         register(run)
       }
       for (const run of runs.values()) {
@@ -820,20 +789,6 @@ const makeEngine = (config: EngineOptions) =>
       if (recovering.length > 0) Queue.unsafeOffer(wakePump, undefined)
       for (const timer of yield* store.timers)
         if (runs.has(timer.runId)) timers.add(timer.runId, timer.cmd, timer.fireAt)
-      for (const task of yield* store.tasks) {
-        if (!runs.has(task.runId)) continue
-        executor.dispatch({
-          workflowId: task.workflowId,
-          runId: task.runId,
-          cmd: task.cmd,
-          name: task.name,
-          input: JSON.parse(task.inputJson),
-          options: JSON.parse(task.optionsJson),
-          failedAttempts: task.attempt,
-          notBefore: task.nextAttemptAt,
-          lastHeartbeat: task.heartbeatJson === undefined ? undefined : JSON.parse(task.heartbeatJson)
-        })
-      }
       for (const child of yield* store.unnotifiedChildren) notifyParent(child)
       for (const runId of yield* store.orphans) {
         const run = runs.get(runId)
@@ -925,7 +880,7 @@ const makeEngine = (config: EngineOptions) =>
         const run = new RunState(row, definition)
         run.instance = WorkflowInstance.create(definition, { trace: false })
         run.fresh = true
-        if (snapshotEvery > 0) run.compact = []
+        if (snapshotEvery > 0) run.trail = new SnapshotTrail()
         register(run)
         const started: Incoming = {
           type: "WorkflowStarted",

@@ -5,9 +5,10 @@
  */
 import type * as Deferred from "effect/Deferred"
 import type * as Exit from "effect/Exit"
-import type { HistoryEvent, Incoming, WorkflowDefinition, WorkflowInstance } from "../core"
+import type { Incoming, WorkflowDefinition, WorkflowInstance } from "../core"
 import type { RunStatus } from "./engine-api"
 import type { StoreError } from "./errors"
+import type { SnapshotTrail } from "./snapshot"
 import type { RunRow, WriteSet } from "./store"
 
 /** Told once the event is committed (or failed to be): resumes a caller waiting for durability. */
@@ -33,7 +34,8 @@ export class RunState {
   /** Needs a task even with an empty inbox: rebuild and take any new commands. */
   wake = false
   cancelRequested = false
-  compact: Array<HistoryEvent> | undefined = undefined
+  /** What the next snapshot holds (when snapshots are on and the instance is live). */
+  trail: SnapshotTrail | undefined = undefined
   snapshotSeq = 0
   /** Child workflow ids by the cmd that started them. */
   readonly children = new Map<number, string>()
@@ -44,11 +46,8 @@ export class RunState {
   rowChanged = false
   /** The row as of this run's last commit: what readers are shown. */
   committed: RunRow | undefined = undefined
-  /** Failed attempts to record with the next write set, by cmd. */
-  readonly progress = new Map<
-    number,
-    { attempt: number; nextAttemptAt: number; heartbeatJson: string | undefined }
-  >()
+  /** Registered by recovery: its open activities are dispatched from its history when it is rebuilt. */
+  redispatch = false
   constructor(
     public row: RunRow,
     readonly definition: WorkflowDefinition<any, any> | undefined

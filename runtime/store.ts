@@ -1,5 +1,6 @@
 /**
- * The workflow store: runs, their histories, timers, activity tasks and snapshots.
+ * The workflow store: runs, their histories, timers and snapshots. Open activities have no
+ * table: they are read from the histories (engine invariant 4).
  *
  * Invariants:
  * 1. Everything one `commit` carries is written in one transaction, or nothing is.
@@ -53,19 +54,6 @@ export interface RunRow {
   cancelRequested: 0 | 1 | 2
 }
 
-export interface TaskRow {
-  readonly runId: string
-  readonly workflowId: string
-  readonly cmd: number
-  readonly name: string
-  readonly inputJson: string
-  readonly optionsJson: string
-  /** Attempts already failed. */
-  readonly attempt: number
-  readonly nextAttemptAt: number
-  readonly heartbeatJson: string | undefined
-}
-
 export interface TimerRow {
   readonly runId: string
   readonly cmd: number
@@ -86,16 +74,6 @@ export interface WriteSet {
   readonly events: Array<{ readonly runId: string; readonly body: string; readonly seq: number }>
   readonly timersAdd: Array<TimerRow>
   readonly timersDelete: Array<Key>
-  readonly tasksAdd: Array<TaskRow>
-  /** A failed attempt: the count, when the next one is due, the last heartbeat. */
-  readonly tasksProgress: Array<
-    Key & {
-      readonly attempt: number
-      readonly nextAttemptAt: number
-      readonly heartbeatJson: string | undefined
-    }
-  >
-  readonly tasksDelete: Array<Key>
   readonly snapshots: Array<{ readonly runId: string; readonly seq: number; readonly body: string }>
   /** Flag updates on runs not otherwise written (a child's parent-notified / cancel state). */
   readonly flags: Array<{
@@ -111,9 +89,6 @@ export const emptyWriteSet = (): WriteSet => ({
   events: [],
   timersAdd: [],
   timersDelete: [],
-  tasksAdd: [],
-  tasksProgress: [],
-  tasksDelete: [],
   snapshots: [],
   flags: []
 })
@@ -156,7 +131,6 @@ export class WorkflowStore extends Context.Tag("temporal-lite/WorkflowStore")<
     /** What `describe` tells of a run's history, read without decoding the history. */
     readonly historyFacts: (runId: string) => Effect.Effect<HistoryFacts, StoreError>
     readonly timers: Effect.Effect<ReadonlyArray<TimerRow>, StoreError>
-    readonly tasks: Effect.Effect<ReadonlyArray<TaskRow>, StoreError>
     readonly listRuns: (query: RunQuery) => Effect.Effect<ReadonlyArray<RunRow>, StoreError>
     /** Closed child runs whose parent has not recorded their outcome. */
     readonly unnotifiedChildren: Effect.Effect<ReadonlyArray<RunRow>, StoreError>
@@ -496,30 +470,6 @@ const make = (options: SqliteStoreOptions) =>
               )
             }
             if (w.timersDelete.length > 0) yield* deleteKeys("timers", w.timersDelete)
-            for (const chunk of chunks(w.tasksAdd, 100)) {
-              yield* exec(
-                `INSERT INTO tasks (run_id, workflow_id, cmd, name, input, options, attempt, next_attempt_at, heartbeat)
-                 VALUES ${placeholders(chunk.length, 9)}`,
-                chunk.flatMap((t) => [
-                  t.runId,
-                  t.workflowId,
-                  t.cmd,
-                  t.name,
-                  t.inputJson,
-                  t.optionsJson,
-                  t.attempt,
-                  t.nextAttemptAt,
-                  t.heartbeatJson ?? null
-                ])
-              )
-            }
-            for (const t of w.tasksProgress) {
-              yield* exec(
-                `UPDATE tasks SET attempt = ?, next_attempt_at = ?, heartbeat = ? WHERE run_id = ? AND cmd = ?`,
-                [t.attempt, t.nextAttemptAt, t.heartbeatJson ?? null, t.runId, t.cmd]
-              )
-            }
-            if (w.tasksDelete.length > 0) yield* deleteKeys("tasks", w.tasksDelete)
             for (const s of w.snapshots) {
               yield* exec(`INSERT OR REPLACE INTO snapshots (run_id, seq, body) VALUES (?, ?, ?)`, [
                 s.runId,
@@ -646,34 +596,6 @@ const make = (options: SqliteStoreOptions) =>
         sql<{ run_id: string; cmd: number; fire_at: number }>`SELECT run_id, cmd, fire_at FROM timers`,
         "reading timers"
       ).pipe(Effect.map((rows) => rows.map((r) => ({ runId: r.run_id, cmd: r.cmd, fireAt: r.fire_at })))),
-      tasks: read(
-        sql<{
-          run_id: string
-          workflow_id: string
-          cmd: number
-          name: string
-          input: string
-          options: string
-          attempt: number
-          next_attempt_at: number
-          heartbeat: string | null
-        }>`SELECT * FROM tasks ORDER BY next_attempt_at`,
-        "reading activity tasks"
-      ).pipe(
-        Effect.map((rows) =>
-          rows.map((r) => ({
-            runId: r.run_id,
-            workflowId: r.workflow_id,
-            cmd: r.cmd,
-            name: r.name,
-            inputJson: r.input,
-            optionsJson: r.options,
-            attempt: r.attempt,
-            nextAttemptAt: r.next_attempt_at,
-            heartbeatJson: r.heartbeat ?? undefined
-          }))
-        )
-      ),
       listRuns: (q) =>
         read(
           sql<RunRecord>`${selectRuns} WHERE current = 1

@@ -11,6 +11,7 @@ import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
 import {
   activity,
+  all,
   child,
   allSettled,
   continueAsNew,
@@ -240,6 +241,7 @@ describe("activities", () => {
           "HeartbeatTimeout"
         ])
         expect(seen).toEqual([undefined, { page: 2 }])
+        expect(eventsOfType(events, "ActivityAttemptFailed").map((e) => e.heartbeat)).toEqual([{ page: 2 }])
         expect((yield* engine.describe("h1")).result).toEqual({ resumedFrom: { page: 2 } })
       }).pipe(Effect.provide(engineLayer([heartbeats], [impl])))
     }
@@ -672,6 +674,133 @@ describe("durability in one process", () => {
           expect((yield* engine.describe("short")).result).toBe(3)
         }).pipe(Effect.provide(layer), Effect.scoped)
       })
+  )
+
+  const patient = activity("patient", { output: Schema.Unknown, retry: { initialInterval: "1 minute" } })
+  const quick = activity("quick", { input: Schema.Number, output: Schema.Number })
+  const resumable = workflow("resumable", {}, function* () {
+    const [resumed, ...sums] = yield* all([patient(), quick(1), quick(2), quick(3)])
+    return { resumed, sums }
+  })
+
+  it.scoped(
+    "invariant 4: recovery dispatches an activity scheduled before a snapshot from the history alone, with its attempt count and last heartbeat",
+    () => {
+      const { dbPath } = tempDb("open-activity")
+      const attempts: Array<[number, unknown]> = []
+      const layer = (failing: boolean) =>
+        engineLayer(
+          [resumable],
+          [
+            implement(quick, (n) => n * 10),
+            implement(patient, (_, ctx) => {
+              attempts.push([ctx.attempt, ctx.lastHeartbeat])
+              if (!failing) return { attempt: ctx.attempt, from: ctx.lastHeartbeat }
+              ctx.heartbeat({ page: ctx.attempt })
+              throw new Error(`down ${ctx.attempt}`)
+            })
+          ],
+          // The compact history empties the activity's input and drops its failures.
+          { dbPath, snapshotEvery: 2 }
+        )
+      const failures = (n: number) =>
+        Effect.map(historyOf("o1"), (events) => eventsOfType(events, "ActivityAttemptFailed").length === n)
+      return Effect.gen(function* () {
+        yield* Effect.gen(function* () {
+          const engine = yield* Engine
+          yield* engine.start("resumable", undefined, { id: "o1" })
+          yield* eventually(failures(1))
+          yield* TestClock.adjust("1 minute")
+          yield* eventually(failures(2))
+        }).pipe(Effect.provide(layer(true)), Effect.scoped)
+
+        yield* Effect.gen(function* () {
+          const engine = yield* Engine
+          expect(yield* runUntilClosed("o1", "1 minute")).toBe("completed")
+          expect((yield* engine.describe("o1")).result).toEqual({
+            resumed: { attempt: 3, from: { page: 2 } },
+            sums: [10, 20, 30]
+          })
+          const events = yield* historyOf("o1")
+          expect(eventsOfType(events, "ActivityAttemptFailed").map((e) => e.heartbeat)).toEqual([
+            { page: 1 },
+            { page: 2 }
+          ])
+        }).pipe(Effect.provide(layer(false)), Effect.scoped)
+        expect(attempts).toEqual([
+          [1, undefined],
+          [2, { page: 1 }],
+          [3, { page: 2 }]
+        ])
+      })
+    }
+  )
+
+  it.scoped(
+    "a version-1 file is upgraded: its tasks table goes, and its open activity resumes from the history",
+    () => {
+      const { dbPath } = tempDb("upgrade")
+      const attempts: Array<[number, unknown]> = []
+      const layer = (failing: boolean) =>
+        engineLayer(
+          [resumable],
+          [
+            implement(quick, (n) => n * 10),
+            implement(patient, (_, ctx) => {
+              attempts.push([ctx.attempt, ctx.lastHeartbeat])
+              if (failing) throw new Error("down")
+              return { attempt: ctx.attempt, from: ctx.lastHeartbeat }
+            })
+          ],
+          { dbPath, snapshotEvery: 2 }
+        )
+      return Effect.gen(function* () {
+        yield* Effect.gen(function* () {
+          const engine = yield* Engine
+          yield* engine.start("resumable", undefined, { id: "u1" })
+          yield* eventually(
+            Effect.map(
+              historyOf("u1"),
+              (events) => eventsOfType(events, "ActivityAttemptFailed").length === 1
+            )
+          )
+        }).pipe(Effect.provide(layer(true)), Effect.scoped)
+
+        // What version 1 left: the open activity in `tasks`, snapshots of format 1, the schema stamp.
+        const Sqlite = (yield* Effect.promise(() => import("better-sqlite3"))).default
+        const db = new Sqlite(dbPath)
+        db.exec(`CREATE TABLE tasks (
+        run_id TEXT NOT NULL, workflow_id TEXT NOT NULL, cmd INTEGER NOT NULL, name TEXT NOT NULL,
+        input TEXT NOT NULL, options TEXT NOT NULL, attempt INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL, heartbeat TEXT, PRIMARY KEY (run_id, cmd)) WITHOUT ROWID`)
+        db.exec(`INSERT INTO tasks SELECT run_id, 'u1', 2, 'patient', 'null', '{}', 1, 0, NULL FROM runs`)
+        db.exec(`UPDATE snapshots SET body = json_set(body, '$.version', 1)`)
+        db.exec(`UPDATE temporal_lite_meta SET value = '1' WHERE key = 'schema_version'`)
+        db.exec(`DELETE FROM effect_sql_migrations WHERE migration_id = 2`)
+        db.close()
+
+        yield* Effect.gen(function* () {
+          const engine = yield* Engine
+          expect(yield* runUntilClosed("u1", "1 minute")).toBe("completed")
+          expect((yield* engine.describe("u1")).result).toEqual({
+            resumed: { attempt: 2 },
+            sums: [10, 20, 30]
+          })
+        }).pipe(Effect.provide(layer(false)), Effect.scoped)
+        expect(attempts).toEqual([
+          [1, undefined],
+          [2, undefined]
+        ])
+        const check = new Sqlite(dbPath, { readonly: true })
+        expect(check.prepare(`SELECT name FROM sqlite_master WHERE name = 'tasks'`).all()).toEqual([])
+        expect(
+          check.prepare(`SELECT value FROM temporal_lite_meta WHERE key = 'schema_version'`).get()
+        ).toEqual({
+          value: "2"
+        })
+        check.close()
+      })
+    }
   )
 
   it.live(

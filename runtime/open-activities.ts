@@ -1,0 +1,63 @@
+/**
+ * The activities a run has scheduled and not yet seen end, as its history tells them. The
+ * history is the only record of them: recovery dispatches them again from it (engine
+ * invariant 4), resuming each where its last failed attempt left it (the count, when the
+ * next attempt is due, the heartbeat details it is handed).
+ */
+import type { HistoryEvent } from "../core"
+import type { ActivityTask } from "./activity-executor"
+
+type Scheduled = Extract<HistoryEvent, { type: "ActivityScheduled" }>
+type AttemptFailed = Extract<HistoryEvent, { type: "ActivityAttemptFailed" }>
+
+export class OpenActivities {
+  private readonly byCmd = new Map<number, { scheduled: Scheduled; failure?: AttemptFailed }>()
+
+  /** Seeded with the events `events()` gave (a snapshot's), or empty. */
+  constructor(events: Iterable<HistoryEvent> = []) {
+    for (const event of events) this.track(event)
+  }
+
+  track(event: HistoryEvent) {
+    switch (event.type) {
+      case "ActivityScheduled":
+        this.byCmd.set(event.cmd, { scheduled: event })
+        break
+      case "ActivityAttemptFailed": {
+        const open = this.byCmd.get(event.cmd)
+        if (open) open.failure = event
+        break
+      }
+      case "ActivityCompleted":
+      case "ActivityFailed":
+      case "ActivityCancelRequested":
+        this.byCmd.delete(event.cmd)
+        break
+    }
+  }
+
+  /** Each open activity's ActivityScheduled and last ActivityAttemptFailed, in seq order. */
+  events(): Array<HistoryEvent> {
+    const out: Array<HistoryEvent> = []
+    for (const { scheduled, failure } of this.byCmd.values()) {
+      out.push(scheduled)
+      if (failure) out.push(failure)
+    }
+    return out.sort((a, b) => a.seq - b.seq)
+  }
+
+  /** What the executor runs for each, continuing after its last failed attempt. */
+  tasks(run: { readonly workflowId: string; readonly runId: string }): Array<ActivityTask> {
+    return [...this.byCmd.values()].map(({ scheduled, failure }) => ({
+      workflowId: run.workflowId,
+      runId: run.runId,
+      cmd: scheduled.cmd,
+      name: scheduled.name,
+      input: scheduled.input,
+      options: scheduled.options,
+      failedAttempts: failure?.attempt ?? 0,
+      notBefore: failure?.nextRetryAt ?? scheduled.at,
+      lastHeartbeat: failure?.heartbeat
+    }))
+  }
+}
