@@ -19,6 +19,8 @@
  *
  * The wall-clock figures depend on what else the machine runs: the load average is printed,
  * and the throughput phase also reports the engine process's CPU time (steps per CPU-second).
+ * `npm run bench:runtime` runs it (and its children) with the young generation `npm start`
+ * gives the server (`--max-semi-space-size=64`); `nodeFlags` says what ran.
  *
  * Flags: `--quick` (sizes ÷ 10; the JSON keys keep their names, `sizes` says what ran),
  * `--json` (one JSON object on stdout, progress on stderr),
@@ -258,9 +260,10 @@ const runChild = (
   childArgs: ReadonlyArray<string>,
   nodeFlags: ReadonlyArray<string> = []
 ) => {
+  // The children run with this process's node flags (`--import tsx` among them).
   const child = spawn(
     process.execPath,
-    [...nodeFlags, "--import", "tsx", path.join(here, script), ...childArgs],
+    [...process.execArgv, ...nodeFlags, path.join(here, script), ...childArgs],
     {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe"]
@@ -490,6 +493,7 @@ const main = async () => {
   out.sizes = sizes
   out.synchronous = synchronous
   out.loadAverage = os.loadavg().map((l) => round(l, 2))
+  out.nodeFlags = process.execArgv.filter((f) => f !== "--import" && f !== "tsx")
   if (json) {
     process.stdout.write(`${JSON.stringify(out)}\n`)
     return
