@@ -683,36 +683,38 @@ describe("durability in one process", () => {
     return { resumed, sums }
   })
 
+  /** An engine on `dbPath` whose `patient` heartbeats and fails while `failing`, noting each attempt. */
+  const resumableEngine = (dbPath: string, failing: boolean, attempts: Array<[number, unknown]>) =>
+    engineLayer(
+      [resumable],
+      [
+        implement(quick, (n) => n * 10),
+        implement(patient, (_, ctx) => {
+          attempts.push([ctx.attempt, ctx.lastHeartbeat])
+          if (!failing) return { attempt: ctx.attempt, from: ctx.lastHeartbeat }
+          ctx.heartbeat({ page: ctx.attempt })
+          throw new Error(`down ${ctx.attempt}`)
+        })
+      ],
+      // The compact history empties the activity's input and drops its failures.
+      { dbPath, snapshotEvery: 2 }
+    )
+  const failedAttempts = (id: string, n: number) =>
+    Effect.map(historyOf(id), (events) => eventsOfType(events, "ActivityAttemptFailed").length === n)
+
   it.scoped(
     "invariant 4: recovery dispatches an activity scheduled before a snapshot from the history alone, with its attempt count and last heartbeat",
     () => {
       const { dbPath } = tempDb("open-activity")
       const attempts: Array<[number, unknown]> = []
-      const layer = (failing: boolean) =>
-        engineLayer(
-          [resumable],
-          [
-            implement(quick, (n) => n * 10),
-            implement(patient, (_, ctx) => {
-              attempts.push([ctx.attempt, ctx.lastHeartbeat])
-              if (!failing) return { attempt: ctx.attempt, from: ctx.lastHeartbeat }
-              ctx.heartbeat({ page: ctx.attempt })
-              throw new Error(`down ${ctx.attempt}`)
-            })
-          ],
-          // The compact history empties the activity's input and drops its failures.
-          { dbPath, snapshotEvery: 2 }
-        )
-      const failures = (n: number) =>
-        Effect.map(historyOf("o1"), (events) => eventsOfType(events, "ActivityAttemptFailed").length === n)
       return Effect.gen(function* () {
         yield* Effect.gen(function* () {
           const engine = yield* Engine
           yield* engine.start("resumable", undefined, { id: "o1" })
-          yield* eventually(failures(1))
+          yield* eventually(failedAttempts("o1", 1))
           yield* TestClock.adjust("1 minute")
-          yield* eventually(failures(2))
-        }).pipe(Effect.provide(layer(true)), Effect.scoped)
+          yield* eventually(failedAttempts("o1", 2))
+        }).pipe(Effect.provide(resumableEngine(dbPath, true, attempts)), Effect.scoped)
 
         yield* Effect.gen(function* () {
           const engine = yield* Engine
@@ -726,7 +728,7 @@ describe("durability in one process", () => {
             { page: 1 },
             { page: 2 }
           ])
-        }).pipe(Effect.provide(layer(false)), Effect.scoped)
+        }).pipe(Effect.provide(resumableEngine(dbPath, false, attempts)), Effect.scoped)
         expect(attempts).toEqual([
           [1, undefined],
           [2, { page: 1 }],
@@ -741,39 +743,25 @@ describe("durability in one process", () => {
     () => {
       const { dbPath } = tempDb("upgrade")
       const attempts: Array<[number, unknown]> = []
-      const layer = (failing: boolean) =>
-        engineLayer(
-          [resumable],
-          [
-            implement(quick, (n) => n * 10),
-            implement(patient, (_, ctx) => {
-              attempts.push([ctx.attempt, ctx.lastHeartbeat])
-              if (failing) throw new Error("down")
-              return { attempt: ctx.attempt, from: ctx.lastHeartbeat }
-            })
-          ],
-          { dbPath, snapshotEvery: 2 }
-        )
       return Effect.gen(function* () {
         yield* Effect.gen(function* () {
           const engine = yield* Engine
           yield* engine.start("resumable", undefined, { id: "u1" })
-          yield* eventually(
-            Effect.map(
-              historyOf("u1"),
-              (events) => eventsOfType(events, "ActivityAttemptFailed").length === 1
-            )
-          )
-        }).pipe(Effect.provide(layer(true)), Effect.scoped)
+          yield* eventually(failedAttempts("u1", 1))
+        }).pipe(Effect.provide(resumableEngine(dbPath, true, attempts)), Effect.scoped)
 
-        // What version 1 left: the open activity in `tasks`, snapshots of format 1, the schema stamp.
+        // What version 1 left: the open activity in `tasks` (its heartbeat there, not in the
+        // history), snapshots of format 1, the schema stamp.
         const Sqlite = (yield* Effect.promise(() => import("better-sqlite3"))).default
         const db = new Sqlite(dbPath)
         db.exec(`CREATE TABLE tasks (
-        run_id TEXT NOT NULL, workflow_id TEXT NOT NULL, cmd INTEGER NOT NULL, name TEXT NOT NULL,
-        input TEXT NOT NULL, options TEXT NOT NULL, attempt INTEGER NOT NULL,
-        next_attempt_at INTEGER NOT NULL, heartbeat TEXT, PRIMARY KEY (run_id, cmd)) WITHOUT ROWID`)
-        db.exec(`INSERT INTO tasks SELECT run_id, 'u1', 2, 'patient', 'null', '{}', 1, 0, NULL FROM runs`)
+          run_id TEXT NOT NULL, workflow_id TEXT NOT NULL, cmd INTEGER NOT NULL, name TEXT NOT NULL,
+          input TEXT NOT NULL, options TEXT NOT NULL, attempt INTEGER NOT NULL,
+          next_attempt_at INTEGER NOT NULL, heartbeat TEXT, PRIMARY KEY (run_id, cmd)) WITHOUT ROWID`)
+        db.exec(
+          `INSERT INTO tasks SELECT run_id, 'u1', 2, 'patient', 'null', '{}', 1, 0, '{"page":1}' FROM runs`
+        )
+        db.exec(`UPDATE events SET body = json_remove(body, '$.heartbeat')`)
         db.exec(`UPDATE snapshots SET body = json_set(body, '$.version', 1)`)
         db.exec(`UPDATE temporal_lite_meta SET value = '1' WHERE key = 'schema_version'`)
         db.exec(`DELETE FROM effect_sql_migrations WHERE migration_id = 2`)
@@ -786,7 +774,8 @@ describe("durability in one process", () => {
             resumed: { attempt: 2 },
             sums: [10, 20, 30]
           })
-        }).pipe(Effect.provide(layer(false)), Effect.scoped)
+        }).pipe(Effect.provide(resumableEngine(dbPath, false, attempts)), Effect.scoped)
+        // The heartbeat only version 1's table held is the one thing the upgrade loses.
         expect(attempts).toEqual([
           [1, undefined],
           [2, undefined]
@@ -795,9 +784,7 @@ describe("durability in one process", () => {
         expect(check.prepare(`SELECT name FROM sqlite_master WHERE name = 'tasks'`).all()).toEqual([])
         expect(
           check.prepare(`SELECT value FROM temporal_lite_meta WHERE key = 'schema_version'`).get()
-        ).toEqual({
-          value: "2"
-        })
+        ).toEqual({ value: "2" })
         check.close()
       })
     }
