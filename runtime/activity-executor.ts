@@ -107,6 +107,15 @@ export const makeActivityExecutor = (
     // Forks from callbacks run on the engine's runtime, so they see its Clock (TestClock in
     // tests), and in its scope: a released engine runs no retry and no attempt of its own.
     const runFork = yield* FiberSet.makeRuntime<never>()
+    // Nor does it start what was queued: an attempt that ends after the release frees a slot
+    // that nothing takes. (Finalizers run in reverse: this before the forks are interrupted.)
+    let released = false
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        released = true
+        waiting.length = 0
+      })
+    )
 
     const contextFor = (
       task: ActivityTask,
@@ -204,6 +213,7 @@ export const makeActivityExecutor = (
       })
 
     const start = (task: ActivityTask) => {
+      if (released) return
       const k = commandKey(task.runId, task.cmd)
       pending.delete(k)
       if (cancelled.delete(k)) return release()
@@ -314,6 +324,7 @@ export const makeActivityExecutor = (
 
     /** Invariant 2: due tasks take a slot or queue for one; a backoff waits outside the pool. */
     const dispatch = (task: ActivityTask) => {
+      if (released) return
       pending.add(commandKey(task.runId, task.cmd))
       const wait = task.notBefore - clock.unsafeCurrentTimeMillis()
       if (wait > 0) {

@@ -115,6 +115,8 @@ const makeEngine = (config: EngineOptions) =>
     }
 
     const unregister = (run: RunState) => {
+      // Its readers read the store instead: instanceOf replays what is committed there.
+      answerReaders(run, undefined)
       runs.delete(run.row.runId)
       if (current.get(run.row.workflowId) === run) current.delete(run.row.workflowId)
       cache.delete(run.row.runId)
@@ -153,8 +155,10 @@ const makeEngine = (config: EngineOptions) =>
     }
 
     /**
-     * Open runs not yet replayed since the engine started: resumed when nothing else is ready,
-     * so live traffic is not held up, and a divergence shows (`stuck`) soon after a deploy.
+     * Open runs not yet replayed since the engine started: resumed a few per batch beside live
+     * traffic (all at once when nothing else is ready), so neither holds the other up: their
+     * open activities are dispatched when they are rebuilt, and a divergence shows (`stuck`)
+     * soon after a deploy.
      */
     const recovering: Array<RunState> = []
     const takeRecovering = (max: number): Array<RunState> => {
@@ -202,7 +206,7 @@ const makeEngine = (config: EngineOptions) =>
             }
           }
         }
-        const rebuilding = batch.filter((r) => runs.has(r.row.runId) && needsRebuild(r))
+        const rebuilding = batch.filter((r) => runs.has(r.row.runId) && r.committed && needsRebuild(r))
         if (rebuilding.length === 0) return loaded
         const ids = rebuilding.map((r) => r.row.runId)
         const snapshots =
@@ -225,8 +229,8 @@ const makeEngine = (config: EngineOptions) =>
     const BATCH = 256
 
     const pumpOnce = Effect.gen(function* () {
-      let batch = ready.splice(0, BATCH)
-      if (batch.length === 0) batch = takeRecovering(64)
+      const batch = ready.splice(0, BATCH)
+      for (const run of takeRecovering(batch.length === 0 ? 64 : 8)) batch.push(run)
       if (batch.length === 0) return false
       const loaded = yield* prefetch(batch).pipe(
         Effect.catchAll((error) =>
@@ -277,6 +281,12 @@ const makeEngine = (config: EngineOptions) =>
     const processRun = (run: RunState, loaded: Loaded | undefined) => {
       run.scheduled = false
       if (!runs.has(run.row.runId)) return
+      // Created by a commit still in flight (a child, a continued run): that commit schedules
+      // it once its history can be read; what arrives meanwhile waits in its inbox.
+      if (!run.committed && !run.instance) return
+      const rebuilding = needsRebuild(run)
+      // Due since the batch read its histories ahead: the next batch reads this one's.
+      if (rebuilding && !loaded) return schedule(run)
       const now = clock.unsafeCurrentTimeMillis()
       const writes = emptyWriteSet()
       const after: Array<() => void> = []
@@ -286,7 +296,7 @@ const makeEngine = (config: EngineOptions) =>
       const task: Task = { run, now, writes, after, newRuns }
 
       // A stuck run is replayed again only when woken (at start): until then what arrives is stored.
-      if (needsRebuild(run)) rebuild(task, loaded)
+      if (rebuilding) rebuild(task, loaded!)
       else if (!run.definition && run.wake) markUnregistered(run)
       run.wake = false
       const items = run.inbox
@@ -349,12 +359,19 @@ const makeEngine = (config: EngineOptions) =>
       readonly newRuns: Array<RunState>
     }
 
-    /** Invariant 2: readers waiting for the instance get it once its run has nothing in flight. */
-    const releaseReaders = (run: RunState) => {
-      if (run.inflight > 0 || run.waiters.length === 0) return
+    const answerReaders = (run: RunState, instance: WorkflowInstance | undefined) => {
       const waiters = run.waiters
       run.waiters = []
-      for (const w of waiters) Deferred.unsafeDone(w, Exit.succeed(run.instance))
+      for (const w of waiters) Deferred.unsafeDone(w, Exit.succeed(instance))
+    }
+
+    /**
+     * Invariant 2: readers waiting for the instance get it once the run's start is committed
+     * and none of its commits is in flight.
+     */
+    const releaseReaders = (run: RunState) => {
+      if (run.inflight > 0 || !run.committed || run.waiters.length === 0) return
+      answerReaders(run, run.instance)
     }
 
     const submit = (task: Task, acks: ReadonlyArray<Ack>, generation: number, row: RunRow) => {
@@ -666,14 +683,9 @@ const makeEngine = (config: EngineOptions) =>
     }
 
     /** Rebuilds the instance by replay of the snapshot and the tail (or the whole history). */
-    const rebuild = (task: Task, loaded: Loaded | undefined) => {
+    const rebuild = (task: Task, loaded: Loaded) => {
       const { run } = task
       const row = run.row
-      if (!loaded) {
-        // Not read ahead (it became due during the batch): the next batch reads it.
-        run.wake = true
-        return
-      }
       const history = loaded.snapshot ? [...loaded.snapshot.events, ...loaded.tail] : loaded.tail
       if (history.length === 0) return
       const trail = new SnapshotTrail(loaded.snapshot)
@@ -838,7 +850,7 @@ const makeEngine = (config: EngineOptions) =>
       Effect.gen(function* () {
         const open = current.get(found.workflowId)
         if (open) {
-          if (open.instance && open.inflight === 0) return open.instance
+          if (open.instance && open.inflight === 0 && open.committed) return open.instance
           const waiter = yield* Deferred.make<WorkflowInstance | undefined>()
           open.waiters.push(waiter)
           // Evicted: its task rebuilds it. Otherwise the commit in flight releases the waiter.
@@ -846,7 +858,8 @@ const makeEngine = (config: EngineOptions) =>
           const instance = yield* Deferred.await(waiter)
           if (instance) return instance
         }
-        const row = open?.row ?? found
+        // What is committed: a run whose first commit failed never was.
+        const row = open?.committed ?? found
         const definition = definitions.get(row.type)
         if (!definition) return undefined
         const history = yield* store.events(row.runId)
@@ -957,10 +970,13 @@ const makeEngine = (config: EngineOptions) =>
 
     const describe: Engine["Type"]["describe"] = (id) =>
       Effect.gen(function* () {
-        const row = yield* findRow(id)
+        const found = yield* findRow(id)
+        const open = OPEN.has(found.status) ? current.get(id) : undefined
+        const instance = open && found.status === "running" ? yield* instanceOf(found) : undefined
+        // Read again after waiting: the commit waited for may have started a run (continued as
+        // new) or closed one.
+        const row = open ? yield* findRow(id) : found
         const facts = yield* store.historyFacts(row.runId)
-        const open = OPEN.has(row.status) ? current.get(id) : undefined
-        const instance = open && row.status === "running" ? yield* instanceOf(row) : undefined
         const ops = instance?.pending() ?? []
         const children = open ? open.children : new Map<number, string>()
         return {

@@ -31,6 +31,7 @@ import {
   EngineOnStore,
   NonRetryableError,
   SqliteStore,
+  StoreError,
   WorkflowStore,
   implement,
   type RegisteredActivity
@@ -49,6 +50,36 @@ const engineLayer = (
     cacheSize: options.cacheSize,
     snapshotEvery: options.snapshotEvery
   })
+
+/**
+ * The engine on the real store, with its commits held back while `gate` is closed and the
+ * next one failed when `failNext` is set. A test that closes the gate opens it again on the
+ * way out, or the engine's drain would wait for ever.
+ */
+const gatedEngine = (workflows: ReadonlyArray<WorkflowDefinition<any, any>>) => {
+  const control = { gate: Effect.runSync(Effect.makeLatch(true)), failNext: false }
+  const store = Layer.effect(
+    WorkflowStore,
+    Effect.map(WorkflowStore, (real) =>
+      WorkflowStore.of({
+        ...real,
+        commit: (writes) =>
+          Effect.zipRight(
+            control.gate.await,
+            Effect.suspend(() => {
+              if (!control.failNext) return real.commit(writes)
+              control.failNext = false
+              return Effect.fail(new StoreError({ reason: "Io", message: "disk full" }))
+            })
+          )
+      })
+    )
+  ).pipe(Layer.provide(SqliteStore({ filename: tempDb("gated").dbPath })))
+  return { control, layer: EngineOnStore({ workflows, activities: [] }).pipe(Layer.provide(store)) }
+}
+
+/** Whether the fiber is still running. */
+const waiting = (fiber: Fiber.Fiber<unknown, unknown>) => Effect.map(Fiber.poll(fiber), Option.isNone)
 
 const historyOf = (id: string) =>
   Effect.flatMap(Engine, (engine) => engine.history(id)).pipe(
@@ -132,6 +163,44 @@ describe("activities", () => {
       expect(calls).toBe(1)
     })
   })
+
+  const slowOne = activity("slowOne", {})
+  const queued = activity("queued", {})
+  const pair = workflow("pair", {}, function* () {
+    return yield* all([slowOne(), queued()])
+  })
+
+  it.live("a released engine starts no attempt that was queued for a slot", () =>
+    Effect.gen(function* () {
+      let slowStarted = false
+      let released = false
+      const ranAfterRelease: Array<string> = []
+      const layer = EngineLive({
+        dbPath: tempDb("released").dbPath,
+        workflows: [pair],
+        activityConcurrency: 1,
+        activities: [
+          implement(slowOne, () => {
+            slowStarted = true
+            return new Promise((resolve) => setTimeout(() => resolve("slow"), 100))
+          }),
+          implement(queued, () => {
+            if (released) ranAfterRelease.push("queued")
+            return "queued"
+          })
+        ]
+      })
+      yield* Effect.gen(function* () {
+        const engine = yield* Engine
+        yield* engine.start("pair", undefined, { id: "pair" })
+        yield* eventually(Effect.sync(() => slowStarted))
+      }).pipe(Effect.provide(layer), Effect.scoped)
+      released = true
+      // The slow attempt ends after the release and frees its slot.
+      yield* Effect.sleep("300 millis")
+      expect(ranAfterRelease).toEqual([])
+    })
+  )
 
   const metered = activity("metered", {
     input: Schema.Number,
@@ -397,41 +466,50 @@ describe("queries", () => {
   )
 
   it.live("invariant 2: a query or describe waits for the commit that records what it would show", () => {
-    // The real store, its commits held back while the gate is closed.
-    const gate = Effect.runSync(Effect.makeLatch(true))
-    const gatedStore = Layer.effect(
-      WorkflowStore,
-      Effect.map(WorkflowStore, (store) =>
-        WorkflowStore.of({ ...store, commit: (writes) => Effect.zipRight(gate.await, store.commit(writes)) })
-      )
-    ).pipe(Layer.provide(SqliteStore({ filename: tempDb("gated").dbPath })))
+    const { control, layer } = gatedEngine([counter])
     return Effect.gen(function* () {
       const engine = yield* Engine
       yield* engine.start("counter", undefined, { id: "g1" })
       yield* engine.signal("g1", "bump", undefined)
       expect(yield* engine.query("g1", "count")).toBe(1)
-      yield* gate.close
+      yield* control.gate.close
       const signalled = yield* Effect.fork(engine.signal("g1", "bump", undefined))
       yield* settle
       const queried = yield* Effect.fork(engine.query("g1", "count"))
       const described = yield* Effect.fork(engine.describe("g1"))
       yield* settle
       // The bump is applied in memory, but not recorded: neither reader may see it yet.
-      const waiting = (fiber: Fiber.Fiber<unknown, unknown>) => Effect.map(Fiber.poll(fiber), Option.isNone)
       expect(yield* Effect.all([waiting(signalled), waiting(queried), waiting(described)])).toEqual([
         true,
         true,
         true
       ])
-      yield* gate.open
+      yield* control.gate.open
       yield* Fiber.join(signalled)
       expect(yield* Fiber.join(queried)).toBe(2)
       expect((yield* Fiber.join(described)).lastEventType).toBe("SignalReceived")
-    }).pipe(
-      // A failed expectation must not leave the engine's drain waiting on a closed gate.
-      Effect.ensuring(gate.open),
-      Effect.provide(EngineOnStore({ workflows: [counter], activities: [] }).pipe(Layer.provide(gatedStore)))
-    )
+    }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
+  })
+
+  it.live("a query waiting on a new run whose first commit fails is answered from the store", () => {
+    const { control, layer } = gatedEngine([counter])
+    return Effect.gen(function* () {
+      const engine = yield* Engine
+      yield* engine.start("counter", undefined, { id: "g2" })
+      yield* engine.signal("g2", "bump", undefined)
+      yield* engine.cancel("g2")
+      expect(yield* awaitClosed("g2")).toBe("cancelled")
+      yield* control.gate.close
+      control.failNext = true
+      const started = yield* Effect.fork(Effect.either(engine.start("counter", undefined, { id: "g2" })))
+      yield* settle
+      const queried = yield* Effect.fork(engine.query("g2", "count"))
+      yield* settle
+      yield* control.gate.open
+      expect((yield* Fiber.join(started))._tag).toBe("Left")
+      // The closed run, as the store holds it.
+      expect(yield* Fiber.join(queried)).toBe(1)
+    }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
   })
 })
 
@@ -599,6 +677,46 @@ describe("children, races and cancellation", () => {
       const next = yield* step(round)
       if (next < 3) return yield* continueAsNew({ round: next, total: total + next })
       return total + next
+    }
+  )
+
+  const Go = defineSignal("go")
+  const twoRounds = workflow("twoRounds", { input: Schema.Number, signals: [Go] }, function* (round) {
+    yield* waitForSignal(Go)
+    if (round === 0) return yield* continueAsNew(1)
+    return "second round"
+  })
+
+  it.live(
+    "what arrives while a continuing run's commit is in flight goes to the new run, and waits for it",
+    () => {
+      const { control, layer } = gatedEngine([twoRounds])
+      return Effect.gen(function* () {
+        const engine = yield* Engine
+        const first = yield* engine.start("twoRounds", 0, { id: "two" })
+        yield* eventually(Effect.map(engine.describe("two"), (d) => d.pending.signals.length === 1))
+        yield* control.gate.close
+        const continued = yield* Effect.fork(engine.signal("two", "go", undefined))
+        yield* settle
+        const signalled = yield* Effect.fork(engine.signal("two", "go", undefined))
+        const described = yield* Effect.fork(engine.describe("two"))
+        yield* settle
+        expect(yield* Effect.all([waiting(continued), waiting(signalled), waiting(described)])).toEqual([
+          true,
+          true,
+          true
+        ])
+        yield* control.gate.open
+        yield* Fiber.join(continued)
+        yield* Fiber.join(signalled)
+        const second = yield* Fiber.join(described)
+        expect(second.runId).not.toBe(first.runId)
+        expect(second.input).toBe(1)
+        // Nothing wakes the new run but its own commit: history() only reads the store.
+        const closed = Effect.map(engine.history("two"), (h) => h.events.at(-1)?.type === "WorkflowCompleted")
+        yield* eventually(closed)
+        expect((yield* engine.describe("two")).result).toBe("second round")
+      }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
     }
   )
 
