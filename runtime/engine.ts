@@ -387,12 +387,17 @@ const makeEngine = (config: EngineOptions) =>
           for (const f of task.after) f()
           releaseReaders(run)
         },
-        onFailure: () => {
+        onFailure: (error) => {
           run.inflight--
           run.generation++
           dropInstance(run)
           run.reload = true
-          for (const created of task.newRuns) unregister(created)
+          for (const created of task.newRuns) {
+            unregister(created)
+            // What reached the run while it waited for this commit goes nowhere now.
+            failAcks(created.inbox, error)
+            created.inbox = []
+          }
           schedule(run)
         }
       })

@@ -720,6 +720,25 @@ describe("children, races and cancellation", () => {
     }
   )
 
+  it.live("a signal waiting for a continued run whose commit fails is answered with the failure", () => {
+    const { control, layer } = gatedEngine([twoRounds])
+    return Effect.gen(function* () {
+      const engine = yield* Engine
+      yield* engine.start("twoRounds", 0, { id: "two-fails" })
+      yield* eventually(Effect.map(engine.describe("two-fails"), (d) => d.pending.signals.length === 1))
+      yield* control.gate.close
+      control.failNext = true
+      const continued = yield* Effect.fork(Effect.either(engine.signal("two-fails", "go", undefined)))
+      yield* settle
+      const signalled = yield* Effect.fork(Effect.either(engine.signal("two-fails", "go", undefined)))
+      yield* settle
+      yield* control.gate.open
+      expect((yield* Fiber.join(continued))._tag).toBe("Left")
+      const second = yield* Fiber.join(signalled)
+      expect(second._tag === "Left" && second.left._tag).toBe("StoreError")
+    }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
+  })
+
   it.scoped("continue-as-new starts a fresh run with an empty history under the same id", () =>
     Effect.gen(function* () {
       const engine = yield* Engine
