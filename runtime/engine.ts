@@ -168,6 +168,8 @@ const makeEngine = (config: EngineOptions) =>
         if (run.instance || run.scheduled || !runs.has(run.row.runId) || run.row.status !== "running")
           continue
         run.wake = true
+        // In a batch as if scheduled: what arrives meanwhile must not queue it a second time.
+        run.scheduled = true
         out.push(run)
       }
       return out
@@ -398,6 +400,9 @@ const makeEngine = (config: EngineOptions) =>
             failAcks(created.inbox, error)
             created.inbox = []
           }
+          // A run that continued as new in the lost commit holds its id again.
+          if (runs.has(run.row.runId) && !current.has(run.row.workflowId))
+            current.set(run.row.workflowId, run)
           schedule(run)
         }
       })
@@ -848,27 +853,31 @@ const makeEngine = (config: EngineOptions) =>
       })
 
     /**
-     * The instance of an open run (rebuilt through its task if evicted), or a read-only replay
-     * of a closed one; `found` is the id's row as `findRow` gave it.
+     * The instance of an open run as of its last commit (rebuilt through its task if evicted),
+     * or a read-only replay of what the store holds, with the row it reflects; `found` is the
+     * id's row as `findRow` gave it.
      */
     const instanceOf = (found: RunRow) =>
       Effect.gen(function* () {
         const open = current.get(found.workflowId)
         if (open) {
-          if (open.instance && open.inflight === 0 && open.committed) return open.instance
+          if (open.instance && open.inflight === 0 && open.committed)
+            return { instance: open.instance, row: open.committed }
           const waiter = yield* Deferred.make<WorkflowInstance | undefined>()
           open.waiters.push(waiter)
           // Evicted: its task rebuilds it. Otherwise the commit in flight releases the waiter.
           if (!open.instance) schedule(open)
           const instance = yield* Deferred.await(waiter)
-          if (instance) return instance
+          // Released only once committed (releaseReaders); a run that left answers undefined.
+          if (instance && open.committed) return { instance, row: open.committed }
         }
         // What is committed: a run whose first commit failed never was.
         const row = open?.committed ?? found
         const definition = definitions.get(row.type)
-        if (!definition) return undefined
-        const history = yield* store.events(row.runId)
-        return WorkflowInstance.replay(definition, history, { trace: false })
+        const instance = definition
+          ? WorkflowInstance.replay(definition, yield* store.events(row.runId), { trace: false })
+          : undefined
+        return { instance, row }
       })
 
     const start: Engine["Type"]["start"] = (type, input, options) =>
@@ -950,7 +959,7 @@ const makeEngine = (config: EngineOptions) =>
           )
         }
         const decodedArgs = yield* validate(`arguments of query "${name}"`, declared.args, args)
-        const instance = yield* instanceOf(row)
+        const { instance } = yield* instanceOf(row)
         if (!instance) {
           return yield* Effect.fail(
             new QueryFailed({
@@ -976,13 +985,14 @@ const makeEngine = (config: EngineOptions) =>
     const describe: Engine["Type"]["describe"] = (id) =>
       Effect.gen(function* () {
         const found = yield* findRow(id)
-        const open = OPEN.has(found.status) ? current.get(id) : undefined
-        const instance = open && found.status === "running" ? yield* instanceOf(found) : undefined
-        // Read again after waiting: the commit waited for may have started a run (continued as
-        // new) or closed one.
-        const row = open ? yield* findRow(id) : found
+        // A running run's pending work comes from its instance, and its row from the same commit.
+        const { instance, row } =
+          found.status === "running" && current.has(id)
+            ? yield* instanceOf(found)
+            : { instance: undefined, row: found }
         const facts = yield* store.historyFacts(row.runId)
         const ops = instance?.pending() ?? []
+        const open = OPEN.has(row.status) ? runs.get(row.runId) : undefined
         const children = open ? open.children : new Map<number, string>()
         return {
           ...summary(row),

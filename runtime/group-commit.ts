@@ -84,9 +84,12 @@ export const makeGroupCommitter = Effect.gen(function* () {
       for (const s of batch) {
         if (s.isValid()) valid.push(s)
         else {
-          s.onFailure(
-            new StoreError({ reason: "Io", message: "dropped: an earlier commit of this workflow failed" })
-          )
+          const dropped = new StoreError({
+            reason: "Io",
+            message: "dropped: an earlier commit of this workflow failed"
+          })
+          s.onFailure(dropped)
+          for (const ack of s.acks) ack(Exit.fail(dropped))
         }
       }
       if (valid.length === 0) return

@@ -491,6 +491,29 @@ describe("queries", () => {
     }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
   })
 
+  it.live("a signal whose commit is dropped because an earlier commit of its run failed is answered", () => {
+    const { control, layer } = gatedEngine([counter])
+    return Effect.gen(function* () {
+      const engine = yield* Engine
+      yield* engine.start("counter", undefined, { id: "g3" })
+      yield* engine.signal("g3", "bump", undefined)
+      yield* control.gate.close
+      control.failNext = true
+      const first = yield* Effect.fork(Effect.either(engine.signal("g3", "bump", undefined)))
+      yield* settle
+      const second = yield* Effect.fork(Effect.either(engine.signal("g3", "bump", undefined)))
+      yield* settle
+      yield* control.gate.open
+      expect((yield* Fiber.join(first))._tag).toBe("Left")
+      const dropped = yield* Fiber.join(second)
+      expect(dropped._tag === "Left" && dropped.left.message).toBe(
+        "dropped: an earlier commit of this workflow failed"
+      )
+      yield* engine.signal("g3", "bump", undefined)
+      expect(yield* engine.query("g3", "count")).toBe(2)
+    }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
+  })
+
   it.live("a query waiting on a new run whose first commit fails is answered from the store", () => {
     const { control, layer } = gatedEngine([counter])
     return Effect.gen(function* () {
@@ -736,6 +759,69 @@ describe("children, races and cancellation", () => {
       expect((yield* Fiber.join(continued))._tag).toBe("Left")
       const second = yield* Fiber.join(signalled)
       expect(second._tag === "Left" && second.left._tag).toBe("StoreError")
+    }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
+  })
+
+  it.live(
+    "after a continuing commit fails, the run holds its id again: it takes signals, and a second start is refused",
+    () => {
+      const { control, layer } = gatedEngine([twoRounds])
+      return Effect.gen(function* () {
+        const engine = yield* Engine
+        const first = yield* engine.start("twoRounds", 0, { id: "two-lost" })
+        yield* eventually(Effect.map(engine.describe("two-lost"), (d) => d.pending.signals.length === 1))
+        yield* control.gate.close
+        control.failNext = true
+        const lost = yield* Effect.fork(Effect.either(engine.signal("two-lost", "go", undefined)))
+        yield* settle
+        yield* control.gate.open
+        expect((yield* Fiber.join(lost))._tag).toBe("Left")
+        const again = yield* Effect.flip(engine.start("twoRounds", 0, { id: "two-lost" }))
+        expect(again._tag).toBe("WorkflowAlreadyRunning")
+        yield* engine.signal("two-lost", "go", undefined)
+        const continued = Effect.map(engine.describe("two-lost"), (d) => d.runId !== first.runId)
+        yield* eventually(continued)
+        yield* engine.signal("two-lost", "go", undefined)
+        expect(yield* awaitClosed("two-lost")).toBe("completed")
+      }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
+    }
+  )
+
+  const Ping = defineSignal("ping")
+  const pingThenGo = workflow("pingThenGo", { input: Schema.Number, signals: [Go, Ping] }, function* (round) {
+    if (round === 0) {
+      yield* waitForSignal(Ping)
+      yield* waitForSignal(Go)
+      return yield* continueAsNew(1)
+    }
+    yield* waitForSignal(Go)
+    return "done"
+  })
+
+  it.live("a describe waiting on a run that continues as new describes one run, not a mix of two", () => {
+    const { control, layer } = gatedEngine([pingThenGo])
+    return Effect.gen(function* () {
+      const engine = yield* Engine
+      const first = yield* engine.start("pingThenGo", 0, { id: "pg" })
+      yield* control.gate.close
+      const pinged = yield* Effect.fork(engine.signal("pg", "ping", undefined))
+      yield* settle
+      const described = yield* Effect.fork(engine.describe("pg"))
+      yield* settle
+      const went = yield* Effect.fork(engine.signal("pg", "go", undefined))
+      yield* settle
+      yield* control.gate.open
+      yield* Fiber.join(pinged)
+      yield* Fiber.join(went)
+      const d = yield* Fiber.join(described)
+      expect([d.runId, d.status, d.input, d.pending.signals]).toEqual([
+        first.runId,
+        "continued-as-new",
+        0,
+        []
+      ])
+      const later = yield* engine.describe("pg")
+      expect([later.input, later.pending.signals]).toEqual([1, ["go"]])
     }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
   })
 
