@@ -323,21 +323,25 @@ export const makeActivityExecutor = (
     }
 
     /** Invariant 2: due tasks take a slot or queue for one; a backoff waits outside the pool. */
-    const dispatch = (task: ActivityTask) => {
-      if (released) return
-      pending.add(commandKey(task.runId, task.cmd))
-      const wait = task.notBefore - clock.unsafeCurrentTimeMillis()
-      if (wait > 0) {
-        runFork(
-          Effect.sleep(Duration.millis(wait)).pipe(
-            Effect.zipRight(Effect.sync(() => dispatch({ ...task, notBefore: 0 })))
-          )
-        )
-      } else if (active < concurrency) {
+    const enqueue = (task: ActivityTask) => {
+      if (active < concurrency) {
         active++
         start(task)
       } else {
         waiting.push(task)
+      }
+    }
+
+    /** A task already in hand (queued, backing off or running) is not taken a second time. */
+    const dispatch = (task: ActivityTask) => {
+      const k = commandKey(task.runId, task.cmd)
+      if (released || pending.has(k) || running.has(k)) return
+      pending.add(k)
+      const wait = task.notBefore - clock.unsafeCurrentTimeMillis()
+      if (wait > 0) {
+        runFork(Effect.sleep(Duration.millis(wait)).pipe(Effect.zipRight(Effect.sync(() => enqueue(task)))))
+      } else {
+        enqueue(task)
       }
     }
 

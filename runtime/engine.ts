@@ -52,6 +52,7 @@ import {
   WorkflowNotFound
 } from "./errors"
 import { makeGroupCommitter } from "./group-commit"
+import { openTimers } from "./open-commands"
 import { decodeSnapshot, SnapshotTrail, type Snapshot } from "./snapshot"
 import { SqliteStore, WorkflowStore, emptyWriteSet, type RunRow, type WriteSet } from "./store"
 import { timeOrderedId } from "./ids"
@@ -394,6 +395,9 @@ const makeEngine = (config: EngineOptions) =>
           run.generation++
           dropInstance(run)
           run.reload = true
+          // Rebuilt at once, even with nothing new to apply: what it had started goes on.
+          run.wake = true
+          run.redispatch = true
           for (const created of task.newRuns) {
             unregister(created)
             // What reached the run while it waited for this commit goes nowhere now.
@@ -701,9 +705,23 @@ const makeEngine = (config: EngineOptions) =>
       const trail = new SnapshotTrail(loaded.snapshot)
       for (const e of loaded.tail) trail.add(e)
       if (run.redispatch) {
-        // Invariant 4: recovered, so the executor does not have them yet.
+        // Invariant 4: recovered, or a commit failed and took completions and firings with it.
+        // The executor and the timer queue ignore what they still hold.
         run.redispatch = false
-        for (const activity of trail.open.tasks(row)) executor.dispatch(activity)
+        // What the inbox already brings (a completion, a firing) is not started again.
+        const arriving = new Set<number>()
+        for (const { event } of run.inbox) {
+          if (
+            event.type === "ActivityCompleted" ||
+            event.type === "ActivityFailed" ||
+            event.type === "TimerFired"
+          )
+            arriving.add(event.cmd)
+        }
+        for (const activity of trail.open.tasks(row))
+          if (!arriving.has(activity.cmd)) executor.dispatch(activity)
+        for (const [cmd, fireAt] of openTimers(history))
+          if (!arriving.has(cmd)) timers.add(row.runId, cmd, fireAt)
       }
       run.children.clear()
       for (const e of history) if (e.type === "ChildWorkflowStarted") run.children.set(e.cmd, e.workflowId)

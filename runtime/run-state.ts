@@ -46,7 +46,10 @@ export class RunState {
   rowChanged = false
   /** The row as of this run's last commit: what readers are shown. */
   committed: RunRow | undefined = undefined
-  /** Registered by recovery: its open activities are dispatched from its history when it is rebuilt. */
+  /**
+   * Registered by recovery, or a commit of it failed: its open activities and timers are
+   * started again from its history when it is rebuilt.
+   */
   redispatch = false
   constructor(
     public row: RunRow,

@@ -13,7 +13,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { HistoryEvent } from "../core"
-import { OpenActivities } from "./open-activities"
+import { OpenActivities } from "./open-commands"
 
 export interface Snapshot {
   readonly seq: number

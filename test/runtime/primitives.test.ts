@@ -56,7 +56,10 @@ const engineLayer = (
  * next one failed when `failNext` is set. A test that closes the gate opens it again on the
  * way out, or the engine's drain would wait for ever.
  */
-const gatedEngine = (workflows: ReadonlyArray<WorkflowDefinition<any, any>>) => {
+const gatedEngine = (
+  workflows: ReadonlyArray<WorkflowDefinition<any, any>>,
+  activities: ReadonlyArray<RegisteredActivity> = []
+) => {
   const control = { gate: Effect.runSync(Effect.makeLatch(true)), failNext: false }
   const store = Layer.effect(
     WorkflowStore,
@@ -75,7 +78,7 @@ const gatedEngine = (workflows: ReadonlyArray<WorkflowDefinition<any, any>>) => 
       })
     )
   ).pipe(Layer.provide(SqliteStore({ filename: tempDb("gated").dbPath })))
-  return { control, layer: EngineOnStore({ workflows, activities: [] }).pipe(Layer.provide(store)) }
+  return { control, layer: EngineOnStore({ workflows, activities }).pipe(Layer.provide(store)) }
 }
 
 /** Whether the fiber is still running. */
@@ -513,6 +516,49 @@ describe("queries", () => {
       expect(yield* engine.query("g3", "count")).toBe(2)
     }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
   })
+
+  const fetch = activity("fetch", { output: Schema.String })
+  const fetching = workflow("fetching", {}, function* () {
+    const fetched = yield* fetch()
+    yield* sleep("50 millis")
+    return fetched
+  })
+
+  it.live(
+    "a completion or a timer firing lost with a failed commit comes again: the activity reruns, the timer fires",
+    () => {
+      let calls = 0
+      let release: () => void = () => {}
+      const { control, layer } = gatedEngine(
+        [fetching],
+        [
+          implement(fetch, () => {
+            calls++
+            return calls === 1
+              ? new Promise<string>((resolve) => (release = () => resolve("first")))
+              : "again"
+          })
+        ]
+      )
+      return Effect.gen(function* () {
+        const engine = yield* Engine
+        yield* engine.start("fetching", undefined, { id: "lost" })
+        yield* eventually(Effect.sync(() => calls === 1))
+        control.failNext = true
+        release()
+        // The first attempt's completion goes with the failed commit: the activity runs again.
+        yield* eventually(Effect.sync(() => calls === 2))
+        yield* eventually(Effect.map(engine.describe("lost"), (d) => d.pending.timers.length === 1))
+        control.failNext = true
+        yield* Effect.sleep("100 millis")
+        // So does the timer's firing; it fires again.
+        expect(yield* awaitClosed("lost")).toBe("completed")
+        const events = yield* historyOf("lost")
+        expect(eventsOfType(events, "ActivityCompleted").map((e) => e.result)).toEqual(["again"])
+        expect(eventsOfType(events, "TimerFired").length).toBe(1)
+      }).pipe(Effect.provide(layer))
+    }
+  )
 
   it.live("a query waiting on a new run whose first commit fails is answered from the store", () => {
     const { control, layer } = gatedEngine([counter])

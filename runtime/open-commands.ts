@@ -1,8 +1,9 @@
 /**
- * The activities a run has scheduled and not yet seen end, as its history tells them. The
- * history is the only record of them: recovery dispatches them again from it (engine
- * invariant 4), resuming each where its last failed attempt left it (the count, when the
- * next attempt is due, the heartbeat details it is handed).
+ * The activities and timers a run has started and not yet seen end, as its history tells
+ * them. For activities the history is the only record: recovery, and a run rebuilt after a
+ * failed commit, dispatch them again from it (engine invariant 4), each resuming where its
+ * last failed attempt left it (the count, when the next attempt is due, the heartbeat details
+ * it is handed).
  */
 import type { HistoryEvent } from "../core"
 import type { ActivityTask } from "./activity-executor"
@@ -60,4 +61,14 @@ export class OpenActivities {
       lastHeartbeat: failure?.heartbeat
     }))
   }
+}
+
+/** The timers the events leave running, by cmd: their due times. */
+export const openTimers = (events: Iterable<HistoryEvent>): Map<number, number> => {
+  const open = new Map<number, number>()
+  for (const event of events) {
+    if (event.type === "TimerStarted") open.set(event.cmd, event.fireAt)
+    else if (event.type === "TimerFired" || event.type === "TimerCancelled") open.delete(event.cmd)
+  }
+  return open
 }
