@@ -156,10 +156,10 @@ const makeEngine = (config: EngineOptions) =>
     }
 
     /**
-     * Open runs not yet replayed since the engine started: resumed a few per batch beside live
-     * traffic (all at once when nothing else is ready), so neither holds the other up: their
-     * open activities are dispatched when they are rebuilt, and a divergence shows (`stuck`)
-     * soon after a deploy.
+     * Open runs not yet replayed since the engine started: they fill each batch up to 64 runs,
+     * and take at least 8 places in a full one, so neither they nor live traffic hold the other
+     * up: their open activities are dispatched when they are rebuilt, and a divergence shows
+     * (`stuck`) soon after a deploy.
      */
     const recovering: Array<RunState> = []
     const takeRecovering = (max: number): Array<RunState> => {
@@ -233,7 +233,7 @@ const makeEngine = (config: EngineOptions) =>
 
     const pumpOnce = Effect.gen(function* () {
       const batch = ready.splice(0, BATCH)
-      for (const run of takeRecovering(batch.length === 0 ? 64 : 8)) batch.push(run)
+      for (const run of takeRecovering(Math.max(8, 64 - batch.length))) batch.push(run)
       if (batch.length === 0) return false
       const loaded = yield* prefetch(batch).pipe(
         Effect.catchAll((error) =>
