@@ -78,19 +78,22 @@ export const makeGroupCommitter = Effect.gen(function* () {
     })
   })
 
+  /** Invariant 2: a submission that is not committed fails, and so do its acknowledgements. */
+  const fail = (s: Submission, error: StoreError) => {
+    s.onFailure(error)
+    for (const ack of s.acks) ack(Exit.fail(error))
+  }
+
   const commitBatch = (batch: ReadonlyArray<Submission>) =>
     Effect.gen(function* () {
       const valid: Array<Submission> = []
       for (const s of batch) {
         if (s.isValid()) valid.push(s)
-        else {
-          const dropped = new StoreError({
-            reason: "Io",
-            message: "dropped: an earlier commit of this workflow failed"
-          })
-          s.onFailure(dropped)
-          for (const ack of s.acks) ack(Exit.fail(dropped))
-        }
+        else
+          fail(
+            s,
+            new StoreError({ reason: "Io", message: "dropped: an earlier commit of this workflow failed" })
+          )
       }
       if (valid.length === 0) return
       const exit = yield* Effect.exit(store.commit(merge(valid)))
@@ -102,11 +105,8 @@ export const makeGroupCommitter = Effect.gen(function* () {
         return
       }
       const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
-      for (const s of valid) {
-        const failure = error ?? new StoreError({ reason: "Io", message: "the commit was interrupted" })
-        s.onFailure(failure)
-        for (const ack of s.acks) ack(Exit.fail(failure))
-      }
+      for (const s of valid)
+        fail(s, error ?? new StoreError({ reason: "Io", message: "the commit was interrupted" }))
     })
 
   // A commit blocks the thread for its fsync, so nothing gathers while it runs: before
