@@ -52,7 +52,7 @@ import {
   WorkflowNotFound
 } from "./errors"
 import { makeGroupCommitter } from "./group-commit"
-import { openTimers } from "./open-commands"
+import { OpenActivities, openTimers } from "./open-commands"
 import { decodeSnapshot, SnapshotTrail, type Snapshot } from "./snapshot"
 import { SqliteStore, WorkflowStore, emptyWriteSet, type RunRow, type WriteSet } from "./store"
 import { timeOrderedId } from "./ids"
@@ -702,8 +702,9 @@ const makeEngine = (config: EngineOptions) =>
       const row = run.row
       const history = loaded.snapshot ? [...loaded.snapshot.events, ...loaded.tail] : loaded.tail
       if (history.length === 0) return
-      const trail = new SnapshotTrail(loaded.snapshot)
-      for (const e of loaded.tail) trail.add(e)
+      // Kept only when snapshots are taken; without them the tail is the whole history.
+      const trail = snapshotEvery > 0 ? new SnapshotTrail(loaded.snapshot) : undefined
+      if (trail) for (const e of loaded.tail) trail.add(e)
       if (run.redispatch) {
         // Invariant 4: recovered, or a commit failed and took completions and firings with it.
         // The executor and the timer queue ignore what they still hold.
@@ -718,8 +719,8 @@ const makeEngine = (config: EngineOptions) =>
           )
             arriving.add(event.cmd)
         }
-        for (const activity of trail.open.tasks(row))
-          if (!arriving.has(activity.cmd)) executor.dispatch(activity)
+        const open = trail?.open ?? new OpenActivities(loaded.tail)
+        for (const activity of open.tasks(row)) if (!arriving.has(activity.cmd)) executor.dispatch(activity)
         for (const [cmd, fireAt] of openTimers(history))
           if (!arriving.has(cmd)) timers.add(row.runId, cmd, fireAt)
       }
@@ -741,7 +742,7 @@ const makeEngine = (config: EngineOptions) =>
         run.rowChanged = true
       }
       run.instance = instance
-      if (snapshotEvery > 0) {
+      if (trail) {
         run.trail = trail
         run.snapshotSeq = loaded.snapshot?.seq ?? 0
       }

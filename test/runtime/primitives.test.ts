@@ -952,8 +952,16 @@ describe("durability in one process", () => {
     return { resumed, sums }
   })
 
-  /** An engine on `dbPath` whose `patient` heartbeats and fails while `failing`, noting each attempt. */
-  const resumableEngine = (dbPath: string, failing: boolean, attempts: Array<[number, unknown]>) =>
+  /**
+   * An engine on `dbPath` whose `patient` heartbeats and fails while `failing`, noting each
+   * attempt; a snapshot every 2 events unless told otherwise.
+   */
+  const resumableEngine = (
+    dbPath: string,
+    failing: boolean,
+    attempts: Array<[number, unknown]>,
+    snapshotEvery = 2
+  ) =>
     engineLayer(
       [resumable],
       [
@@ -966,46 +974,50 @@ describe("durability in one process", () => {
         })
       ],
       // The compact history empties the activity's input and drops its failures.
-      { dbPath, snapshotEvery: 2 }
+      { dbPath, snapshotEvery }
     )
   const failedAttempts = (id: string, n: number) =>
     Effect.map(historyOf(id), (events) => eventsOfType(events, "ActivityAttemptFailed").length === n)
 
-  it.scoped(
-    "invariant 4: recovery dispatches an activity scheduled before a snapshot from the history alone, with its attempt count and last heartbeat",
-    () => {
-      const { dbPath } = tempDb("open-activity")
-      const attempts: Array<[number, unknown]> = []
-      return Effect.gen(function* () {
-        yield* Effect.gen(function* () {
-          const engine = yield* Engine
-          yield* engine.start("resumable", undefined, { id: "o1" })
-          yield* eventually(failedAttempts("o1", 1))
-          yield* TestClock.adjust("1 minute")
-          yield* eventually(failedAttempts("o1", 2))
-        }).pipe(Effect.provide(resumableEngine(dbPath, true, attempts)), Effect.scoped)
+  for (const [snapshotEvery, title] of [
+    [2, "an activity scheduled before a snapshot"],
+    [0, "an activity (snapshots off)"]
+  ] as const)
+    it.scoped(
+      `invariant 4: recovery dispatches ${title} from the history alone, with its attempt count and last heartbeat`,
+      () => {
+        const { dbPath } = tempDb("open-activity")
+        const attempts: Array<[number, unknown]> = []
+        return Effect.gen(function* () {
+          yield* Effect.gen(function* () {
+            const engine = yield* Engine
+            yield* engine.start("resumable", undefined, { id: "o1" })
+            yield* eventually(failedAttempts("o1", 1))
+            yield* TestClock.adjust("1 minute")
+            yield* eventually(failedAttempts("o1", 2))
+          }).pipe(Effect.provide(resumableEngine(dbPath, true, attempts, snapshotEvery)), Effect.scoped)
 
-        yield* Effect.gen(function* () {
-          const engine = yield* Engine
-          expect(yield* runUntilClosed("o1", "1 minute")).toBe("completed")
-          expect((yield* engine.describe("o1")).result).toEqual({
-            resumed: { attempt: 3, from: { page: 2 } },
-            sums: [10, 20, 30]
-          })
-          const events = yield* historyOf("o1")
-          expect(eventsOfType(events, "ActivityAttemptFailed").map((e) => e.heartbeat)).toEqual([
-            { page: 1 },
-            { page: 2 }
+          yield* Effect.gen(function* () {
+            const engine = yield* Engine
+            expect(yield* runUntilClosed("o1", "1 minute")).toBe("completed")
+            expect((yield* engine.describe("o1")).result).toEqual({
+              resumed: { attempt: 3, from: { page: 2 } },
+              sums: [10, 20, 30]
+            })
+            const events = yield* historyOf("o1")
+            expect(eventsOfType(events, "ActivityAttemptFailed").map((e) => e.heartbeat)).toEqual([
+              { page: 1 },
+              { page: 2 }
+            ])
+          }).pipe(Effect.provide(resumableEngine(dbPath, false, attempts, snapshotEvery)), Effect.scoped)
+          expect(attempts).toEqual([
+            [1, undefined],
+            [2, { page: 1 }],
+            [3, { page: 2 }]
           ])
-        }).pipe(Effect.provide(resumableEngine(dbPath, false, attempts)), Effect.scoped)
-        expect(attempts).toEqual([
-          [1, undefined],
-          [2, { page: 1 }],
-          [3, { page: 2 }]
-        ])
-      })
-    }
-  )
+        })
+      }
+    )
 
   it.scoped(
     "a version-1 file is upgraded: its tasks table goes, and its open activity resumes from the history",
