@@ -6,7 +6,9 @@
  *    appended; a task appends its events and the commands they produced in one write set.
  * 2. Nothing leaves the engine before it is durable: activities, timers, children, cancels,
  *    stream items and acknowledgements follow the commit that recorded them, and queries and
- *    descriptions read an instance only once no commit of its run is in flight.
+ *    descriptions read an instance only once no commit of its run is in flight. A run with
+ *    readers waiting takes no new task until they are answered, so a steady stream of events
+ *    cannot keep them waiting.
  * 3. Every open run is known in memory (a small row); its instance is a cache entry that can
  *    be evicted when idle and is rebuilt by replay (snapshot + tail) on its next event.
  * 4. An activity whose completion is recorded is never dispatched again; one scheduled
@@ -287,6 +289,9 @@ const makeEngine = (config: EngineOptions) =>
       // Created by a commit still in flight (a child, a continued run): that commit schedules
       // it once its history can be read; what arrives meanwhile waits in its inbox.
       if (!run.committed && !run.instance) return
+      // Invariant 2: readers first. Its commits in flight land, releaseReaders answers them and
+      // schedules the run again; what arrives meanwhile waits in the inbox.
+      if (run.waiters.length > 0 && run.inflight > 0) return
       const rebuilding = needsRebuild(run)
       // Due since the batch read its histories ahead: the next batch reads this one's.
       if (rebuilding && !loaded) return schedule(run)
@@ -375,6 +380,8 @@ const makeEngine = (config: EngineOptions) =>
     const releaseReaders = (run: RunState) => {
       if (run.inflight > 0 || !run.committed || run.waiters.length === 0) return
       answerReaders(run, run.instance)
+      // Held back while they waited (processRun).
+      if (run.inbox.length > 0) schedule(run)
     }
 
     const submit = (task: Task, acks: ReadonlyArray<Ack>, generation: number, row: RunRow) => {

@@ -52,29 +52,28 @@ const engineLayer = (
   })
 
 /**
- * The engine on the real store, with its commits held back while `gate` is closed and the
- * next one failed when `failNext` is set. A test that closes the gate opens it again on the
- * way out, or the engine's drain would wait for ever.
+ * The engine on the real store, with its commits held back while `gate` is closed, each
+ * delayed by `delayMs` (a slow disk), and the next one failed when `failNext` is set. A test
+ * that closes the gate opens it again on the way out, or the engine's drain would wait for ever.
  */
 const gatedEngine = (
   workflows: ReadonlyArray<WorkflowDefinition<any, any>>,
   activities: ReadonlyArray<RegisteredActivity> = []
 ) => {
-  const control = { gate: Effect.runSync(Effect.makeLatch(true)), failNext: false }
+  const control = { gate: Effect.runSync(Effect.makeLatch(true)), failNext: false, delayMs: 0 }
   const store = Layer.effect(
     WorkflowStore,
     Effect.map(WorkflowStore, (real) =>
       WorkflowStore.of({
         ...real,
         commit: (writes) =>
-          Effect.zipRight(
-            control.gate.await,
-            Effect.suspend(() => {
-              if (!control.failNext) return real.commit(writes)
-              control.failNext = false
-              return Effect.fail(new StoreError({ reason: "Io", message: "disk full" }))
-            })
-          )
+          Effect.gen(function* () {
+            yield* control.gate.await
+            if (control.delayMs > 0) yield* Effect.sleep(control.delayMs)
+            if (!control.failNext) return yield* real.commit(writes)
+            control.failNext = false
+            return yield* new StoreError({ reason: "Io", message: "disk full" })
+          })
       })
     )
   ).pipe(Layer.provide(SqliteStore({ filename: tempDb("gated").dbPath })))
@@ -517,6 +516,37 @@ describe("queries", () => {
     }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
   })
 
+  it.live("invariant 2: a query is answered while signals keep the run's commits in flight", () => {
+    const { control, layer } = gatedEngine([counter])
+    return Effect.gen(function* () {
+      const engine = yield* Engine
+      yield* engine.start("counter", undefined, { id: "busy" })
+      control.delayMs = 5
+      let sent = 0
+      let stop = false
+      // Open loop, like many clients: a signal every millisecond, whether or not the last is recorded.
+      const sender = Effect.gen(function* () {
+        while (!stop) {
+          yield* Effect.fork(engine.signal("busy", "bump", undefined))
+          sent++
+          yield* Effect.sleep("1 millis")
+        }
+      })
+      const senders = yield* Effect.fork(sender)
+      yield* Effect.sleep("50 millis")
+      const queried = yield* Effect.fork(engine.query("busy", "count"))
+      // Long enough for a few dozen commits: the answer comes while the signals go on.
+      const answer = yield* Fiber.join(queried).pipe(Effect.timeout("1 second"), Effect.option)
+      const sentMeanwhile = sent
+      stop = true
+      yield* Fiber.join(senders)
+      expect(Option.isSome(answer)).toBe(true)
+      const count = Option.getOrThrow(answer)
+      expect(count).toBeGreaterThan(0)
+      expect(count).toBeLessThanOrEqual(sentMeanwhile)
+    }).pipe(Effect.provide(layer))
+  })
+
   const fetch = activity("fetch", { output: Schema.String })
   const fetching = workflow("fetching", {}, function* () {
     const fetched = yield* fetch()
@@ -844,32 +874,31 @@ describe("children, races and cancellation", () => {
     return "done"
   })
 
-  it.live("a describe waiting on a run that continues as new describes one run, not a mix of two", () => {
-    const { control, layer } = gatedEngine([pingThenGo])
-    return Effect.gen(function* () {
-      const engine = yield* Engine
-      const first = yield* engine.start("pingThenGo", 0, { id: "pg" })
-      yield* control.gate.close
-      const pinged = yield* Effect.fork(engine.signal("pg", "ping", undefined))
-      yield* settle
-      const described = yield* Effect.fork(engine.describe("pg"))
-      yield* settle
-      const went = yield* Effect.fork(engine.signal("pg", "go", undefined))
-      yield* settle
-      yield* control.gate.open
-      yield* Fiber.join(pinged)
-      yield* Fiber.join(went)
-      const d = yield* Fiber.join(described)
-      expect([d.runId, d.status, d.input, d.pending.signals]).toEqual([
-        first.runId,
-        "continued-as-new",
-        0,
-        []
-      ])
-      const later = yield* engine.describe("pg")
-      expect([later.input, later.pending.signals]).toEqual([1, ["go"]])
-    }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
-  })
+  it.live(
+    "a describe waiting on a run that then continues as new describes one run, as its commit left it",
+    () => {
+      const { control, layer } = gatedEngine([pingThenGo])
+      return Effect.gen(function* () {
+        const engine = yield* Engine
+        const first = yield* engine.start("pingThenGo", 0, { id: "pg" })
+        yield* control.gate.close
+        const pinged = yield* Effect.fork(engine.signal("pg", "ping", undefined))
+        yield* settle
+        const described = yield* Effect.fork(engine.describe("pg"))
+        yield* settle
+        const went = yield* Effect.fork(engine.signal("pg", "go", undefined))
+        yield* settle
+        yield* control.gate.open
+        yield* Fiber.join(pinged)
+        yield* Fiber.join(went)
+        const d = yield* Fiber.join(described)
+        // Answered once the ping was recorded, before the run took the go (readers first).
+        expect([d.runId, d.status, d.input, d.pending.signals]).toEqual([first.runId, "running", 0, ["go"]])
+        const later = yield* engine.describe("pg")
+        expect([later.input, later.pending.signals]).toEqual([1, ["go"]])
+      }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
+    }
+  )
 
   it.scoped("continue-as-new starts a fresh run with an empty history under the same id", () =>
     Effect.gen(function* () {
