@@ -80,6 +80,12 @@ class AttemptAbort {
   }
 }
 
+/** An attempt under way: its abort, and its fiber when it runs as one. */
+interface Running {
+  readonly controller: AttemptAbort
+  fiber?: Fiber.RuntimeFiber<unknown, unknown>
+}
+
 const schemaError = (what: string, activity: string, error: unknown): ErrorInfo => ({
   name: "InvalidActivityPayload",
   message: `activity "${activity}": invalid ${what}: ${(error as Error).message}`,
@@ -93,10 +99,7 @@ export const makeActivityExecutor = (
 ) =>
   Effect.gen(function* () {
     const registry = new Map(registered.map((r) => [r.definition.activityName, r]))
-    const running = new Map<
-      string,
-      { readonly controller: AttemptAbort; fiber?: Fiber.RuntimeFiber<unknown, unknown> }
-    >()
+    const running = new Map<string, Running>()
     /** Dispatched, not started yet: queued for a slot or waiting out a retry's backoff. */
     const pending = new Set<string>()
     /** Running or pending tasks whose outcome is to be dropped; each key leaves when its task does. */
@@ -235,21 +238,13 @@ export const makeActivityExecutor = (
       if (Either.isLeft(input))
         return finish(task, activity, Exit.fail({ error: input.left, details: task.lastHeartbeat }))
       const controller = new AttemptAbort()
-      const entry: { readonly controller: AttemptAbort; fiber?: Fiber.RuntimeFiber<unknown, unknown> } = {
-        controller
-      }
+      const entry: Running = { controller }
       running.set(k, entry)
-      const observe = (effect: Effect.Effect<unknown, { error: unknown; details: unknown }>) => {
-        const fiber = runFork(effect)
-        entry.fiber = fiber
-        fiber.addObserver((exit) => finish(task, activity, exit, controller))
-      }
       if (task.options.timeoutMs !== undefined || task.options.heartbeatTimeoutMs !== undefined) {
-        return observe(supervised(task, activity, input.right, controller))
+        return observe(task, activity, entry, supervised(task, activity, input.right, controller))
       }
       // No heartbeat timeout to watch, but the last details still go to the next attempt.
       let details = task.lastHeartbeat
-      const failed = (error: unknown) => Exit.fail({ error, details })
       let out: unknown
       try {
         out = activity.run(
@@ -259,16 +254,34 @@ export const makeActivityExecutor = (
           })
         )
       } catch (error) {
-        return finish(task, activity, failed(error), controller)
+        return finish(task, activity, Exit.fail({ error, details }), controller)
       }
-      if (Effect.isEffect(out)) return observe(Effect.mapError(lift(out), (error) => ({ error, details })))
+      if (Effect.isEffect(out))
+        return observe(
+          task,
+          activity,
+          entry,
+          Effect.mapError(lift(out), (error) => ({ error, details }))
+        )
       if (isThenable(out)) {
         return void Promise.resolve(out).then(
           (value) => finish(task, activity, Exit.succeed(value), controller),
-          (error) => finish(task, activity, failed(error), controller)
+          (error) => finish(task, activity, Exit.fail({ error, details }), controller)
         )
       }
       finish(task, activity, Exit.succeed(out), controller)
+    }
+
+    /** An attempt run as a fiber: under timeouts or heartbeats, or an Effect implementation. */
+    const observe = (
+      task: ActivityTask,
+      activity: RegisteredActivity,
+      entry: Running,
+      attempt: Effect.Effect<unknown, { error: unknown; details: unknown }>
+    ) => {
+      const fiber = runFork(attempt)
+      entry.fiber = fiber
+      fiber.addObserver((exit) => finish(task, activity, exit, entry.controller))
     }
 
     /** Invariant 3: reports the attempt's outcome once, and schedules the retry if there is one. */
