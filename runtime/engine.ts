@@ -301,18 +301,21 @@ const makeEngine = (config: EngineOptions) =>
       const acks: Array<Ack> = []
       const generation = run.generation
       const newRuns: Array<RunState> = []
-      const task: Task = { run, now, writes, events: [], after, newRuns }
+      const items = run.inbox
+      run.inbox = []
+      const task: Task = { run, now, writes, items, events: [], after, newRuns }
 
       // A stuck run is replayed again only when woken (at start): until then what arrives is stored.
       if (rebuilding) rebuild(task, loaded!)
       else if (!run.definition && run.wake) markUnregistered(run)
       run.wake = false
-      const items = run.inbox
-      run.inbox = []
       for (const item of items) {
-        if (item.ack) acks.push(item.ack)
         if (item.flags) writes.flags.push(...item.flags)
-        if (!OPEN.has(run.row.status)) continue
+        if (!OPEN.has(run.row.status)) {
+          afterClose(task, item, acks)
+          continue
+        }
+        if (item.ack) acks.push(item.ack)
         const event = append(task, item.event)
         if (run.instance && run.row.status === "running") {
           run.instance.apply(event)
@@ -363,6 +366,8 @@ const makeEngine = (config: EngineOptions) =>
       readonly run: RunState
       readonly now: number
       readonly writes: WriteSet
+      /** What the task took from the run's inbox. */
+      readonly items: ReadonlyArray<InboxItem>
       /** Appended by this task: streamed to subscribers once committed. */
       readonly events: Array<HistoryEvent>
       /** What follows the commit, in order (invariant 2). */
@@ -385,6 +390,27 @@ const makeEngine = (config: EngineOptions) =>
       answerReaders(run, run.instance)
       // Held back while they waited (processRun).
       if (run.inbox.length > 0) schedule(run)
+    }
+
+    /**
+     * An item that reaches a run closed earlier in the same task. A signal or a cancel is for
+     * the workflow id: after a continue-as-new it goes to the new run, as it would have a
+     * moment later; otherwise a signal is refused once the close is committed (it is stored
+     * nowhere), and a cancel has nothing left to do.
+     */
+    const afterClose = (task: Task, item: InboxItem, acks: Array<Ack>) => {
+      const { run } = task
+      const { event, ack } = item
+      if (event.type !== "SignalReceived" && event.type !== "CancelRequested") return ack && acks.push(ack)
+      const successor = current.get(run.row.workflowId)
+      if (run.row.status === "continued-as-new" && successor && successor !== run) {
+        if (event.type === "CancelRequested") return requestCancel(successor, event.reason, ack)
+        return deliver(successor, item)
+      }
+      if (!ack) return
+      if (event.type === "CancelRequested") return acks.push(ack)
+      const closed = new WorkflowClosed({ workflowId: run.row.workflowId, status: run.row.status })
+      acks.push((exit) => ack(Exit.isSuccess(exit) ? Exit.fail(closed) : exit))
     }
 
     /**
@@ -432,6 +458,12 @@ const makeEngine = (config: EngineOptions) =>
         }
         // A run that continued as new in the lost commit holds its id again.
         if (runs.has(run.row.runId) && !current.has(run.row.workflowId)) current.set(run.row.workflowId, run)
+        // Nothing that arrived is lost with the commit: a caller waiting is told (its ack
+        // fails), and what nobody waits for (a completion, a firing, a child's outcome, a
+        // parent's cancel) goes back to the inbox, so the rebuild neither loses it nor starts
+        // its activity or timer again. Signals all have callers, so no arrival order changes.
+        const again = this.task.items.filter((item) => !item.ack)
+        if (again.length > 0) run.inbox = [...again, ...run.inbox]
         schedule(run)
       }
     }
@@ -738,9 +770,9 @@ const makeEngine = (config: EngineOptions) =>
         // Invariant 4: recovered, or a commit failed and took completions and firings with it.
         // The executor and the timer queue ignore what they still hold.
         run.redispatch = false
-        // What the inbox already brings (a completion, a firing) is not started again.
+        // What this task brings (a completion, a firing) is not started again.
         const arriving = new Set<number>()
-        for (const { event } of run.inbox) {
+        for (const { event } of task.items) {
           if (
             event.type === "ActivityCompleted" ||
             event.type === "ActivityFailed" ||
@@ -965,7 +997,10 @@ const makeEngine = (config: EngineOptions) =>
           input: input ?? null,
           randomSeed: row.runId
         }
-        yield* Effect.async<void, StoreError>((ack) => deliver(run, { event: started, ack }))
+        // Only a signal or a cancel reaching a closed run is refused, never a run's first event.
+        yield* Effect.async<void, StoreError | WorkflowClosed>((ack) =>
+          deliver(run, { event: started, ack })
+        ).pipe(Effect.catchTag("WorkflowClosed", Effect.die))
         return { id: workflowId, runId: row.runId, status: "running" as const }
       })
 
@@ -986,7 +1021,7 @@ const makeEngine = (config: EngineOptions) =>
           )
         }
         yield* validate(`payload of signal "${name}"`, declared.schema, payload)
-        yield* Effect.async<void, StoreError>((ack) =>
+        yield* Effect.async<void, StoreError | WorkflowClosed>((ack) =>
           deliver(run, { event: { type: "SignalReceived", name, payload: payload ?? null }, ack })
         )
       })
@@ -1027,7 +1062,9 @@ const makeEngine = (config: EngineOptions) =>
       Effect.gen(function* () {
         yield* refuseWhileClosing
         const run = yield* openRun(id)
-        yield* Effect.async<void, StoreError>((ack) => requestCancel(run, reason ?? "cancel requested", ack))
+        yield* Effect.async<void, StoreError | WorkflowClosed>((ack) =>
+          requestCancel(run, reason ?? "cancel requested", ack)
+        )
       })
 
     const describe: Engine["Type"]["describe"] = (id) =>

@@ -130,7 +130,7 @@ export const makeGroupCommitter = Effect.gen(function* () {
     submit: offer,
     /** Waits until everything submitted so far has been committed (invariant 1 makes a marker enough). */
     flush: Effect.ignore(
-      Effect.async<void, StoreError>((ack) => {
+      Effect.async<void, unknown>((ack) => {
         offer({
           writes: emptyWriteSet(),
           acks: [ack],

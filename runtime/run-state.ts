@@ -7,12 +7,15 @@ import type * as Deferred from "effect/Deferred"
 import type * as Exit from "effect/Exit"
 import type { Incoming, WorkflowDefinition, WorkflowInstance } from "../core"
 import type { RunStatus } from "./engine-api"
-import type { StoreError } from "./errors"
+import type { StoreError, WorkflowClosed } from "./errors"
 import type { SnapshotTrail } from "./snapshot"
 import type { RunRow, WriteSet } from "./store"
 
-/** Told once the event is committed (or failed to be): resumes a caller waiting for durability. */
-export type Ack = (exit: Exit.Exit<void, StoreError>) => void
+/**
+ * Told once the event is committed (or failed to be): resumes a caller waiting for durability.
+ * A signal that reached its run in the task that closed it is refused (`WorkflowClosed`).
+ */
+export type Ack = (exit: Exit.Exit<void, StoreError | WorkflowClosed>) => void
 
 export interface InboxItem {
   readonly event: Incoming
