@@ -303,7 +303,7 @@ const makeEngine = (config: EngineOptions) =>
       const newRuns: Array<RunState> = []
       const items = run.inbox
       run.inbox = []
-      const task: Task = { run, now, writes, items, events: [], after, newRuns }
+      const task: Task = { run, now, writes, items, decided: [], events: [], after, newRuns }
 
       // A stuck run is replayed again only when woken (at start): until then what arrives is stored.
       if (rebuilding) rebuild(task, loaded!)
@@ -368,6 +368,12 @@ const makeEngine = (config: EngineOptions) =>
       readonly writes: WriteSet
       /** What the task took from the run's inbox. */
       readonly items: ReadonlyArray<InboxItem>
+      /**
+       * Outcomes the engine decides at once (a child that cannot start), applied in this same
+       * task so that they are committed with the command they answer: delivered after the
+       * commit, a crash in between left the parent waiting for ever.
+       */
+      readonly decided: Array<Incoming>
       /** Appended by this task: streamed to subscribers once committed. */
       readonly events: Array<HistoryEvent>
       /** What follows the commit, in order (invariant 2). */
@@ -561,6 +567,12 @@ const makeEngine = (config: EngineOptions) =>
             break
         }
       }
+      for (const decided of task.decided.splice(0)) {
+        if (!run.instance || run.row.status !== "running") break
+        run.instance.apply(append(task, decided))
+        handleCommands(task, run.instance.takeCommands())
+        checkStuck(task)
+      }
     }
 
     const checkStuck = (task: Task) => {
@@ -645,9 +657,7 @@ const makeEngine = (config: EngineOptions) =>
     const startChild = (task: Task, event: Extract<HistoryEvent, { type: "ChildWorkflowStarted" }>) => {
       const { run } = task
       const fail = (name: string, message: string) =>
-        task.after.push(() =>
-          deliver(run, { event: { type: "ChildWorkflowFailed", cmd: event.cmd, error: { name, message } } })
-        )
+        void task.decided.push({ type: "ChildWorkflowFailed", cmd: event.cmd, error: { name, message } })
       const definition = definitions.get(event.workflowType)
       if (!definition) {
         return fail(

@@ -54,7 +54,8 @@ const engineLayer = (
 /**
  * The engine on the real store, with its commits held back while `gate` is closed, each
  * delayed by `delayMs` (a slow disk), the next one failed when `failNext` is set, and the next
- * one holding an event whose JSON contains `failEventMatching` failed (which then clears it).
+ * one holding an event whose JSON contains `failEventMatching` failed (which then clears it);
+ * `committed` lists the event types of each commit that went through.
  * A test that closes the gate opens it again on the way out, or the engine's drain would wait
  * for ever.
  */
@@ -66,7 +67,9 @@ const gatedEngine = (
     gate: Effect.runSync(Effect.makeLatch(true)),
     failNext: false,
     delayMs: 0,
-    failEventMatching: undefined as string | undefined
+    failEventMatching: undefined as string | undefined,
+    /** The event types of each commit that went through, in order. */
+    committed: [] as Array<ReadonlyArray<string>>
   }
   const store = Layer.effect(
     WorkflowStore,
@@ -79,7 +82,11 @@ const gatedEngine = (
             if (control.delayMs > 0) yield* Effect.sleep(control.delayMs)
             const match = control.failEventMatching
             const matched = match !== undefined && writes.events.some((e) => e.body.includes(match))
-            if (!control.failNext && !matched) return yield* real.commit(writes)
+            if (!control.failNext && !matched) {
+              yield* real.commit(writes)
+              control.committed.push(writes.events.map((e) => (JSON.parse(e.body) as HistoryEvent).type))
+              return
+            }
             if (matched) control.failEventMatching = undefined
             else control.failNext = false
             return yield* new StoreError({ reason: "Io", message: "disk full" })
@@ -986,6 +993,35 @@ describe("children, races and cancellation", () => {
         )
       )
     )
+
+  const ghost = workflow("ghost", {}, function* () {
+    return "boo"
+  })
+  const haunted = workflow("haunted", {}, function* () {
+    try {
+      return yield* child(ghost, undefined, { id: "ghost-kid" })
+    } catch (error) {
+      return `caught ${(error as { cause: { name: string } }).cause.name}`
+    }
+  })
+
+  it.live(
+    "a child that cannot start fails in the commit that records its start, so no crash can part them",
+    () => {
+      // The ghost type is not registered.
+      const { control, layer } = gatedEngine([haunted])
+      return Effect.gen(function* () {
+        const engine = yield* Engine
+        yield* engine.start("haunted", undefined, { id: "h" })
+        expect(yield* awaitClosed("h")).toBe("completed")
+        expect((yield* engine.describe("h")).result).toBe("caught UnknownName")
+        const together = control.committed.filter(
+          (types) => types.includes("ChildWorkflowStarted") && types.includes("ChildWorkflowFailed")
+        )
+        expect(together.length).toBe(1)
+      }).pipe(Effect.provide(layer))
+    }
+  )
 
   it.live("a child's outcome lost with its parent's failed commit comes again: the parent completes", () => {
     const { control, layer } = gatedEngine([parentOfFinishing, finishing])
