@@ -22,6 +22,7 @@ import * as FiberSet from "effect/FiberSet"
 import * as Schema from "effect/Schema"
 import * as Data from "effect/Data"
 import * as Either from "effect/Either"
+import type { ParseError } from "effect/ParseResult"
 import { toErrorInfo, type ActivityOptions, type ErrorInfo } from "../core"
 import type { ActivityContext, RegisteredActivity } from "./activity"
 import { commandKey } from "./command-key"
@@ -80,6 +81,12 @@ class AttemptAbort {
   }
 }
 
+/** An implementation with its payload codecs, made once (deriving them per attempt showed). */
+interface Registered extends RegisteredActivity {
+  readonly decodeInput: ((input: unknown) => Either.Either<unknown, ParseError>) | undefined
+  readonly encodeOutput: ((output: unknown) => Either.Either<unknown, ParseError>) | undefined
+}
+
 /** An attempt under way: its abort, and its fiber when it runs as one. */
 interface Running {
   readonly controller: AttemptAbort
@@ -98,7 +105,16 @@ export const makeActivityExecutor = (
   callbacks: ExecutorCallbacks
 ) =>
   Effect.gen(function* () {
-    const registry = new Map(registered.map((r) => [r.definition.activityName, r]))
+    const registry = new Map<string, Registered>(
+      registered.map((r) => [
+        r.definition.activityName,
+        {
+          ...r,
+          decodeInput: r.definition.input && Schema.decodeUnknownEither(r.definition.input),
+          encodeOutput: r.definition.output && Schema.encodeUnknownEither(r.definition.output)
+        }
+      ])
+    )
     const running = new Map<string, Running>()
     /** Dispatched, not started yet: queued for a slot or waiting out a retry's backoff. */
     const pending = new Set<string>()
@@ -141,25 +157,18 @@ export const makeActivityExecutor = (
       }
     })
 
-    const decodeInput = (
-      task: ActivityTask,
-      activity: RegisteredActivity
-    ): Either.Either<unknown, ErrorInfo> =>
-      activity.definition.input
-        ? Either.mapLeft(Schema.decodeUnknownEither(activity.definition.input)(task.input), (e) =>
-            schemaError("input", task.name, e)
-          )
+    const decodeInput = (task: ActivityTask, activity: Registered): Either.Either<unknown, ErrorInfo> =>
+      activity.decodeInput
+        ? Either.mapLeft(activity.decodeInput(task.input), (e) => schemaError("input", task.name, e))
         : Either.right(task.input)
 
     const encodeOutput = (
       task: ActivityTask,
-      activity: RegisteredActivity,
+      activity: Registered,
       value: unknown
     ): Either.Either<unknown, ErrorInfo> =>
-      activity.definition.output
-        ? Either.mapLeft(Schema.encodeUnknownEither(activity.definition.output)(value), (e) =>
-            schemaError("output", task.name, e)
-          )
+      activity.encodeOutput
+        ? Either.mapLeft(activity.encodeOutput(value), (e) => schemaError("output", task.name, e))
         : Either.right(value)
 
     /** What an implementation returned, as an Effect: value, Promise or Effect alike. */
@@ -171,12 +180,7 @@ export const makeActivityExecutor = (
     }
 
     /** An attempt under timeouts or heartbeats: Effect's Clock decides when it has taken too long. */
-    const supervised = (
-      task: ActivityTask,
-      activity: RegisteredActivity,
-      input: unknown,
-      controller: AttemptAbort
-    ) =>
+    const supervised = (task: ActivityTask, activity: Registered, input: unknown, controller: AttemptAbort) =>
       Effect.gen(function* () {
         const number = task.failedAttempts + 1
         let lastBeat = clock.unsafeCurrentTimeMillis()
@@ -275,7 +279,7 @@ export const makeActivityExecutor = (
     /** An attempt run as a fiber: under timeouts or heartbeats, or an Effect implementation. */
     const observe = (
       task: ActivityTask,
-      activity: RegisteredActivity,
+      activity: Registered,
       entry: Running,
       attempt: Effect.Effect<unknown, { error: unknown; details: unknown }>
     ) => {
@@ -287,7 +291,7 @@ export const makeActivityExecutor = (
     /** Invariant 3: reports the attempt's outcome once, and schedules the retry if there is one. */
     const finish = (
       task: ActivityTask,
-      activity: RegisteredActivity,
+      activity: Registered,
       exit: Exit.Exit<unknown, { error: unknown; details: unknown }>,
       controller?: AttemptAbort
     ) => {

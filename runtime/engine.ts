@@ -117,21 +117,24 @@ const makeEngine = (config: EngineOptions) =>
       }
     }
 
-    const unregister = (run: RunState) => {
-      // Its readers read the store instead: instanceOf replays what is committed there.
-      answerReaders(run, undefined)
-      runs.delete(run.row.runId)
-      if (current.get(run.row.workflowId) === run) current.delete(run.row.workflowId)
-      cache.delete(run.row.runId)
-      const parent = run.row.parent
-      if (parent) childrenOf.get(parent.runId)?.delete(run)
-    }
-
     /** Frees a run's instance (rebuilt by replay when next needed) and what only it used. */
     const dropInstance = (run: RunState) => {
       run.instance = undefined
       run.trail = undefined
       cache.delete(run.row.runId)
+    }
+
+    const unregister = (run: RunState) => {
+      // Its readers read the store instead: instanceOf replays what is committed there.
+      answerReaders(run, undefined)
+      runs.delete(run.row.runId)
+      if (current.get(run.row.workflowId) === run) current.delete(run.row.workflowId)
+      // Nothing reads it again, and a run that lived through two scavenges is in the old
+      // generation: what it still pointed at would be copied by every scavenge until the next
+      // full collection.
+      dropInstance(run)
+      const parent = run.row.parent
+      if (parent) childrenOf.get(parent.runId)?.delete(run)
     }
 
     const publish = (runId: string, item: StreamItem) => {
@@ -483,7 +486,13 @@ const makeEngine = (config: EngineOptions) =>
     const append = (task: Task, body: Incoming | Command): HistoryEvent => {
       const { run, writes, now } = task
       const row = run.row
-      const event = { ...body, seq: row.lastSeq + 1, at: now } as HistoryEvent
+      // The body becomes the event, numbered in place: a command is the interpreter's to give
+      // away and an incoming event is made for its run, and a copy per event was about 5% of
+      // the engine's JavaScript. (One put back after a failed commit is numbered again.)
+      const stamped = body as { seq?: number; at?: number }
+      stamped.seq = row.lastSeq + 1
+      stamped.at = now
+      const event = body as HistoryEvent
       row.lastSeq = event.seq
       row.lastEventType = event.type
       row.updatedAt = now
