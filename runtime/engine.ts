@@ -59,7 +59,7 @@ import { decodeSnapshot, SnapshotTrail, type Snapshot } from "./snapshot"
 import { SqliteStore, WorkflowStore, emptyWriteSet, type RunRow, type WriteSet } from "./store"
 import { timeOrderedId } from "./ids"
 import { jsonSchemaOf, validate } from "./payload-validation"
-import { OPEN, RunState, statusOfTerminal, type Ack, type InboxItem } from "./run-state"
+import { OPEN, RunState, statusOfTerminal, type Ack, type CommitInFlight, type InboxItem } from "./run-state"
 import { decodeCursor, encodeCursor, summary } from "./run-views"
 import { makeTimerQueue } from "./timer-queue"
 
@@ -426,7 +426,7 @@ const makeEngine = (config: EngineOptions) =>
      * A workflow task's write set on its way to the store. A class, not an object of closures:
      * one is made per step, and three closures apiece were a measurable share of its garbage.
      */
-    class TaskCommit implements Submission {
+    class TaskCommit implements Submission, CommitInFlight {
       constructor(
         readonly task: Task,
         readonly acks: ReadonlyArray<Ack>,
@@ -441,9 +441,14 @@ const makeEngine = (config: EngineOptions) =>
       isValid() {
         return this.task.run.generation === this.generation
       }
+      /** Dropped after an earlier commit of its run failed, which took its items back. */
+      reclaimed = false
+      get items() {
+        return this.task.items
+      }
       afterCommit() {
         const { run, events, after } = this.task
-        run.inflight--
+        leave(run, this)
         run.committed = this.row
         if (listeners.has(run.row.runId))
           for (const event of events) publish(run.row.runId, { _tag: "history", event })
@@ -452,13 +457,8 @@ const makeEngine = (config: EngineOptions) =>
       }
       onFailure(error: StoreError) {
         const { run, newRuns } = this.task
-        run.inflight--
-        run.generation++
-        dropInstance(run)
-        run.reload = true
-        // Rebuilt at once, even with nothing new to apply: what it had started goes on.
-        run.wake = true
-        run.redispatch = true
+        leave(run, this)
+        if (!this.reclaimed) resetAfterFailure(run, this)
         for (const created of newRuns) {
           unregister(created)
           // What reached the run while it waited for this commit goes nowhere now.
@@ -467,19 +467,50 @@ const makeEngine = (config: EngineOptions) =>
         }
         // A run that continued as new in the lost commit holds its id again.
         if (runs.has(run.row.runId) && !current.has(run.row.workflowId)) current.set(run.row.workflowId, run)
-        // Nothing that arrived is lost with the commit: a caller waiting is told (its ack
-        // fails), and what nobody waits for (a completion, a firing, a child's outcome, a
-        // parent's cancel) goes back to the inbox, so the rebuild neither loses it nor starts
-        // its activity or timer again. Signals all have callers, so no arrival order changes.
-        const again = this.task.items.filter((item) => !item.ack)
-        if (again.length > 0) run.inbox = [...again, ...run.inbox]
         schedule(run)
       }
     }
 
+    /** A commit of the run is done with: committed, failed or dropped. */
+    const leave = (run: RunState, commit: TaskCommit) => {
+      const i = run.commits.indexOf(commit)
+      if (i >= 0) run.commits.splice(i, 1)
+    }
+
+    /**
+     * The first failed commit of a run: the run goes back to what is committed and is rebuilt
+     * at once (even with nothing new to apply, what it had started goes on). Its later commits
+     * in flight, built on the lost state, are dropped by the group commit.
+     */
+    const resetAfterFailure = (run: RunState, failed: TaskCommit) => {
+      run.generation++
+      dropInstance(run)
+      // Until the reload reads it: the lost commit may have closed the run in memory, and a
+      // signal, cancel or start meanwhile must find it open.
+      if (run.committed) run.row = { ...run.committed }
+      run.reload = true
+      run.wake = true
+      run.redispatch = true
+      // Nothing that arrived is lost: a caller waiting is told (its ack fails), and what
+      // nobody waits for (a completion, a firing, a child's outcome, a parent's cancel) goes
+      // back to the inbox ahead of what came since, in the order it came (which timer fired
+      // first decides a race), so the rebuild neither loses it nor starts it again.
+      const again = failed.items.filter((item) => !item.ack)
+      for (const later of run.commits) {
+        later.reclaimed = true
+        for (const item of later.items) if (!item.ack) again.push(item)
+      }
+      if (again.length > 0) run.inbox = [...again, ...run.inbox]
+      // A cancel lost with the commit may be asked again: only one recorded, or on its way,
+      // lets requestCancel acknowledge a second without sending it.
+      run.cancelRequested =
+        run.row.cancelRequested === 2 || run.inbox.some((item) => item.event.type === "CancelRequested")
+    }
+
     const submit = (task: Task, acks: ReadonlyArray<Ack>, generation: number, row: RunRow) => {
-      task.run.inflight++
-      committer.submit(new TaskCommit(task, acks, generation, row))
+      const commit = new TaskCommit(task, acks, generation, row)
+      task.run.commits.push(commit)
+      committer.submit(commit)
     }
 
     /** Numbers and timestamps an event, adds it to the write set and keeps the run's bookkeeping. */

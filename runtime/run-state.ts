@@ -24,12 +24,23 @@ export interface InboxItem {
   readonly flags?: WriteSet["flags"] | undefined
 }
 
+/** A write set of the run submitted and not yet committed. */
+export interface CommitInFlight {
+  /** What its task took from the inbox. */
+  readonly items: ReadonlyArray<InboxItem>
+  /** Its items went back to the inbox when an earlier commit of the run failed: it is dropped. */
+  reclaimed: boolean
+}
+
 export class RunState {
   instance: WorkflowInstance | undefined = undefined
   inbox: Array<InboxItem> = []
   scheduled = false
-  /** Submitted write sets not yet committed. */
-  inflight = 0
+  /** Submitted write sets not yet committed, in the order they commit. */
+  readonly commits: Array<CommitInFlight> = []
+  get inflight() {
+    return this.commits.length
+  }
   /** Bumped when a commit of this run fails: what was built on the lost state is dropped. */
   generation = 0
   /** The row in memory may be ahead of the store after a failed commit: re-read it. */

@@ -54,8 +54,9 @@ const engineLayer = (
 /**
  * The engine on the real store, with its commits held back while `gate` is closed, each
  * delayed by `delayMs` (a slow disk), the next one failed when `failNext` is set, and the next
- * one holding an event whose JSON contains `failEventMatching` failed (which then clears it);
- * `committed` lists the event types of each commit that went through.
+ * one holding an event whose JSON contains `failEventMatching` failed (which then clears it),
+ * and rows read back after `readDelayMs`; `committed` lists the event types of each commit
+ * that went through.
  * A test that closes the gate opens it again on the way out, or the engine's drain would wait
  * for ever.
  */
@@ -68,6 +69,8 @@ const gatedEngine = (
     failNext: false,
     delayMs: 0,
     failEventMatching: undefined as string | undefined,
+    /** Delays reading rows back (a run reloads its row after a failed commit): a slow disk. */
+    readDelayMs: 0,
     /** The event types of each commit that went through, in order. */
     committed: [] as Array<ReadonlyArray<string>>
   }
@@ -76,6 +79,11 @@ const gatedEngine = (
     Effect.map(WorkflowStore, (real) =>
       WorkflowStore.of({
         ...real,
+        runsByIds: (ids) =>
+          Effect.zipRight(
+            Effect.suspend(() => (control.readDelayMs > 0 ? Effect.sleep(control.readDelayMs) : Effect.void)),
+            real.runsByIds(ids)
+          ),
         commit: (writes) =>
           Effect.gen(function* () {
             yield* control.gate.await
@@ -625,6 +633,145 @@ describe("queries", () => {
       // The closed run, as the store holds it.
       expect(yield* Fiber.join(queried)).toBe(1)
     }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
+  })
+})
+
+describe("failed commits", () => {
+  const Go = defineSignal("go")
+  const first = activity("first", { output: Schema.String })
+  const second = activity("second", { output: Schema.String })
+  const pairThenWait = workflow("pairThenWait", { signals: [Go] }, function* () {
+    const got = yield* all([first(), second()])
+    yield* waitForSignal(Go)
+    return got
+  })
+
+  it.live(
+    "completions lost with a failed commit and the commit dropped behind it come back in the order they arrived",
+    () => {
+      const calls = { first: 0, second: 0 }
+      const releases: Record<string, () => void> = {}
+      const manual = (name: "first" | "second") => () => {
+        calls[name]++
+        return new Promise<string>((resolve) => (releases[name] = () => resolve(name)))
+      }
+      const { control, layer } = gatedEngine(
+        [pairThenWait],
+        [implement(first, manual("first")), implement(second, manual("second"))]
+      )
+      return Effect.gen(function* () {
+        const engine = yield* Engine
+        yield* engine.start("pairThenWait", undefined, { id: "pw" })
+        yield* eventually(Effect.sync(() => calls.first === 1 && calls.second === 1))
+        yield* control.gate.close
+        // The first completion's commit waits at the gate; the second's queues behind it.
+        releases.first!()
+        yield* settle
+        releases.second!()
+        yield* settle
+        control.failNext = true
+        yield* control.gate.open
+        yield* eventually(Effect.map(engine.describe("pw"), (d) => d.pending.signals.length === 1))
+        yield* engine.signal("pw", "go", undefined)
+        expect(yield* awaitClosed("pw")).toBe("completed")
+        const events = yield* historyOf("pw")
+        expect(eventsOfType(events, "ActivityCompleted").map((e) => [e.cmd, e.result])).toEqual([
+          [2, "first"],
+          [3, "second"]
+        ])
+        expect(calls).toEqual({ first: 1, second: 1 })
+      }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
+    }
+  )
+
+  const racing = workflow("racing", { signals: [Go] }, function* () {
+    const winner = yield* race([
+      function* () {
+        yield* sleep("20 millis")
+        return "short"
+      },
+      function* () {
+        yield* sleep("150 millis")
+        return "long"
+      }
+    ])
+    yield* waitForSignal(Go)
+    return winner
+  })
+
+  it.live("a 20 ms timer still beats a 150 ms one when the commit of its firing fails", () => {
+    const { control, layer } = gatedEngine([racing])
+    return Effect.gen(function* () {
+      const engine = yield* Engine
+      yield* engine.start("racing", undefined, { id: "rc" })
+      yield* eventually(Effect.map(engine.describe("rc"), (d) => d.pending.timers.length === 2))
+      yield* control.gate.close
+      // The short timer's firing waits at the gate; the long one fires meanwhile and queues behind it.
+      yield* Effect.sleep("250 millis")
+      control.failNext = true
+      yield* control.gate.open
+      yield* eventually(Effect.map(engine.describe("rc"), (d) => d.pending.signals.length === 1))
+      yield* engine.signal("rc", "go", undefined)
+      expect(yield* awaitClosed("rc")).toBe("completed")
+      expect(eventsOfType(yield* historyOf("rc"), "TimerFired").map((e) => e.cmd)).toEqual([2, 3])
+      expect((yield* engine.describe("rc")).result).toBe("short")
+    }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
+  })
+
+  const waitsForGo = workflow("waitsForGo", { signals: [Go] }, function* () {
+    yield* waitForSignal(Go)
+    return "went"
+  })
+
+  it.live(
+    "after a failed commit that closed the run in memory, the run is open to a signal, not to a start",
+    () => {
+      const { control, layer } = gatedEngine([waitsForGo])
+      return Effect.gen(function* () {
+        const engine = yield* Engine
+        const started = yield* engine.start("waitsForGo", undefined, { id: "sx" })
+        yield* eventually(Effect.map(engine.describe("sx"), (d) => d.pending.signals.length === 1))
+        control.failNext = true
+        // The run reads its row back slowly: the window in which it must not look closed.
+        control.readDelayMs = 50
+        const lost = yield* Effect.either(engine.signal("sx", "go", undefined))
+        expect(lost._tag === "Left" && lost.left.message).toBe("disk full")
+        const again = yield* Effect.either(engine.start("waitsForGo", undefined, { id: "sx" }))
+        expect(again._tag === "Left" && again.left._tag).toBe("WorkflowAlreadyRunning")
+        // The caller tries again at once, as the error tells it to; the run still waits for it.
+        yield* engine.signal("sx", "go", undefined)
+        expect(yield* awaitClosed("sx")).toBe("completed")
+        expect((yield* engine.describe("sx")).runId).toBe(started.runId)
+      }).pipe(Effect.provide(layer))
+    }
+  )
+
+  const tidyUp = activity("tidyUp", {})
+  const cleansUp = workflow("cleansUp", { signals: [Go] }, function* () {
+    try {
+      yield* waitForSignal(Go)
+      return "went"
+    } finally {
+      yield* tidyUp()
+    }
+  })
+
+  it.live("a cancel sent again after the commit of the first one failed is delivered", () => {
+    let tidied = 0
+    const { control, layer } = gatedEngine([cleansUp], [implement(tidyUp, () => void tidied++)])
+    return Effect.gen(function* () {
+      const engine = yield* Engine
+      yield* engine.start("cleansUp", undefined, { id: "cx" })
+      yield* eventually(Effect.map(engine.describe("cx"), (d) => d.pending.signals.length === 1))
+      control.failNext = true
+      control.readDelayMs = 50
+      // Its task records the cancel and schedules the clean-up (the run stays open): the commit fails.
+      const lost = yield* Effect.either(engine.cancel("cx"))
+      expect(lost._tag === "Left" && lost.left.message).toBe("disk full")
+      yield* engine.cancel("cx")
+      expect(yield* awaitClosed("cx")).toBe("cancelled")
+      expect(tidied).toBe(1)
+    }).pipe(Effect.provide(layer))
   })
 })
 
