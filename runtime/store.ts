@@ -408,6 +408,82 @@ const placeholders = (rows: number, columns: number) => {
   return text
 }
 
+/**
+ * A statement over many rows, in power-of-two chunks (256, 128, …, 1) so that it comes in a
+ * handful of shapes whose prepared statements are reused. A commit runs several per batch:
+ * each shape's text is built once, and a chunk's parameters go straight into one array.
+ */
+class MultiRow<A> {
+  private readonly texts = new Map<number, string>()
+  constructor(
+    /** The statement, given the placeholders of its rows. */
+    private readonly text: (rows: string) => string,
+    private readonly columns: number,
+    private readonly bind: (row: A, params: Array<unknown>) => void,
+    private readonly max = CHUNK
+  ) {}
+
+  /** What writes `rows`: the text and parameters of each chunk. */
+  statements(rows: ReadonlyArray<A>): Array<readonly [string, Array<unknown>]> {
+    const out: Array<readonly [string, Array<unknown>]> = []
+    let i = 0
+    for (let size = this.max; size >= 1; size >>= 1) {
+      while (rows.length - i >= size) {
+        const params: Array<unknown> = []
+        for (const end = i + size; i < end; i++) this.bind(rows[i]!, params)
+        out.push([this.textOf(size), params])
+      }
+    }
+    return out
+  }
+
+  private textOf(rows: number) {
+    let text = this.texts.get(rows)
+    if (text === undefined) this.texts.set(rows, (text = this.text(placeholders(rows, this.columns))))
+    return text
+  }
+}
+
+// Without INDEXED BY, SQLite's planner picks runs_listing (current = 1) and scans every
+// current run for each chunk. One statement per chunk: most starts take a fresh id, and a
+// statement per id cost more than all of the batch's events together.
+const retireIds = new MultiRow<string>(
+  (rows) => `UPDATE runs INDEXED BY runs_current SET current = 0
+    WHERE current = 1 AND workflow_id IN (${rows})
+    AND status NOT IN ('running', 'stuck')`,
+  1,
+  (id, params) => params.push(id)
+)
+
+const upsertRuns = new MultiRow<RunRow>(
+  (rows) => `INSERT INTO runs (${RUN_COLUMNS.join(", ")}) VALUES ${rows}
+    ON CONFLICT(run_id) DO UPDATE SET ${RUN_UPDATES.map((c) => `${c} = excluded.${c}`).join(", ")}`,
+  RUN_COLUMNS.length,
+  (row, params) => {
+    const record = toRecord(row)
+    for (const c of RUN_COLUMNS) params.push(record[c])
+  },
+  32
+)
+
+const insertEvents = new MultiRow<WriteSet["events"][number]>(
+  (rows) => `INSERT INTO events (run_id, seq, body) VALUES ${rows}`,
+  3,
+  (e, params) => params.push(e.runId, e.seq, e.body)
+)
+
+const addTimers = new MultiRow<TimerRow>(
+  (rows) => `INSERT OR REPLACE INTO timers (run_id, cmd, fire_at) VALUES ${rows}`,
+  3,
+  (t, params) => params.push(t.runId, t.cmd, t.fireAt)
+)
+
+const deleteTimers = new MultiRow<Key>(
+  (rows) => `DELETE FROM timers WHERE (run_id, cmd) IN (VALUES ${rows})`,
+  2,
+  (k, params) => params.push(k.runId, k.cmd)
+)
+
 const make = (options: SqliteStoreOptions) =>
   Effect.gen(function* () {
     const { sql, filename } = yield* open(options)
@@ -415,61 +491,18 @@ const make = (options: SqliteStoreOptions) =>
     const exec = (statement: string, params: ReadonlyArray<unknown>) =>
       sql.unsafe(statement, params as Array<any>)
 
-    const upsertRuns = (rows: ReadonlyArray<RunRow>) =>
-      Effect.forEach(
-        chunks(rows, 32),
-        (chunk) =>
-          exec(
-            `INSERT INTO runs (${RUN_COLUMNS.join(", ")}) VALUES ${placeholders(chunk.length, RUN_COLUMNS.length)}
-           ON CONFLICT(run_id) DO UPDATE SET ${RUN_UPDATES.map((c) => `${c} = excluded.${c}`).join(", ")}`,
-            chunk.flatMap((row) => {
-              const record = toRecord(row)
-              return RUN_COLUMNS.map((c) => record[c])
-            })
-          ),
-        { discard: true }
-      )
-
-    const deleteKeys = (table: string, keys: ReadonlyArray<Key>) =>
-      Effect.forEach(
-        chunks(keys),
-        (chunk) =>
-          exec(
-            `DELETE FROM ${table} WHERE (run_id, cmd) IN (VALUES ${placeholders(chunk.length, 2)})`,
-            chunk.flatMap((k) => [k.runId, k.cmd])
-          ),
-        { discard: true }
-      )
-
     const commit = (w: WriteSet) =>
       sql
         .withTransaction(
           Effect.gen(function* () {
-            // One statement per chunk: most starts take a fresh id, and a statement per id cost
-            // more than all of the batch's events together. Without INDEXED BY, SQLite's planner
-            // picks runs_listing (current = 1) and scans every current run for each chunk.
-            for (const chunk of chunks(w.retire)) {
-              yield* exec(
-                `UPDATE runs INDEXED BY runs_current SET current = 0
-                 WHERE current = 1 AND workflow_id IN (${placeholders(chunk.length, 1)})
-                 AND status NOT IN ('running', 'stuck')`,
-                chunk
-              )
-            }
-            if (w.runs.length > 0) yield* upsertRuns(w.runs)
-            for (const chunk of chunks(w.events)) {
-              yield* exec(
-                `INSERT INTO events (run_id, seq, body) VALUES ${placeholders(chunk.length, 3)}`,
-                chunk.flatMap((e) => [e.runId, e.seq, e.body])
-              )
-            }
-            for (const chunk of chunks(w.timersAdd)) {
-              yield* exec(
-                `INSERT OR REPLACE INTO timers (run_id, cmd, fire_at) VALUES ${placeholders(chunk.length, 3)}`,
-                chunk.flatMap((t) => [t.runId, t.cmd, t.fireAt])
-              )
-            }
-            if (w.timersDelete.length > 0) yield* deleteKeys("timers", w.timersDelete)
+            const rowWrites = [
+              ...retireIds.statements(w.retire),
+              ...upsertRuns.statements(w.runs),
+              ...insertEvents.statements(w.events),
+              ...addTimers.statements(w.timersAdd),
+              ...deleteTimers.statements(w.timersDelete)
+            ]
+            for (const [text, params] of rowWrites) yield* exec(text, params)
             for (const s of w.snapshots) {
               yield* exec(`INSERT OR REPLACE INTO snapshots (run_id, seq, body) VALUES (?, ?, ?)`, [
                 s.runId,
