@@ -359,9 +359,11 @@ const makeEngine = (config: EngineOptions) =>
     const writeRow = (run: RunState, writes: WriteSet, snapshot: RunRow) => {
       if (run.fresh) {
         writes.retire.push(run.row.workflowId)
+        writes.runsAdded.push(snapshot)
         run.fresh = false
-      } else if (!run.rowChanged) return
-      writes.runs.unshift(snapshot)
+      } else if (run.rowChanged) {
+        writes.runsChanged.push(snapshot)
+      }
       run.rowChanged = false
     }
 
@@ -681,7 +683,7 @@ const makeEngine = (config: EngineOptions) =>
       run.wake = true
       const written = { ...row }
       task.writes.retire.push(options.workflowId)
-      task.writes.runs.push(written)
+      task.writes.runsAdded.push(written)
       task.writes.events.push({ runId, seq: 1, body: JSON.stringify(started) })
       task.newRuns.push(run)
       // Reserve the id now, so a second start in the same task sees it taken.

@@ -69,8 +69,13 @@ export interface Key {
 export interface WriteSet {
   /** Workflow ids whose closed current run stops being current (a new run takes the id). */
   readonly retire: Array<string>
-  /** Full rows: new runs, and runs whose status or flags changed (invariant 5). */
-  readonly runs: Array<RunRow>
+  /** New runs, whole (invariant 5). */
+  readonly runsAdded: Array<RunRow>
+  /**
+   * Runs whose status or flags changed (invariant 5). Everything but `current`, which only
+   * `retire` clears (after these are written, so a run that just closed is retired).
+   */
+  readonly runsChanged: Array<RunRow>
   readonly events: Array<{ readonly runId: string; readonly body: string; readonly seq: number }>
   readonly timersAdd: Array<TimerRow>
   readonly timersDelete: Array<Key>
@@ -85,7 +90,8 @@ export interface WriteSet {
 
 export const emptyWriteSet = (): WriteSet => ({
   retire: [],
-  runs: [],
+  runsAdded: [],
+  runsChanged: [],
   events: [],
   timersAdd: [],
   timersDelete: [],
@@ -455,13 +461,27 @@ const retireIds = new MultiRow<string>(
   (id, params) => params.push(id)
 )
 
-const upsertRuns = new MultiRow<RunRow>(
+const addRuns = new MultiRow<RunRow>(
   (rows) => `INSERT INTO runs (${RUN_COLUMNS.join(", ")}) VALUES ${rows}
     ON CONFLICT(run_id) DO UPDATE SET ${RUN_UPDATES.map((c) => `${c} = excluded.${c}`).join(", ")}`,
   RUN_COLUMNS.length,
   (row, params) => {
     const record = toRecord(row)
     for (const c of RUN_COLUMNS) params.push(record[c])
+  },
+  32
+)
+
+/** Only the columns that change: an upsert rewrote every index that has one of its columns. */
+const CHANGED_COLUMNS = RUN_UPDATES.filter((c) => c !== "current")
+const changeRuns = new MultiRow<RunRow>(
+  (rows) => `UPDATE runs SET ${CHANGED_COLUMNS.map((c, i) => `${c} = v.column${i + 2}`).join(", ")}
+    FROM (VALUES ${rows}) AS v WHERE runs.run_id = v.column1`,
+  1 + CHANGED_COLUMNS.length,
+  (row, params) => {
+    const record = toRecord(row)
+    params.push(record.run_id)
+    for (const c of CHANGED_COLUMNS) params.push(record[c])
   },
   32
 )
@@ -495,9 +515,15 @@ const make = (options: SqliteStoreOptions) =>
       sql
         .withTransaction(
           Effect.gen(function* () {
+            // A run added and changed in the same batch is added as it ends up; a run changed
+            // twice is written once, as it ends up (one UPDATE may not name a row twice).
+            const added = new Map(w.runsAdded.map((row) => [row.runId, row]))
+            const changed = new Map<string, RunRow>()
+            for (const row of w.runsChanged) (added.has(row.runId) ? added : changed).set(row.runId, row)
             const rowWrites = [
+              ...changeRuns.statements([...changed.values()]),
               ...retireIds.statements(w.retire),
-              ...upsertRuns.statements(w.runs),
+              ...addRuns.statements([...added.values()]),
               ...insertEvents.statements(w.events),
               ...addTimers.statements(w.timersAdd),
               ...deleteTimers.statements(w.timersDelete)

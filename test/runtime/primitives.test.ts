@@ -723,6 +723,30 @@ describe("failed commits", () => {
     return "went"
   })
 
+  it.live("a run that closes and a new run under its id, in one commit: the old one is retired first", () => {
+    const { control, layer } = gatedEngine([waitsForGo])
+    return Effect.gen(function* () {
+      const engine = yield* Engine
+      yield* engine.start("waitsForGo", undefined, { id: "other" })
+      const first = yield* engine.start("waitsForGo", undefined, { id: "again" })
+      yield* eventually(Effect.map(engine.describe("again"), (d) => d.pending.signals.length === 1))
+      yield* control.gate.close
+      // Another run's commit holds the gate: what follows gathers into the next one.
+      const held = yield* Effect.fork(engine.signal("other", "go", undefined))
+      yield* settle
+      const went = yield* Effect.fork(engine.signal("again", "go", undefined))
+      yield* settle
+      // Closed in memory, not yet in the store: the id is free for a new run.
+      const second = yield* Effect.fork(engine.start("waitsForGo", undefined, { id: "again" }))
+      yield* settle
+      yield* control.gate.open
+      yield* Effect.all([Fiber.join(held), Fiber.join(went)])
+      const started = yield* Fiber.join(second)
+      expect(started.runId).not.toBe(first.runId)
+      expect((yield* engine.describe("again")).runId).toBe(started.runId)
+    }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
+  })
+
   it.live(
     "after a failed commit that closed the run in memory, the run is open to a signal, not to a start",
     () => {
