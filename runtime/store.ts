@@ -520,10 +520,22 @@ const make = (options: SqliteStoreOptions) =>
             const added = new Map(w.runsAdded.map((row) => [row.runId, row]))
             const changed = new Map<string, RunRow>()
             for (const row of w.runsChanged) (added.has(row.runId) ? added : changed).set(row.runId, row)
+            // Of the runs added under one id, a closed one followed by a newer one goes in
+            // retired: retire runs before they are in the table.
+            const newest = new Map<string, RunRow>()
+            for (const row of added.values()) newest.set(row.workflowId, row)
+            const addedRows = [...added.values()].map((row) =>
+              row.current &&
+              newest.get(row.workflowId) !== row &&
+              row.status !== "running" &&
+              row.status !== "stuck"
+                ? { ...row, current: false }
+                : row
+            )
             const rowWrites = [
               ...changeRuns.statements([...changed.values()]),
               ...retireIds.statements(w.retire),
-              ...addRuns.statements([...added.values()]),
+              ...addRuns.statements(addedRows),
               ...insertEvents.statements(w.events),
               ...addTimers.statements(w.timersAdd),
               ...deleteTimers.statements(w.timersDelete)

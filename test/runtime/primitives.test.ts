@@ -636,7 +636,7 @@ describe("queries", () => {
   })
 })
 
-describe("failed commits", () => {
+describe("commits that fail or gather", () => {
   const Go = defineSignal("go")
   const first = activity("first", { output: Schema.String })
   const second = activity("second", { output: Schema.String })
@@ -746,6 +746,36 @@ describe("failed commits", () => {
       expect((yield* engine.describe("again")).runId).toBe(started.runId)
     }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
   })
+
+  const quick = workflow("quick", {}, function* () {
+    return "done"
+  })
+
+  it.live(
+    "a run started and closed, and a new start under its id, in one commit: the first is retired",
+    () => {
+      const { control, layer } = gatedEngine([waitsForGo, quick])
+      return Effect.gen(function* () {
+        const engine = yield* Engine
+        yield* engine.start("waitsForGo", undefined, { id: "other" })
+        yield* eventually(Effect.map(engine.describe("other"), (d) => d.pending.signals.length === 1))
+        yield* control.gate.close
+        // Another run's commit holds the gate: what follows gathers into the next one.
+        const held = yield* Effect.fork(engine.signal("other", "go", undefined))
+        yield* settle
+        // Completed in its first task: closed in memory, so the id is free for the next start.
+        const first = yield* Effect.fork(engine.start("quick", undefined, { id: "q" }))
+        yield* settle
+        const second = yield* Effect.fork(engine.start("quick", undefined, { id: "q" }))
+        yield* settle
+        yield* control.gate.open
+        yield* Fiber.join(held)
+        yield* Fiber.join(first)
+        const started = yield* Fiber.join(second)
+        expect((yield* engine.describe("q")).runId).toBe(started.runId)
+      }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
+    }
+  )
 
   it.live(
     "after a failed commit that closed the run in memory, the run is open to a signal, not to a start",
