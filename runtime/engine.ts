@@ -412,7 +412,10 @@ const makeEngine = (config: EngineOptions) =>
     const afterClose = (task: Task, item: InboxItem, acks: Array<Ack>) => {
       const { run } = task
       const { event, ack } = item
-      if (event.type !== "SignalReceived" && event.type !== "CancelRequested") return ack && acks.push(ack)
+      if (event.type !== "SignalReceived" && event.type !== "CancelRequested") {
+        if (ack) acks.push(ack)
+        return
+      }
       const successor = current.get(run.row.workflowId)
       if (run.row.status === "continued-as-new" && successor && successor !== run) {
         if (event.type === "CancelRequested") return requestCancel(successor, event.reason, ack)
@@ -980,8 +983,10 @@ const makeEngine = (config: EngineOptions) =>
       Effect.gen(function* () {
         const open = current.get(id)
         if (open && OPEN.has(open.row.status)) return open
-        const row = yield* findRow(id)
-        return yield* Effect.fail(new WorkflowClosed({ workflowId: id, status: row.status }))
+        // Closed in memory with its close still in flight, the committed row says "running":
+        // the refusal names the status the close gives it, as one in the closing task is told.
+        const status = open ? open.row.status : (yield* findRow(id)).status
+        return yield* Effect.fail(new WorkflowClosed({ workflowId: id, status }))
       })
 
     /**

@@ -747,6 +747,25 @@ describe("commits that fail or gather", () => {
     }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
   })
 
+  it.live(
+    "a signal refused while the close of its run is in flight names the status the close gives it",
+    () => {
+      const { control, layer } = gatedEngine([waitsForGo])
+      return Effect.gen(function* () {
+        const engine = yield* Engine
+        yield* engine.start("waitsForGo", undefined, { id: "closing" })
+        yield* eventually(Effect.map(engine.describe("closing"), (d) => d.pending.signals.length === 1))
+        yield* control.gate.close
+        const went = yield* Effect.fork(engine.signal("closing", "go", undefined))
+        yield* settle
+        const refused = yield* Effect.flip(engine.signal("closing", "go", undefined))
+        expect(refused._tag === "WorkflowClosed" && refused.status).toBe("completed")
+        yield* control.gate.open
+        yield* Fiber.join(went)
+      }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
+    }
+  )
+
   const quick = workflow("quick", {}, function* () {
     return "done"
   })
