@@ -791,7 +791,14 @@ const makeEngine = (config: EngineOptions) =>
       deliver(parent, { event, flags })
     }
 
-    const requestCancel = (run: RunState, reason: string, ack?: Ack) => {
+    const requestCancel = (run: RunState, reason: string, ack?: Ack): void => {
+      // Continued as new (in memory, its commit maybe in flight): the cancel is for the chain,
+      // as a signal is (afterClose), so it goes to the run that took the id and the parent link.
+      if (run.row.status === "continued-as-new") {
+        const successor = current.get(run.row.workflowId)
+        if (successor && successor !== run && successor.row.parent?.runId === run.row.parent?.runId)
+          return requestCancel(successor, reason, ack)
+      }
       if (run.cancelRequested || !OPEN.has(run.row.status)) {
         ack?.(Exit.void)
         return
@@ -950,6 +957,11 @@ const makeEngine = (config: EngineOptions) =>
       for (const runId of yield* store.orphans) {
         const run = runs.get(runId)
         if (run) requestCancel(run, "the parent workflow closed")
+      }
+      // Asked of a run that had continued as new (requestCancel forwarded it) and not recorded.
+      for (const runId of yield* store.inheritedCancels) {
+        const run = runs.get(runId)
+        if (run && run.row.cancelRequested === 0) run.row.cancelRequested = 1
       }
       for (const run of runs.values()) {
         if (run.row.cancelRequested === 1) {

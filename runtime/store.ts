@@ -142,6 +142,11 @@ export class WorkflowStore extends Context.Tag("temporal-lite/WorkflowStore")<
     readonly unnotifiedChildren: Effect.Effect<ReadonlyArray<RunRow>, StoreError>
     /** Run ids of open runs whose parent's run has closed: cancelled by the parent-close policy. */
     readonly orphans: Effect.Effect<ReadonlyArray<string>, StoreError>
+    /**
+     * Open child runs whose parent asked the run they continued from to cancel, and which have
+     * not recorded a cancel: the request reached the old run after it had continued as new.
+     */
+    readonly inheritedCancels: Effect.Effect<ReadonlyArray<string>, StoreError>
   }
 >() {}
 
@@ -475,7 +480,13 @@ const addRuns = new MultiRow<RunRow>(
 /** Only the columns that change: an upsert rewrote every index that has one of its columns. */
 const CHANGED_COLUMNS = RUN_UPDATES.filter((c) => c !== "current")
 const changeRuns = new MultiRow<RunRow>(
-  (rows) => `UPDATE runs SET ${CHANGED_COLUMNS.map((c, i) => `${c} = v.column${i + 2}`).join(", ")}
+  // The flags never step back: a parent's request (a flag written by the parent's commit) is
+  // not undone by a row of the child built before it arrived.
+  (rows) => `UPDATE runs SET ${CHANGED_COLUMNS.map((c, i) =>
+    c === "cancel_requested" || c === "parent_notified"
+      ? `${c} = MAX(${c}, v.column${i + 2})`
+      : `${c} = v.column${i + 2}`
+  ).join(", ")}
     FROM (VALUES ${rows}) AS v WHERE runs.run_id = v.column1`,
   1 + CHANGED_COLUMNS.length,
   (row, params) => {
@@ -685,6 +696,14 @@ const make = (options: SqliteStoreOptions) =>
         sql<{ run_id: string }>`SELECT c.run_id FROM runs c JOIN runs p ON p.run_id = c.parent_run_id
           WHERE c.status IN ('running', 'stuck') AND p.status NOT IN ('running', 'stuck')`,
         "reading orphaned children"
+      ).pipe(Effect.map((rows) => rows.map((r) => r.run_id))),
+      inheritedCancels: read(
+        sql<{ run_id: string }>`SELECT c.run_id FROM runs o JOIN runs c
+            ON c.workflow_id = o.workflow_id AND c.current = 1 AND c.run_id <> o.run_id
+          WHERE o.status = 'continued-as-new' AND o.cancel_requested = 1 AND o.parent_run_id IS NOT NULL
+            AND c.parent_run_id = o.parent_run_id AND c.status IN ('running', 'stuck')
+            AND c.cancel_requested = 0`,
+        "reading inherited cancels"
       ).pipe(Effect.map((rows) => rows.map((r) => r.run_id)))
     })
   })

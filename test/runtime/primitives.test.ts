@@ -62,13 +62,16 @@ const engineLayer = (
  */
 const gatedEngine = (
   workflows: ReadonlyArray<WorkflowDefinition<any, any>>,
-  activities: ReadonlyArray<RegisteredActivity> = []
+  activities: ReadonlyArray<RegisteredActivity> = [],
+  dbPath = tempDb("gated").dbPath
 ) => {
   const control = {
     gate: Effect.runSync(Effect.makeLatch(true)),
     failNext: false,
     delayMs: 0,
     failEventMatching: undefined as string | undefined,
+    /** Fails every commit holding an event whose JSON contains this: a disk that stays bad. */
+    failAllMatching: undefined as string | undefined,
     /** Delays reading rows back (a run reloads its row after a failed commit): a slow disk. */
     readDelayMs: 0,
     /** The event types of each commit that went through, in order. */
@@ -88,6 +91,9 @@ const gatedEngine = (
           Effect.gen(function* () {
             yield* control.gate.await
             if (control.delayMs > 0) yield* Effect.sleep(control.delayMs)
+            const always = control.failAllMatching
+            if (always !== undefined && writes.events.some((e) => e.body.includes(always)))
+              return yield* new StoreError({ reason: "Io", message: "disk still full" })
             const match = control.failEventMatching
             const matched = match !== undefined && writes.events.some((e) => e.body.includes(match))
             if (!control.failNext && !matched) {
@@ -101,7 +107,7 @@ const gatedEngine = (
           })
       })
     )
-  ).pipe(Layer.provide(SqliteStore({ filename: tempDb("gated").dbPath })))
+  ).pipe(Layer.provide(SqliteStore({ filename: dbPath })))
   return { control, layer: EngineOnStore({ workflows, activities }).pipe(Layer.provide(store)) }
 }
 
@@ -1291,6 +1297,75 @@ describe("children, races and cancellation", () => {
       expect(again.runId).not.toBe(d.runId)
     }).pipe(Effect.provide(engineLayer([looping], [implement(step, (n) => n + 1)])))
   )
+})
+
+describe("a parent's cancel and its child's continue-as-new", () => {
+  const Go = defineSignal("go")
+  const Stop = defineSignal("stop")
+  const Done = defineSignal("done")
+  const roundKid = workflow("roundKid", { input: Schema.Number, signals: [Go] }, function* (round) {
+    yield* waitForSignal(Go)
+    if (round === 0) return yield* continueAsNew(1)
+    yield* waitForSignal(Go)
+    return "kid done"
+  })
+  const stopper = workflow("stopper", { signals: [Stop, Done] }, function* () {
+    const first = yield* race([child(roundKid, 0, { id: "rk" }), waitForSignal(Stop)])
+    yield* waitForSignal(Done)
+    return first ?? "stopped"
+  })
+
+  /**
+   * The parent loses a race to a signal and cancels its child; the child continues as new
+   * while the parent's commit waits, so the cancel reaches the run that has just closed.
+   */
+  const cancelWhileContinuing = (control: ReturnType<typeof gatedEngine>["control"]) =>
+    Effect.gen(function* () {
+      const engine = yield* Engine
+      yield* engine.start("stopper", undefined, { id: "st" })
+      yield* eventually(Effect.map(Effect.either(engine.describe("rk")), (d) => d._tag === "Right"))
+      yield* eventually(Effect.map(engine.describe("rk"), (d) => d.pending.signals.length === 1))
+      yield* control.gate.close
+      const stopped = yield* Effect.fork(engine.signal("st", "stop", undefined))
+      yield* settle
+      const went = yield* Effect.fork(engine.signal("rk", "go", undefined))
+      yield* settle
+      yield* control.gate.open
+      yield* Fiber.join(stopped)
+      yield* Fiber.join(went)
+      yield* settle
+    }).pipe(Effect.ensuring(control.gate.open))
+
+  it.live("the cancel goes on to the new run", () => {
+    const { dbPath } = tempDb("cancel-can")
+    const first = gatedEngine([stopper, roundKid], [], dbPath)
+    return Effect.gen(function* () {
+      yield* cancelWhileContinuing(first.control).pipe(Effect.provide(first.layer), Effect.scoped)
+      const second = gatedEngine([stopper, roundKid], [], dbPath)
+      yield* Effect.gen(function* () {
+        const engine = yield* Engine
+        const d = yield* engine.describe("rk")
+        const cancels = eventsOfType(yield* historyOf("rk"), "CancelRequested").length
+        expect([d.input, d.status, cancels]).toEqual([1, "cancelled", 1])
+      }).pipe(Effect.provide(second.layer), Effect.scoped)
+    })
+  })
+
+  it.live("a cancel the new run had not recorded when the engine stopped reaches it after a restart", () => {
+    const { dbPath } = tempDb("cancel-can-stop")
+    const first = gatedEngine([stopper, roundKid], [], dbPath)
+    // The new run's record of the cancel never commits before the engine stops (a crash).
+    first.control.failAllMatching = "the parent workflow cancelled it"
+    return Effect.gen(function* () {
+      yield* cancelWhileContinuing(first.control).pipe(Effect.provide(first.layer), Effect.scoped)
+      const second = gatedEngine([stopper, roundKid], [], dbPath)
+      yield* Effect.gen(function* () {
+        const engine = yield* Engine
+        yield* eventually(Effect.map(engine.describe("rk"), (d) => d.status === "cancelled"))
+        expect((yield* engine.describe("rk")).input).toBe(1)
+      }).pipe(Effect.provide(second.layer), Effect.scoped)
+    })
+  })
 })
 
 describe("durability in one process", () => {
