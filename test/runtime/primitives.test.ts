@@ -111,6 +111,17 @@ const gatedEngine = (
   return { control, layer: EngineOnStore({ workflows, activities }).pipe(Layer.provide(store)) }
 }
 
+/** Waits (without moving the clock) until the workflow exists and waits for a signal. */
+const awaitingSignal = (id: string) =>
+  Effect.flatMap(Engine, (engine) =>
+    eventually(
+      Effect.map(
+        Effect.either(engine.describe(id)),
+        (d) => d._tag === "Right" && d.right.pending.signals.length === 1
+      )
+    )
+  )
+
 /** Whether the fiber is still running. */
 const waiting = (fiber: Fiber.Fiber<unknown, unknown>) => Effect.map(Fiber.poll(fiber), Option.isNone)
 
@@ -677,7 +688,7 @@ describe("commits that fail or gather", () => {
         yield* settle
         control.failNext = true
         yield* control.gate.open
-        yield* eventually(Effect.map(engine.describe("pw"), (d) => d.pending.signals.length === 1))
+        yield* awaitingSignal("pw")
         yield* engine.signal("pw", "go", undefined)
         expect(yield* awaitClosed("pw")).toBe("completed")
         const events = yield* historyOf("pw")
@@ -716,7 +727,7 @@ describe("commits that fail or gather", () => {
       yield* Effect.sleep("250 millis")
       control.failNext = true
       yield* control.gate.open
-      yield* eventually(Effect.map(engine.describe("rc"), (d) => d.pending.signals.length === 1))
+      yield* awaitingSignal("rc")
       yield* engine.signal("rc", "go", undefined)
       expect(yield* awaitClosed("rc")).toBe("completed")
       expect(eventsOfType(yield* historyOf("rc"), "TimerFired").map((e) => e.cmd)).toEqual([2, 3])
@@ -735,7 +746,7 @@ describe("commits that fail or gather", () => {
       const engine = yield* Engine
       yield* engine.start("waitsForGo", undefined, { id: "other" })
       const first = yield* engine.start("waitsForGo", undefined, { id: "again" })
-      yield* eventually(Effect.map(engine.describe("again"), (d) => d.pending.signals.length === 1))
+      yield* awaitingSignal("again")
       yield* control.gate.close
       // Another run's commit holds the gate: what follows gathers into the next one.
       const held = yield* Effect.fork(engine.signal("other", "go", undefined))
@@ -760,7 +771,7 @@ describe("commits that fail or gather", () => {
       return Effect.gen(function* () {
         const engine = yield* Engine
         yield* engine.start("waitsForGo", undefined, { id: "closing" })
-        yield* eventually(Effect.map(engine.describe("closing"), (d) => d.pending.signals.length === 1))
+        yield* awaitingSignal("closing")
         yield* control.gate.close
         const went = yield* Effect.fork(engine.signal("closing", "go", undefined))
         yield* settle
@@ -783,7 +794,7 @@ describe("commits that fail or gather", () => {
       return Effect.gen(function* () {
         const engine = yield* Engine
         yield* engine.start("waitsForGo", undefined, { id: "other" })
-        yield* eventually(Effect.map(engine.describe("other"), (d) => d.pending.signals.length === 1))
+        yield* awaitingSignal("other")
         yield* control.gate.close
         // Another run's commit holds the gate: what follows gathers into the next one.
         const held = yield* Effect.fork(engine.signal("other", "go", undefined))
@@ -809,7 +820,7 @@ describe("commits that fail or gather", () => {
       return Effect.gen(function* () {
         const engine = yield* Engine
         const started = yield* engine.start("waitsForGo", undefined, { id: "sx" })
-        yield* eventually(Effect.map(engine.describe("sx"), (d) => d.pending.signals.length === 1))
+        yield* awaitingSignal("sx")
         control.failNext = true
         // The run reads its row back slowly: the window in which it must not look closed.
         control.readDelayMs = 50
@@ -841,7 +852,7 @@ describe("commits that fail or gather", () => {
     return Effect.gen(function* () {
       const engine = yield* Engine
       yield* engine.start("cleansUp", undefined, { id: "cx" })
-      yield* eventually(Effect.map(engine.describe("cx"), (d) => d.pending.signals.length === 1))
+      yield* awaitingSignal("cx")
       control.failNext = true
       control.readDelayMs = 50
       // Its task records the cancel and schedules the clean-up (the run stays open): the commit fails.
@@ -978,7 +989,7 @@ describe("children, races and cancellation", () => {
       return Effect.gen(function* () {
         const engine = yield* Engine
         yield* engine.start("saga", undefined, { id: "saga1" })
-        yield* eventually(Effect.map(engine.describe("saga1"), (d) => d.pending.signals.length === 1))
+        yield* awaitingSignal("saga1")
         yield* engine.cancel("saga1", "customer left")
         expect(yield* awaitClosed("saga1")).toBe("cancelled")
         expect(log).toEqual(["book flight", "book hotel", "undo hotel", "undo flight"])
@@ -1035,7 +1046,7 @@ describe("children, races and cancellation", () => {
       return Effect.gen(function* () {
         const engine = yield* Engine
         const first = yield* engine.start("twoRounds", 0, { id: "two" })
-        yield* eventually(Effect.map(engine.describe("two"), (d) => d.pending.signals.length === 1))
+        yield* awaitingSignal("two")
         yield* control.gate.close
         const continued = yield* Effect.fork(engine.signal("two", "go", undefined))
         yield* settle
@@ -1066,7 +1077,7 @@ describe("children, races and cancellation", () => {
     return Effect.gen(function* () {
       const engine = yield* Engine
       yield* engine.start("twoRounds", 0, { id: "two-fails" })
-      yield* eventually(Effect.map(engine.describe("two-fails"), (d) => d.pending.signals.length === 1))
+      yield* awaitingSignal("two-fails")
       yield* control.gate.close
       control.failNext = true
       const continued = yield* Effect.fork(Effect.either(engine.signal("two-fails", "go", undefined)))
@@ -1087,7 +1098,7 @@ describe("children, races and cancellation", () => {
       return Effect.gen(function* () {
         const engine = yield* Engine
         const first = yield* engine.start("twoRounds", 0, { id: "two-lost" })
-        yield* eventually(Effect.map(engine.describe("two-lost"), (d) => d.pending.signals.length === 1))
+        yield* awaitingSignal("two-lost")
         yield* control.gate.close
         control.failNext = true
         const lost = yield* Effect.fork(Effect.either(engine.signal("two-lost", "go", undefined)))
@@ -1210,16 +1221,6 @@ describe("children, races and cancellation", () => {
   const parentOfFinishing = workflow("parentOfFinishing", {}, function* () {
     return yield* child(finishing, undefined, { id: "the-kid" })
   })
-  const kidWaiting = (id: string) =>
-    Effect.flatMap(Engine, (engine) =>
-      eventually(
-        Effect.map(
-          Effect.either(engine.describe(id)),
-          (d) => d._tag === "Right" && d.right.pending.signals.length === 1
-        )
-      )
-    )
-
   const ghost = workflow("ghost", {}, function* () {
     return "boo"
   })
@@ -1254,7 +1255,7 @@ describe("children, races and cancellation", () => {
     return Effect.gen(function* () {
       const engine = yield* Engine
       yield* engine.start("parentOfFinishing", undefined, { id: "pk" })
-      yield* kidWaiting("the-kid")
+      yield* awaitingSignal("the-kid")
       control.failEventMatching = `"type":"ChildWorkflowCompleted"`
       yield* engine.signal("the-kid", "finish", undefined)
       expect(yield* awaitClosed("the-kid")).toBe("completed")
@@ -1269,7 +1270,7 @@ describe("children, races and cancellation", () => {
     return Effect.gen(function* () {
       const engine = yield* Engine
       yield* engine.start("parentOfFinishing", undefined, { id: "pc" })
-      yield* kidWaiting("the-kid")
+      yield* awaitingSignal("the-kid")
       control.failEventMatching = "the parent workflow cancelled it"
       yield* engine.cancel("pc")
       yield* eventually(Effect.sync(() => control.failEventMatching === undefined))
@@ -1323,8 +1324,7 @@ describe("a parent's cancel and its child's continue-as-new", () => {
     Effect.gen(function* () {
       const engine = yield* Engine
       yield* engine.start("stopper", undefined, { id: "st" })
-      yield* eventually(Effect.map(Effect.either(engine.describe("rk")), (d) => d._tag === "Right"))
-      yield* eventually(Effect.map(engine.describe("rk"), (d) => d.pending.signals.length === 1))
+      yield* awaitingSignal("rk")
       yield* control.gate.close
       const stopped = yield* Effect.fork(engine.signal("st", "stop", undefined))
       yield* settle
@@ -1392,7 +1392,7 @@ describe("durability in one process", () => {
           const engine = yield* Engine
           yield* engine.start("steps", 20, { id: "long" })
           yield* engine.start("steps", 3, { id: "short" })
-          yield* eventually(Effect.map(engine.describe("long"), (d) => d.pending.signals.length === 1))
+          yield* awaitingSignal("long")
         }).pipe(Effect.provide(layer), Effect.scoped)
 
         const Sqlite = (yield* Effect.promise(() => import("better-sqlite3"))).default
@@ -1564,7 +1564,7 @@ describe("durability in one process", () => {
         const before = yield* Effect.gen(function* () {
           const engine = yield* Engine
           yield* engine.start("steps", 3, { id: "p" })
-          yield* eventually(Effect.map(engine.describe("p"), (d) => d.pending.signals.length === 1))
+          yield* awaitingSignal("p")
           const seen = yield* progress
           const events = yield* historyOf("p")
           const last = events[events.length - 1]!
@@ -1640,8 +1640,7 @@ describe("durability in one process", () => {
       yield* Effect.gen(function* () {
         const engine = yield* Engine
         yield* engine.start("tidyParent", undefined, { id: "tp" })
-        yield* eventually(Effect.map(Effect.either(engine.describe("tidy-kid")), (d) => d._tag === "Right"))
-        yield* eventually(Effect.map(engine.describe("tidy-kid"), (d) => d.pending.signals.length === 1))
+        yield* awaitingSignal("tidy-kid")
         yield* engine.cancel("tp")
         expect(yield* awaitClosed("tp")).toBe("cancelled")
         yield* eventually(Effect.map(cancelsOfKid, (n) => n === 1))
@@ -1703,7 +1702,7 @@ describe("stuck workflows", () => {
         yield* Effect.gen(function* () {
           const engine = yield* Engine
           yield* engine.start("versioned", undefined, { id: "v" })
-          yield* eventually(Effect.map(engine.describe("v"), (d) => d.pending.signals.length === 1))
+          yield* awaitingSignal("v")
         }).pipe(Effect.provide(engineLayer([v1], impls, { dbPath })), Effect.scoped)
 
         yield* Effect.gen(function* () {
