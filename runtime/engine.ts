@@ -54,7 +54,7 @@ import {
   WorkflowNotFound
 } from "./errors"
 import { makeGroupCommitter, type Submission } from "./group-commit"
-import { OpenActivities, openTimers } from "./open-commands"
+import { activityTask, OpenActivities, openTimers } from "./open-commands"
 import { decodeSnapshot, SnapshotTrail, type Snapshot } from "./snapshot"
 import { SqliteStore, WorkflowStore, emptyWriteSet, type RunRow, type WriteSet } from "./store"
 import { timeOrderedId } from "./ids"
@@ -403,6 +403,13 @@ const makeEngine = (config: EngineOptions) =>
       if (run.inbox.length > 0) schedule(run)
     }
 
+    /** The run that took the id of one that continued as new (in memory: its commit may be in flight). */
+    const successorOf = (run: RunState): RunState | undefined => {
+      if (run.row.status !== "continued-as-new") return undefined
+      const successor = current.get(run.row.workflowId)
+      return successor === run ? undefined : successor
+    }
+
     /**
      * An item that reaches a run closed earlier in the same task. A signal or a cancel is for
      * the workflow id: after a continue-as-new it goes to the new run, as it would have a
@@ -416,8 +423,8 @@ const makeEngine = (config: EngineOptions) =>
         if (ack) acks.push(ack)
         return
       }
-      const successor = current.get(run.row.workflowId)
-      if (run.row.status === "continued-as-new" && successor && successor !== run) {
+      const successor = successorOf(run)
+      if (successor) {
         if (event.type === "CancelRequested") return requestCancel(successor, event.reason, ack)
         return deliver(successor, item)
       }
@@ -561,18 +568,8 @@ const makeEngine = (config: EngineOptions) =>
         const event = append(task, command)
         switch (event.type) {
           case "ActivityScheduled": {
-            const activityTask: ActivityTask = {
-              workflowId: row.workflowId,
-              runId: row.runId,
-              cmd: event.cmd,
-              name: event.name,
-              input: event.input,
-              options: event.options,
-              failedAttempts: 0,
-              notBefore: task.now,
-              lastHeartbeat: undefined
-            }
-            after.push(() => executor.dispatch(activityTask))
+            const scheduled = activityTask(row, event)
+            after.push(() => executor.dispatch(scheduled))
             break
           }
           case "ActivityCancelRequested":
@@ -794,11 +791,9 @@ const makeEngine = (config: EngineOptions) =>
     const requestCancel = (run: RunState, reason: string, ack?: Ack): void => {
       // Continued as new (in memory, its commit maybe in flight): the cancel is for the chain,
       // as a signal is (afterClose), so it goes to the run that took the id and the parent link.
-      if (run.row.status === "continued-as-new") {
-        const successor = current.get(run.row.workflowId)
-        if (successor && successor !== run && successor.row.parent?.runId === run.row.parent?.runId)
-          return requestCancel(successor, reason, ack)
-      }
+      const successor = successorOf(run)
+      if (successor && successor.row.parent?.runId === run.row.parent?.runId)
+        return requestCancel(successor, reason, ack)
       if (run.cancelRequested || !OPEN.has(run.row.status)) {
         ack?.(Exit.void)
         return

@@ -48,20 +48,25 @@ export class OpenActivities {
   }
 
   /** What the executor runs for each, continuing after its last failed attempt. */
-  tasks(run: { readonly workflowId: string; readonly runId: string }): Array<ActivityTask> {
-    return [...this.byCmd.values()].map(({ scheduled, failure }) => ({
-      workflowId: run.workflowId,
-      runId: run.runId,
-      cmd: scheduled.cmd,
-      name: scheduled.name,
-      input: scheduled.input,
-      options: scheduled.options,
-      failedAttempts: failure?.attempt ?? 0,
-      notBefore: failure?.nextRetryAt ?? scheduled.at,
-      lastHeartbeat: failure?.heartbeat
-    }))
+  tasks(run: RunIds): Array<ActivityTask> {
+    return [...this.byCmd.values()].map(({ scheduled, failure }) => activityTask(run, scheduled, failure))
   }
 }
+
+type RunIds = { readonly workflowId: string; readonly runId: string }
+
+/** What the executor runs for a scheduled activity: its first attempt, or the one after `failure`. */
+export const activityTask = (run: RunIds, scheduled: Scheduled, failure?: AttemptFailed): ActivityTask => ({
+  workflowId: run.workflowId,
+  runId: run.runId,
+  cmd: scheduled.cmd,
+  name: scheduled.name,
+  input: scheduled.input,
+  options: scheduled.options,
+  failedAttempts: failure?.attempt ?? 0,
+  notBefore: failure?.nextRetryAt ?? scheduled.at,
+  lastHeartbeat: failure?.heartbeat
+})
 
 /** The timers the events leave running, by cmd: their due times. */
 export const openTimers = (events: Iterable<HistoryEvent>): Map<number, number> => {

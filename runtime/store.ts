@@ -420,9 +420,8 @@ const placeholders = (rows: number, columns: number) => {
 }
 
 /**
- * A statement over many rows, in power-of-two chunks (256, 128, …, 1) so that it comes in a
- * handful of shapes whose prepared statements are reused. A commit runs several per batch:
- * each shape's text is built once, and a chunk's parameters go straight into one array.
+ * A statement over many rows, in `chunks`. A commit runs several per batch: each chunk shape's
+ * text is built once, and a chunk's parameters go straight into one array.
  */
 class MultiRow<A> {
   private readonly texts = new Map<number, string>()
@@ -436,16 +435,11 @@ class MultiRow<A> {
 
   /** What writes `rows`: the text and parameters of each chunk. */
   statements(rows: ReadonlyArray<A>): Array<readonly [string, Array<unknown>]> {
-    const out: Array<readonly [string, Array<unknown>]> = []
-    let i = 0
-    for (let size = this.max; size >= 1; size >>= 1) {
-      while (rows.length - i >= size) {
-        const params: Array<unknown> = []
-        for (const end = i + size; i < end; i++) this.bind(rows[i]!, params)
-        out.push([this.textOf(size), params])
-      }
-    }
-    return out
+    return chunks(rows, this.max).map((chunk) => {
+      const params: Array<unknown> = []
+      for (const row of chunk) this.bind(row, params)
+      return [this.textOf(chunk.length), params] as const
+    })
   }
 
   private textOf(rows: number) {
