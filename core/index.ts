@@ -65,5 +65,22 @@ export {
   type WorkflowStatus
 } from "./interpreter"
 export { replayHistory, type ReplayReport } from "./replay-history"
+export {
+  descriptionFields,
+  Divergence,
+  divergenceOf,
+  isWellFormed,
+  JsonValue,
+  MAX_WORKFLOW_ID_LENGTH,
+  PendingWork,
+  RunStatus,
+  StreamItem,
+  summaryFields,
+  WellFormedString,
+  WorkflowDescription,
+  WorkflowId,
+  workflowIdProblem,
+  WorkflowSummary
+} from "./run-model"
 export { SeededRandom } from "./determinism"
 export type { SourceLocation } from "./source-location"

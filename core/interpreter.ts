@@ -50,9 +50,10 @@ import {
 } from "./errors"
 import type { Command, EventOf, EventType, HistoryEvent } from "./history"
 import { childHandle } from "./primitives"
+import type { RunStatus } from "./run-model"
 import { parseLocation, type SourceLocation } from "./source-location"
 
-export type WorkflowStatus = "running" | "completed" | "failed" | "cancelled" | "continued-as-new" | "stuck"
+export type WorkflowStatus = RunStatus
 
 export type Outcome =
   { readonly _tag: "value"; readonly value: unknown } | { readonly _tag: "error"; readonly error: ErrorInfo }

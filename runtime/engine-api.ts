@@ -5,7 +5,7 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Stream from "effect/Stream"
-import type { ErrorInfo, HistoryEvent, HistoryFile, NonDeterminismError } from "../core"
+import type { HistoryFile, RunStatus, StreamItem, WorkflowDescription, WorkflowSummary } from "../core"
 import type {
   InvalidPayload,
   QueryFailed,
@@ -16,56 +16,12 @@ import type {
   WorkflowNotFound
 } from "./errors"
 
-/** running → completed | failed | cancelled | continued-as-new; stuck until fixed code resumes it. */
-export type RunStatus = "running" | "completed" | "failed" | "cancelled" | "continued-as-new" | "stuck"
+export type { RunStatus, StreamItem, WorkflowDescription, WorkflowSummary }
 
 export interface StartedWorkflow {
   readonly id: string
   readonly runId: string
   readonly status: RunStatus
-}
-
-export interface WorkflowSummaryRow {
-  readonly id: string
-  readonly runId: string
-  readonly type: string
-  readonly status: RunStatus
-  readonly createdAt: number
-  readonly updatedAt: number
-  readonly closedAt: number | undefined
-  readonly lastEventType: string | undefined
-  readonly parentId: string | undefined
-}
-
-export interface WorkflowDescription extends WorkflowSummaryRow {
-  readonly input: unknown
-  readonly result: unknown
-  readonly error: ErrorInfo | undefined
-  readonly divergence: NonDeterminismError | undefined
-  readonly historyLength: number
-  readonly pending: {
-    readonly activities: ReadonlyArray<{
-      readonly cmd: number
-      readonly name: string
-      readonly attempt: number
-    }>
-    readonly timers: ReadonlyArray<{
-      readonly cmd: number
-      readonly fireAt: number
-      readonly purpose: string
-    }>
-    /** Signal names the workflow is waiting for. */
-    readonly signals: ReadonlyArray<string>
-    /** Signals received and not yet consumed. */
-    readonly bufferedSignals: ReadonlyArray<{ readonly name: string; readonly seq: number }>
-    readonly children: ReadonlyArray<{
-      readonly cmd: number
-      readonly workflowId: string
-      readonly workflowType: string
-    }>
-  }
-  /** LLM calls executed and tokens used, from the recorded history: a replay bills nothing. */
-  readonly llmUsage: { readonly calls: number; readonly totalTokens: number }
 }
 
 export interface ListFilter {
@@ -75,11 +31,6 @@ export interface ListFilter {
   /** Opaque: the `nextCursor` of the previous page. */
   readonly cursor?: string | undefined
 }
-
-export type StreamItem =
-  | { readonly _tag: "history"; readonly event: HistoryEvent }
-  | { readonly _tag: "chunk"; readonly cmd: number; readonly activity: string; readonly chunk: unknown }
-  | { readonly _tag: "end"; readonly status: RunStatus }
 
 export interface WorkflowTypeInfo {
   readonly name: string
@@ -120,7 +71,7 @@ export class Engine extends Context.Tag("temporal-lite/Engine")<
     readonly list: (
       filter: ListFilter
     ) => Effect.Effect<
-      { readonly workflows: ReadonlyArray<WorkflowSummaryRow>; readonly nextCursor: string | undefined },
+      { readonly workflows: ReadonlyArray<WorkflowSummary>; readonly nextCursor: string | undefined },
       StoreError
     >
     /** The current run's history in the export format. */

@@ -26,10 +26,12 @@ import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import {
+  divergenceOf,
   HISTORY_FORMAT,
   WorkflowInstance,
   terminalTypes,
   type Command,
+  type Divergence,
   type HistoryEvent,
   type HistoryFile,
   type Incoming,
@@ -84,6 +86,10 @@ export interface EngineConfig extends EngineOptions {
 }
 
 const toJson = (value: unknown): string => JSON.stringify(value ?? null)
+
+/** A stuck run's divergence as its row stores it, with its message. */
+const storedDivergence = (row: RunRow): Divergence | undefined =>
+  row.divergenceJson === undefined ? undefined : divergenceOf(JSON.parse(row.divergenceJson))
 
 const makeEngine = (config: EngineOptions) =>
   Effect.gen(function* () {
@@ -1148,7 +1154,7 @@ const makeEngine = (config: EngineOptions) =>
           input: JSON.parse(row.inputJson),
           result: row.resultJson === undefined ? undefined : JSON.parse(row.resultJson),
           error: row.error,
-          divergence: row.divergenceJson === undefined ? undefined : JSON.parse(row.divergenceJson),
+          divergence: storedDivergence(row),
           historyLength: row.lastSeq,
           pending: {
             activities: ops
@@ -1208,7 +1214,7 @@ const makeEngine = (config: EngineOptions) =>
             input: JSON.parse(row.inputJson),
             ...(row.resultJson === undefined ? {} : { result: JSON.parse(row.resultJson) }),
             ...(row.error === undefined ? {} : { error: row.error }),
-            ...(row.divergenceJson === undefined ? {} : { divergence: JSON.parse(row.divergenceJson) }),
+            ...(row.divergenceJson === undefined ? {} : { divergence: storedDivergence(row) }),
             startedAt: row.createdAt,
             ...(row.closedAt === undefined ? {} : { closedAt: row.closedAt })
           },

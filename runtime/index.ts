@@ -15,7 +15,7 @@ export {
   type StartedWorkflow,
   type StreamItem,
   type WorkflowDescription,
-  type WorkflowSummaryRow,
+  type WorkflowSummary,
   type WorkflowTypeInfo
 } from "./engine-api"
 export { EngineLive, EngineOnStore, type EngineConfig, type EngineOptions } from "./engine"

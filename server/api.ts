@@ -11,7 +11,7 @@ import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import * as Schema from "effect/Schema"
-import { DivergenceSide, ErrorInfo, HistoryFile } from "../core"
+import { HistoryFile, RunStatus, WorkflowDescription as CoreDescription, WorkflowSummary } from "../core"
 import {
   BadRequestWire,
   ConflictWire,
@@ -24,23 +24,14 @@ import {
 
 export const API_VERSION = "0.1.0"
 
+export { RunStatus, WorkflowSummary }
+
 /** The SSE id of the `end` event. */
 export const END_EVENT_ID = "end"
 
 // ---------------------------------------------------------------------------------------
 // Shared schemas
 // ---------------------------------------------------------------------------------------
-
-export const RunStatus = Schema.Literal(
-  "running",
-  "completed",
-  "failed",
-  "cancelled",
-  "continued-as-new",
-  "stuck"
-).annotations({
-  identifier: "RunStatus"
-})
 
 /** A workflow id chosen by the caller: 1–256 characters, no control characters. */
 export const WorkflowId = Schema.String.pipe(
@@ -82,18 +73,6 @@ export const Accepted = Schema.Struct({
   accepted: Schema.Literal(true)
 }).annotations({ identifier: "Accepted" })
 
-export const WorkflowSummary = Schema.Struct({
-  id: Schema.String,
-  runId: Schema.String,
-  type: Schema.String,
-  status: RunStatus,
-  createdAt: Schema.Number.annotations({ description: "Epoch milliseconds" }),
-  updatedAt: Schema.Number,
-  closedAt: Schema.optional(Schema.Number),
-  lastEventType: Schema.optional(Schema.String),
-  parentId: Schema.optional(Schema.String)
-}).annotations({ identifier: "WorkflowSummary" })
-
 export const WorkflowList = Schema.Struct({
   workflows: Schema.Array(WorkflowSummary),
   nextCursor: Schema.optional(Schema.String).annotations({
@@ -101,35 +80,8 @@ export const WorkflowList = Schema.Struct({
   })
 }).annotations({ identifier: "WorkflowList" })
 
-export const Divergence = Schema.Struct({
-  cmd: Schema.Number,
-  expected: DivergenceSide,
-  actual: DivergenceSide,
-  reason: Schema.String,
-  message: Schema.String
-}).annotations({ identifier: "Divergence" })
-
 export const WorkflowDescription = Schema.Struct({
-  ...WorkflowSummary.fields,
-  input: Schema.Unknown,
-  result: Schema.optional(Schema.Unknown),
-  error: Schema.optional(ErrorInfo),
-  divergence: Schema.optional(Divergence).annotations({ description: "Why a stuck workflow is stuck" }),
-  historyLength: Schema.Number,
-  pending: Schema.Struct({
-    activities: Schema.Array(
-      Schema.Struct({ cmd: Schema.Number, name: Schema.String, attempt: Schema.Number })
-    ),
-    timers: Schema.Array(
-      Schema.Struct({ cmd: Schema.Number, fireAt: Schema.Number, purpose: Schema.String })
-    ),
-    signals: Schema.Array(Schema.String).annotations({ description: "Signal names the workflow waits for" }),
-    bufferedSignals: Schema.Array(Schema.Struct({ name: Schema.String, seq: Schema.Number })),
-    children: Schema.Array(
-      Schema.Struct({ cmd: Schema.Number, workflowId: Schema.String, workflowType: Schema.String })
-    )
-  }),
-  llmUsage: Schema.Struct({ calls: Schema.Number, totalTokens: Schema.Number }),
+  ...CoreDescription.fields,
   debuggerUrl: Schema.String.annotations({ description: "Opens this workflow in the replay debugger" })
 }).annotations({ identifier: "WorkflowDescription" })
 

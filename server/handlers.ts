@@ -13,7 +13,6 @@ import * as Schema from "effect/Schema"
 import { readFile } from "node:fs/promises"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { NonDeterminismError } from "../core"
 import {
   Engine,
   type StoreError,
@@ -67,28 +66,9 @@ const conform =
 
 export const debuggerUrl = (id: string): string => `/debugger/?workflow=${encodeURIComponent(id)}`
 
-/** The stored divergence fields, with the message the error class words for them. */
-const divergenceOf = (d: NonNullable<WorkflowDescription["divergence"]>) => {
-  const error = new NonDeterminismError({
-    cmd: d.cmd,
-    expected: d.expected,
-    actual: d.actual,
-    reason: d.reason
-  })
-  return {
-    cmd: error.cmd,
-    expected: error.expected,
-    actual: error.actual,
-    reason: error.reason,
-    message: error.message
-  }
-}
-
 const description = (d: WorkflowDescription) => ({
   ...d,
   input: d.input ?? null,
-  // The engine may hand back the stored fields rather than the error object: rebuild it for its message.
-  divergence: d.divergence && divergenceOf(d.divergence),
   debuggerUrl: debuggerUrl(d.id)
 })
 
