@@ -5,15 +5,24 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Stream from "effect/Stream"
-import type { HistoryFile, RunStatus, StreamItem, WorkflowDescription, WorkflowSummary } from "../core"
+import type {
+  Divergence,
+  HistoryFile,
+  RunStatus,
+  StreamItem,
+  WorkflowDescription,
+  WorkflowSummary
+} from "../core"
 import type {
   InvalidPayload,
+  InvalidWorkflowId,
   QueryFailed,
   StoreError,
   UnknownName,
   WorkflowAlreadyRunning,
   WorkflowClosed,
-  WorkflowNotFound
+  WorkflowNotFound,
+  WorkflowStuck
 } from "./errors"
 
 export type { RunStatus, StreamItem, WorkflowDescription, WorkflowSummary }
@@ -24,9 +33,17 @@ export interface StartedWorkflow {
   readonly status: RunStatus
 }
 
-export interface ListFilter {
+/** Which current runs a listing or a count takes. */
+export interface RunFilter {
   readonly status?: RunStatus | undefined
   readonly type?: string | undefined
+  /** Started at or after this time (epoch ms). */
+  readonly startedAfter?: number | undefined
+  /** Started before this time (epoch ms). */
+  readonly startedBefore?: number | undefined
+}
+
+export interface ListFilter extends RunFilter {
   readonly limit?: number | undefined
   /** Opaque: the `nextCursor` of the previous page. */
   readonly cursor?: string | undefined
@@ -49,7 +66,10 @@ export class Engine extends Context.Tag("temporal-lite/Engine")<
       type: string,
       input: unknown,
       options?: { readonly id?: string | undefined }
-    ) => Effect.Effect<StartedWorkflow, UnknownName | InvalidPayload | WorkflowAlreadyRunning | StoreError>
+    ) => Effect.Effect<
+      StartedWorkflow,
+      UnknownName | InvalidPayload | InvalidWorkflowId | WorkflowAlreadyRunning | WorkflowStuck | StoreError
+    >
     /** Stores the signal (acknowledged after commit), whether or not the workflow waits yet. */
     readonly signal: (
       id: string,
@@ -68,12 +88,21 @@ export class Engine extends Context.Tag("temporal-lite/Engine")<
       reason?: string
     ) => Effect.Effect<void, WorkflowNotFound | WorkflowClosed | StoreError>
     readonly describe: (id: string) => Effect.Effect<WorkflowDescription, WorkflowNotFound | StoreError>
+    /** The current run's summary as committed, and why it is stuck if it is: cheap, no replay. */
+    readonly summary: (
+      id: string
+    ) => Effect.Effect<
+      WorkflowSummary & { readonly divergence: Divergence | undefined },
+      WorkflowNotFound | StoreError
+    >
     readonly list: (
       filter: ListFilter
     ) => Effect.Effect<
       { readonly workflows: ReadonlyArray<WorkflowSummary>; readonly nextCursor: string | undefined },
       StoreError
     >
+    /** How many current runs match (pages through the listing). */
+    readonly count: (filter: RunFilter) => Effect.Effect<number, StoreError>
     /** The current run's history in the export format. */
     readonly history: (id: string) => Effect.Effect<HistoryFile, WorkflowNotFound | StoreError>
     /**
@@ -86,5 +115,7 @@ export class Engine extends Context.Tag("temporal-lite/Engine")<
       options?: { readonly afterSeq?: number | undefined }
     ) => Effect.Effect<Stream.Stream<StreamItem, StoreError>, WorkflowNotFound | StoreError>
     readonly workflowTypes: () => ReadonlyArray<WorkflowTypeInfo>
+    /** Whether this engine registers the workflow type `type`. */
+    readonly registered: (type: string) => boolean
   }
 >() {}

@@ -30,6 +30,7 @@ import {
   HISTORY_FORMAT,
   WorkflowInstance,
   terminalTypes,
+  workflowIdProblem,
   type Command,
   type Divergence,
   type HistoryEvent,
@@ -48,12 +49,14 @@ import {
   type WorkflowTypeInfo
 } from "./engine-api"
 import {
+  InvalidWorkflowId,
   QueryFailed,
   StoreError,
   UnknownName,
   WorkflowAlreadyRunning,
   WorkflowClosed,
-  WorkflowNotFound
+  WorkflowNotFound,
+  WorkflowStuck
 } from "./errors"
 import { makeGroupCommitter, type Submission } from "./group-commit"
 import { activityTask, OpenActivities, openTimers } from "./open-commands"
@@ -86,6 +89,32 @@ export interface EngineConfig extends EngineOptions {
 }
 
 const toJson = (value: unknown): string => JSON.stringify(value ?? null)
+
+/** Where a newest-first listing goes on from: the runs strictly older than this one. */
+interface ListPosition {
+  readonly createdAt: number
+  readonly runId: string
+}
+
+/** The earlier of two list positions (the one that leaves fewer runs). */
+const earliest = (a: ListPosition | undefined, b: ListPosition | undefined) =>
+  a === undefined
+    ? b
+    : b === undefined
+      ? a
+      : a.createdAt < b.createdAt || (a.createdAt === b.createdAt && a.runId < b.runId)
+        ? a
+        : b
+
+/** One line for a run found stuck: who, why, and where in the code. */
+const stuckLine = (row: RunRow): string => {
+  const divergence = storedDivergence(row)
+  const at = divergence?.actual.location ?? divergence?.expected.location
+  return (
+    `workflow "${row.workflowId}" (${row.type}, run ${row.runId}) is stuck: ${divergence?.message ?? "no divergence recorded"}` +
+    `${at ? ` at ${at}` : ""}; what arrives for it is stored until code that matches its history is deployed`
+  )
+}
 
 /** A stuck run's divergence as its row stores it, with its message. */
 const storedDivergence = (row: RunRow): Divergence | undefined =>
@@ -242,6 +271,12 @@ const makeEngine = (config: EngineOptions) =>
 
     const BATCH = 256
 
+    /**
+     * Invariant 5, made visible: the runs found stuck by this batch (those still stuck at
+     * start are found again then), logged one line each once the batch is done.
+     */
+    const foundStuck: Array<RunRow> = []
+
     const pumpOnce = Effect.gen(function* () {
       const batch = ready.splice(0, BATCH)
       for (const run of takeRecovering(Math.max(8, 64 - batch.length))) batch.push(run)
@@ -270,6 +305,7 @@ const makeEngine = (config: EngineOptions) =>
           yield* Effect.logError(`workflow task of ${run.row.workflowId} failed`, defect)
         }
       }
+      for (const row of foundStuck.splice(0)) yield* Effect.logWarning(stuckLine(row))
       return true
     })
 
@@ -631,6 +667,7 @@ const makeEngine = (config: EngineOptions) =>
       run.row.divergenceJson = JSON.stringify(instance.divergence)
       run.rowChanged = true
       dropInstance(run)
+      foundStuck.push(run.row)
     }
 
     const makeRow = (options: {
@@ -714,6 +751,12 @@ const makeEngine = (config: EngineOptions) =>
             .message
         )
       }
+      const problem = workflowIdProblem(event.workflowId)
+      if (problem !== undefined)
+        return fail(
+          "InvalidWorkflowId",
+          new InvalidWorkflowId({ workflowId: event.workflowId, problem }).message
+        )
       const existing = current.get(event.workflowId)
       if (existing && OPEN.has(existing.row.status)) {
         return fail(
@@ -818,6 +861,7 @@ const makeEngine = (config: EngineOptions) =>
         reason: `workflow type "${run.row.type}" is not registered with this engine; known: ${[...definitions.keys()].join(", ")}`
       })
       run.rowChanged = true
+      foundStuck.push(run.row)
     }
 
     /** Rebuilds the instance by replay of the snapshot and the tail (or the whole history). */
@@ -858,6 +902,7 @@ const makeEngine = (config: EngineOptions) =>
         // Once more with source locations, so the divergence names the line that yields the new command.
         const located = WorkflowInstance.replay(run.definition!, history, { trace: true, locations: true })
         row.divergenceJson = JSON.stringify(located.divergence ?? instance.divergence)
+        foundStuck.push(row)
         return
       }
       if (row.status === "stuck") {
@@ -1041,7 +1086,18 @@ const makeEngine = (config: EngineOptions) =>
         }
         yield* validate("input", definition.input, input)
         const workflowId = options?.id ?? timeOrderedId()
+        const problem = workflowIdProblem(workflowId)
+        if (problem !== undefined) return yield* Effect.fail(new InvalidWorkflowId({ workflowId, problem }))
         const existing = current.get(workflowId)
+        if (existing && existing.row.status === "stuck") {
+          return yield* Effect.fail(
+            new WorkflowStuck({
+              workflowId,
+              runId: existing.row.runId,
+              divergence: storedDivergence(existing.row)!
+            })
+          )
+        }
         if (existing && OPEN.has(existing.row.status)) {
           return yield* Effect.fail(new WorkflowAlreadyRunning({ workflowId, runId: existing.row.runId }))
         }
@@ -1184,21 +1240,55 @@ const makeEngine = (config: EngineOptions) =>
         } satisfies WorkflowDescription
       })
 
-    const list: Engine["Type"]["list"] = (filter: ListFilter) =>
-      Effect.gen(function* () {
-        const limit = Math.max(1, Math.min(filter.limit ?? 50, 1000))
-        const rows = yield* store.listRuns({
+    /**
+     * Up to `limit` current runs matching `filter`, newest first, from `before` on: the time
+     * range bounds the store's own newest-first order (the upper bound is where the reading
+     * starts; the lower bound is where it stops).
+     */
+    const listPage = (filter: ListFilter, limit: number, before: ListPosition | undefined) =>
+      Effect.map(
+        store.listRuns({
           status: filter.status,
           type: filter.type,
           limit: limit + 1,
-          before: decodeCursor(filter.cursor)
-        })
-        const page = rows.slice(0, limit)
+          before: earliest(
+            before,
+            filter.startedBefore === undefined ? undefined : { createdAt: filter.startedBefore, runId: "" }
+          )
+        }),
+        (rows) => {
+          const inRange =
+            filter.startedAfter === undefined ? rows : rows.filter((r) => r.createdAt >= filter.startedAfter!)
+          const page = inRange.slice(0, limit)
+          return { page, more: inRange.length > limit }
+        }
+      )
+
+    const list: Engine["Type"]["list"] = (filter: ListFilter) =>
+      Effect.gen(function* () {
+        const limit = Math.max(1, Math.min(filter.limit ?? 50, 1000))
+        const { page, more } = yield* listPage(filter, limit, decodeCursor(filter.cursor))
         return {
           workflows: page.map(summary),
-          nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : undefined
+          nextCursor: more ? encodeCursor(page[page.length - 1]!) : undefined
         }
       })
+
+    const count: Engine["Type"]["count"] = (filter) =>
+      Effect.gen(function* () {
+        let total = 0
+        let before: ListPosition | undefined
+        for (;;) {
+          const { page, more } = yield* listPage(filter, 1000, before)
+          total += page.length
+          if (!more) return total
+          const last = page[page.length - 1]!
+          before = { createdAt: last.createdAt, runId: last.runId }
+        }
+      })
+
+    const summaryOf: Engine["Type"]["summary"] = (id) =>
+      Effect.map(findRow(id), (row) => ({ ...summary(row), divergence: storedDivergence(row) }))
 
     const history: Engine["Type"]["history"] = (id) =>
       Effect.gen(function* () {
@@ -1275,7 +1365,20 @@ const makeEngine = (config: EngineOptions) =>
       })
     )
 
-    return Engine.of({ start, signal, query, cancel, describe, list, history, subscribe, workflowTypes })
+    return Engine.of({
+      start,
+      signal,
+      query,
+      cancel,
+      describe,
+      summary: summaryOf,
+      list,
+      count,
+      history,
+      subscribe,
+      workflowTypes,
+      registered: (type) => definitions.has(type)
+    })
   })
 
 /**

@@ -4,7 +4,7 @@
  */
 import * as Data from "effect/Data"
 import * as Schema from "effect/Schema"
-import { ErrorInfo } from "../core"
+import { Divergence, ErrorInfo, RunStatus } from "../core"
 
 /** No workflow with this id (404). */
 export class WorkflowNotFound extends Schema.TaggedError<WorkflowNotFound>()("WorkflowNotFound", {
@@ -28,10 +28,38 @@ export class WorkflowAlreadyRunning extends Schema.TaggedError<WorkflowAlreadyRu
   }
 }
 
+/**
+ * The id's run is stuck: the deployed code no longer matches its history (409). It keeps its
+ * id until code that matches resumes it, or it is terminated or reset.
+ */
+export class WorkflowStuck extends Schema.TaggedError<WorkflowStuck>()("WorkflowStuck", {
+  workflowId: Schema.String,
+  runId: Schema.String,
+  divergence: Divergence
+}) {
+  override get message() {
+    return (
+      `workflow "${this.workflowId}" is stuck (${this.divergence.message}); deploy code that matches its ` +
+      `history to resume it, or terminate it (POST /api/workflows/${encodeURIComponent(this.workflowId)}/terminate) ` +
+      `or reset it (POST /api/workflows/${encodeURIComponent(this.workflowId)}/reset) before starting the id again`
+    )
+  }
+}
+
+/** A workflow id the engine cannot keep: empty, too long, control characters, ill-formed Unicode (400). */
+export class InvalidWorkflowId extends Schema.TaggedError<InvalidWorkflowId>()("InvalidWorkflowId", {
+  workflowId: Schema.String,
+  problem: Schema.String
+}) {
+  override get message() {
+    return `invalid workflow id: ${this.problem}`
+  }
+}
+
 /** The workflow has ended; it takes no more signals or cancels (409). */
 export class WorkflowClosed extends Schema.TaggedError<WorkflowClosed>()("WorkflowClosed", {
   workflowId: Schema.String,
-  status: Schema.String
+  status: RunStatus
 }) {
   override get message() {
     return `workflow "${this.workflowId}" is ${this.status}`
@@ -83,4 +111,11 @@ export class StoreError extends Data.TaggedError("StoreError")<{
 }> {}
 
 export type EngineError =
-  WorkflowNotFound | WorkflowAlreadyRunning | WorkflowClosed | UnknownName | InvalidPayload | QueryFailed
+  | WorkflowNotFound
+  | WorkflowAlreadyRunning
+  | WorkflowStuck
+  | WorkflowClosed
+  | InvalidWorkflowId
+  | UnknownName
+  | InvalidPayload
+  | QueryFailed

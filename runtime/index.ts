@@ -11,6 +11,7 @@ export {
 export {
   Engine,
   type ListFilter,
+  type RunFilter,
   type RunStatus,
   type StartedWorkflow,
   type StreamItem,

@@ -3,16 +3,18 @@
  * a client can switch on. Field paths of schema failures are given from the request body's
  * root (`input.code`, `data.approved`, `args`), so the client sees where in what it sent.
  */
+import { BadRequest, Conflict, NotFound, QueryHandlerFailed, Unavailable } from "../api"
 import type {
   InvalidPayload,
+  InvalidWorkflowId,
   QueryFailed,
   StoreError,
   UnknownName,
   WorkflowAlreadyRunning,
   WorkflowClosed,
-  WorkflowNotFound
+  WorkflowNotFound,
+  WorkflowStuck
 } from "../runtime"
-import { BadRequest, Conflict, NotFound, QueryHandlerFailed, Unavailable } from "./api-errors"
 
 export const workflowNotFound = (e: WorkflowNotFound): NotFound =>
   new NotFound({ code: "WorkflowNotFound", message: e.message, details: { workflowId: e.workflowId } })
@@ -24,6 +26,13 @@ export const alreadyRunning = (e: WorkflowAlreadyRunning): Conflict =>
     details: { workflowId: e.workflowId, runId: e.runId }
   })
 
+export const workflowStuck = (e: WorkflowStuck): Conflict =>
+  new Conflict({
+    code: "WorkflowStuck",
+    message: e.message,
+    details: { workflowId: e.workflowId, runId: e.runId, divergence: e.divergence }
+  })
+
 export const workflowClosed = (e: WorkflowClosed): Conflict =>
   new Conflict({
     code: "WorkflowClosed",
@@ -31,11 +40,18 @@ export const workflowClosed = (e: WorkflowClosed): Conflict =>
     details: { workflowId: e.workflowId, status: e.status }
   })
 
+export const invalidWorkflowId = (e: InvalidWorkflowId): BadRequest =>
+  new BadRequest({
+    code: "InvalidWorkflowId",
+    message: e.message,
+    details: { workflowId: e.workflowId, problem: e.problem }
+  })
+
 const unknownCodes = {
   "workflow type": "UnknownWorkflowType",
   signal: "UnknownSignal",
   query: "UnknownQuery",
-  activity: "UnknownActivity"
+  activity: "UnknownWorkflowType"
 } as const
 
 export const unknownName = (e: UnknownName): BadRequest =>

@@ -9,7 +9,7 @@ import * as Layer from "effect/Layer"
 import { mkdirSync } from "node:fs"
 import * as path from "node:path"
 import { EngineLive } from "../runtime"
-import { API_VERSION } from "./api"
+import { API_VERSION } from "../api"
 import type { ServeSettings } from "./config"
 import { ensureDebuggerBuild } from "./debugger-build"
 import { loadRegistry, type Registry } from "./registry"
@@ -52,8 +52,12 @@ export const serverLayer = (settings: ServeSettings, registry: Registry) =>
     port: settings.port,
     token: settings.token,
     corsOrigins: settings.corsOrigins,
+    allowedHosts: settings.allowedHosts,
     bodyLimit: settings.bodyLimit,
-    debuggerDir: settings.debuggerDir
+    headersTimeoutMs: settings.headersTimeoutMs,
+    requestTimeoutMs: settings.requestTimeoutMs,
+    debuggerDir: settings.debuggerDir,
+    workflows: registry.workflows
   }).pipe(
     Layer.provide(
       EngineLive({

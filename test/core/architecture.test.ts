@@ -85,6 +85,33 @@ describe("imports follow DESIGN §1", () => {
     ).toEqual([])
   })
 
+  it("api/ imports only `effect`, `@effect/platform` and core/ (it is browser-safe)", () => {
+    expect(listSources("api").length).toBeGreaterThan(3)
+    expect(
+      violations(["api"], (specifier, resolved) =>
+        resolved === undefined
+          ? specifier === "effect" ||
+            specifier.startsWith("effect/") ||
+            specifier === "@effect/platform" ||
+            specifier.startsWith("@effect/platform/")
+          : ["core", "api"].includes(folderOf(resolved))
+      )
+    ).toEqual([])
+  })
+
+  it("core/ never imports api/; nothing in core/, api/ or runtime/ imports server/ (or the debugger)", () => {
+    expect(
+      violations(["core"], (_, resolved) => resolved === undefined || folderOf(resolved) !== "api")
+    ).toEqual([])
+    expect(
+      violations(
+        ["api"],
+        (_, resolved) =>
+          resolved === undefined || !["server", "debugger", "runtime"].includes(folderOf(resolved))
+      )
+    ).toEqual([])
+  })
+
   it("nothing in core/ or runtime/ imports server/ (or the debugger)", () => {
     expect(
       violations(
@@ -147,6 +174,46 @@ describe("imports follow DESIGN §1", () => {
       "./side-effect",
       "node:path"
     ])
+  })
+})
+
+describe("api/ in the browser", () => {
+  it("bundles api/index.ts for the browser with no Node built-in", async () => {
+    const resolvedImports: Array<string> = []
+    const result = await esbuild.build({
+      entryPoints: [join(root, "api/index.ts")],
+      bundle: true,
+      platform: "browser",
+      format: "esm",
+      write: false,
+      metafile: true,
+      logLevel: "silent",
+      plugins: [
+        {
+          name: "record-imports",
+          setup(build) {
+            build.onResolve({ filter: /.*/ }, (args) => {
+              if (args.kind !== "entry-point") resolvedImports.push(args.path)
+              return undefined
+            })
+          }
+        }
+      ]
+    })
+    expect(result.errors).toEqual([])
+    expect(resolvedImports.filter(isNodeBuiltin)).toEqual([])
+    const inputs = Object.keys(result.metafile.inputs)
+    expect(
+      inputs.filter(
+        (path) =>
+          !path.startsWith("api/") &&
+          !path.startsWith("core/") &&
+          !path.startsWith("node_modules/effect/") &&
+          !path.startsWith("node_modules/@effect/platform/") &&
+          // @effect/platform's own dependencies (multipart parsing, the router, msgpack)
+          !/^node_modules\/(multipasta|find-my-way-ts|msgpackr|fast-check|@standard-schema)\//.test(path)
+      )
+    ).toEqual([])
   })
 })
 
