@@ -51,7 +51,36 @@ const tidy = (spec: Record<string, any>): Record<string, any> => {
       }
     }
   }
-  return withoutGeneratedMarks(spec) as Record<string, any>
+  return typedBesideRefs(withoutGeneratedMarks(spec) as Record<string, any>)
+}
+
+/** Keywords that constrain one JSON type, so a strict validator wants that type named beside them. */
+const typeSpecific =
+  /^(minimum|maximum|exclusiveMinimum|exclusiveMaximum|multipleOf|minLength|maxLength|pattern|minItems|maxItems)$/
+
+/**
+ * A refinement of a named schema is written as a `$ref` with the refinement's keywords beside
+ * it (`{ $ref: Int, maximum: 20 }`); the referenced schema's `type` is said there too, which
+ * strict validators require and which changes nothing else.
+ */
+const typedBesideRefs = (spec: Record<string, any>): Record<string, any> => {
+  const schemas: Record<string, { type?: unknown }> = spec.components?.schemas ?? {}
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(visit)
+    if (typeof value !== "object" || value === null) return
+    const node = value as Record<string, unknown>
+    const ref = typeof node.$ref === "string" ? node.$ref.replace("#/components/schemas/", "") : undefined
+    const type = ref === undefined ? undefined : schemas[ref]?.type
+    if (
+      typeof type === "string" &&
+      node.type === undefined &&
+      Object.keys(node).some((k) => typeSpecific.test(k))
+    )
+      node.type = type
+    Object.values(node).forEach(visit)
+  }
+  visit(spec)
+  return spec
 }
 
 /**
