@@ -114,7 +114,9 @@ type Fields<C extends ErrorCode> = {
 const fieldsOf = <const C extends ErrorCode>(codes: readonly [C, ...Array<C>]): Fields<C> => ({
   code: Schema.Literal(...codes),
   message: Schema.String,
-  details: Schema.Union(...codes.map((c) => errorDetails[c])) as any
+  // Checked against its code's schema on the wire (a union of the codes' details would take
+  // the first shape that fits and drop the rest of a richer one).
+  details: Schema.Unknown as unknown as Schema.Schema<ErrorDetails<C>, any>
 })
 
 /** The codes each status answers with (its class's `code`). */

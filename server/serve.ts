@@ -3,9 +3,13 @@
  * debugger, until SIGTERM/SIGINT (which drain: see server.ts).
  */
 import * as HttpServer from "@effect/platform/HttpServer"
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import * as HashSet from "effect/HashSet"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import { mkdirSync } from "node:fs"
 import * as path from "node:path"
 import { EngineLive } from "../runtime"
@@ -87,6 +91,24 @@ export const serverUrl = (server: HttpServer.HttpServer): string => {
     : `unix:${address.path}`
 }
 
+/**
+ * What the server logs, one plain line each (a level, the message, the cause when there is
+ * one), on stderr: a stuck run, a failed task, a request that failed unexpectedly.
+ */
+export const serverLogger = Logger.make(({ logLevel, message, cause, date }) => {
+  const text = (Array.isArray(message) ? message : [message])
+    .map((part) =>
+      Cause.isCause(part)
+        ? Cause.pretty(part)
+        : part instanceof Error
+          ? (part.stack ?? String(part))
+          : String(part)
+    )
+    .join(" ")
+  const why = Cause.isEmpty(cause) ? "" : `\n${Cause.pretty(cause)}`
+  console.error(`${date.toISOString()} ${logLevel.label} ${text}${why}`)
+})
+
 /** Runs the server until interrupted; fails when the registry, the database or the port refuses. */
 export const serve = (settings: ServeSettings, options: ServeOptions = {}) =>
   Effect.scoped(
@@ -99,7 +121,7 @@ export const serve = (settings: ServeSettings, options: ServeOptions = {}) =>
       for (const line of startLines(url, settings, registry)) log(line)
       return yield* Effect.never
     })
-  )
+  ).pipe(Effect.locallyWith(FiberRef.currentLoggers, () => HashSet.make(serverLogger)))
 
 /** One line for a failure to start, naming what refused. */
 export const describeStartFailure = (error: unknown): string => {
