@@ -1328,11 +1328,14 @@ const makeEngine = (config: EngineOptions) =>
             // Closed only by what is committed: the row in memory runs ahead of its commit.
             const terminal = past.find((e) => terminalTypes.has(e.type))
             const head = Stream.fromIterable(past.map((event): StreamItem => ({ _tag: "history", event })))
-            if (terminal) {
-              return Stream.concat(
-                head,
-                Stream.make<[StreamItem]>({ _tag: "end", status: statusOfTerminal[terminal.type]! })
-              )
+            // Closed: its end is said even to a reader that already has every event.
+            const closedAs = terminal
+              ? statusOfTerminal[terminal.type]!
+              : OPEN.has(row.status)
+                ? undefined
+                : row.status
+            if (closedAs !== undefined) {
+              return Stream.concat(head, Stream.make<[StreamItem]>({ _tag: "end", status: closedAs }))
             }
             const live = Stream.fromQueue(queue).pipe(
               Stream.filter((item) => item._tag !== "history" || item.event.seq > lastSeq),

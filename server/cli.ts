@@ -440,7 +440,7 @@ const showCommand = Command.make(
           `${file.workflow.type} ${file.workflow.id}  ${statusText(file.workflow.status)}  run ${file.workflow.runId}\n`
         )
       yield* print(events)
-      if (!follow) return
+      if (!follow || (file.workflow.status !== "running" && file.workflow.status !== "stuck")) return
       yield* followEvents(server, id, events.at(-1)?.seq ?? 0, (event) =>
         output === "json" ? Console.log(JSON.stringify(event)) : Console.log(eventRowText(event))
       )
