@@ -22,6 +22,7 @@ export const WorkflowTypeInfo = Schema.Struct({
   queries: Schema.Array(Schema.String),
   sourceUrl: Schema.optional(Schema.String).annotations({ description: "Where the source file can be read" })
 }).annotations({ identifier: "WorkflowTypeInfo", title: "Workflow type" })
+export type WorkflowTypeInfo = typeof WorkflowTypeInfo.Type
 
 export const WorkflowTypes = Schema.Struct({ workflowTypes: Schema.Array(WorkflowTypeInfo) }).annotations({
   identifier: "WorkflowTypes",
