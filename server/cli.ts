@@ -78,6 +78,10 @@ const parseTime = (name: string, text: string): Effect.Effect<number, CliFailure
     : Effect.succeed(at)
 }
 
+/** An optional JSON option's value, when given. */
+const parseOptionalJson = (name: string, text: Option.Option<string>): Effect.Effect<unknown, CliFailure> =>
+  Option.isSome(text) ? parseJsonOption(name, text.value) : Effect.succeed(undefined)
+
 const serverOption = Options.text("server").pipe(
   Options.withDefault(process.env["TEMPORAL_LITE_SERVER"] ?? DEFAULT_SERVER_URL),
   Options.withDescription(
@@ -95,6 +99,9 @@ const outputOption = (fallback: "json" | "table") =>
   )
 
 const idArg = Args.text({ name: "id" }).pipe(Args.withDescription("The workflow id"))
+
+const optionalText = (name: string, description: string) =>
+  Options.text(name).pipe(Options.optional, Options.withDescription(description))
 
 /** Runs `f` with a client of `server`; the server's refusals become one-line failures. */
 const withClient = <A, E>(
@@ -138,23 +145,15 @@ const acceptedText = (what: string, answer: { readonly id: string; readonly mess
 const serveCommand = Command.make(
   "serve",
   {
-    host: Options.text("host").pipe(
-      Options.optional,
-      Options.withDescription("Interface to bind (HOST, default 127.0.0.1)")
-    ),
+    host: optionalText("host", "Interface to bind (HOST, default 127.0.0.1)"),
     port: Options.integer("port").pipe(
       Options.optional,
       Options.withDescription("Port (PORT, default 8233; 0 picks one)")
     ),
-    db: Options.text("db").pipe(
-      Options.optional,
-      Options.withDescription("SQLite file (DB_PATH, default ./data/temporal-lite.db)")
-    ),
-    registry: Options.text("registry").pipe(
-      Options.optional,
-      Options.withDescription(
-        "Module exporting `workflows` and `activities` (TEMPORAL_LITE_REGISTRY, default examples/registry.ts)"
-      )
+    db: optionalText("db", "SQLite file (DB_PATH, default ./data/temporal-lite.db)"),
+    registry: optionalText(
+      "registry",
+      "Module exporting `workflows` and `activities` (TEMPORAL_LITE_REGISTRY, default examples/registry.ts)"
     ),
     noDebuggerBuild: Options.boolean("no-debugger-build").pipe(
       Options.withDescription("Do not build the debugger first")
@@ -185,20 +184,14 @@ const startCommand = Command.make(
     type: Args.text({ name: "type" }).pipe(
       Args.withDescription("A registered workflow type (see the server's /docs)")
     ),
-    input: Options.text("input").pipe(
-      Options.optional,
-      Options.withDescription("The input as JSON, or @file.json (default: none)")
-    ),
-    id: Options.text("id").pipe(
-      Options.optional,
-      Options.withDescription("The workflow id (default: a fresh one)")
-    ),
+    input: optionalText("input", "The input as JSON, or @file.json (default: none)"),
+    id: optionalText("id", "The workflow id (default: a fresh one)"),
     server: serverOption,
     output: outputOption("json")
   },
   ({ type, input, id, server, output }) =>
     Effect.gen(function* () {
-      const value = Option.isSome(input) ? yield* parseJsonOption("input", input.value) : undefined
+      const value = yield* parseOptionalJson("input", input)
       const started = yield* withClient(server, (client) =>
         client.workflows.start({
           payload: {
@@ -222,16 +215,13 @@ const signalCommand = Command.make(
     name: Args.text({ name: "name" }).pipe(
       Args.withDescription("The signal's name, as the workflow type defines it")
     ),
-    data: Options.text("data").pipe(
-      Options.optional,
-      Options.withDescription("The payload as JSON, or @file.json")
-    ),
+    data: optionalText("data", "The payload as JSON, or @file.json"),
     server: serverOption,
     output: outputOption("json")
   },
   ({ id, name, data, server, output }) =>
     Effect.gen(function* () {
-      const payload = Option.isSome(data) ? yield* parseJsonOption("data", data.value) : undefined
+      const payload = yield* parseOptionalJson("data", data)
       const accepted = yield* withClient(server, (client) =>
         client.workflows.signal({
           path: { id: segment(id) },
@@ -249,16 +239,13 @@ const queryCommand = Command.make(
     name: Args.text({ name: "name" }).pipe(
       Args.withDescription("The query's name, as the workflow type defines it")
     ),
-    args: Options.text("args").pipe(
-      Options.optional,
-      Options.withDescription("The query's argument as JSON")
-    ),
+    args: optionalText("args", "The query's argument as JSON"),
     server: serverOption,
     output: outputOption("json")
   },
   ({ id, name, args, server, output }) =>
     Effect.gen(function* () {
-      const value = Option.isSome(args) ? yield* parseJsonOption("args", args.value) : undefined
+      const value = yield* parseOptionalJson("args", args)
       const answer = yield* withClient(server, (client) =>
         client.workflows.query({
           path: { id: segment(id), name: segment(name) },
@@ -277,10 +264,7 @@ const cancelCommand = Command.make(
   "cancel",
   {
     id: idArg,
-    reason: Options.text("reason").pipe(
-      Options.optional,
-      Options.withDescription("Recorded with the cancel request")
-    ),
+    reason: optionalText("reason", "Recorded with the cancel request"),
     server: serverOption,
     output: outputOption("json")
   },
@@ -302,18 +286,12 @@ const filterOptions = {
     Options.optional,
     Options.withDescription("Only runs with this status")
   ),
-  type: Options.text("type").pipe(
-    Options.optional,
-    Options.withDescription("Only runs of this workflow type")
+  type: optionalText("type", "Only runs of this workflow type"),
+  since: optionalText(
+    "since",
+    "Only runs started since: a date (2024-05-01T10:00Z) or a time ago (30m, 2h, 3d)"
   ),
-  since: Options.text("since").pipe(
-    Options.optional,
-    Options.withDescription("Only runs started since: a date (2024-05-01T10:00Z) or a time ago (30m, 2h, 3d)")
-  ),
-  until: Options.text("until").pipe(
-    Options.optional,
-    Options.withDescription("Only runs started before: a date or a time ago")
-  ),
+  until: optionalText("until", "Only runs started before: a date or a time ago"),
   server: serverOption
 }
 
@@ -342,10 +320,7 @@ const listCommand = Command.make(
       Options.optional,
       Options.withDescription("Runs to show, 1–1000 (default 50)")
     ),
-    cursor: Options.text("cursor").pipe(
-      Options.optional,
-      Options.withDescription("Where the previous page ended")
-    ),
+    cursor: optionalText("cursor", "Where the previous page ended"),
     output: outputOption("table")
   },
   (options) =>
@@ -498,10 +473,7 @@ const historyCommand = Command.make(
   "history",
   {
     id: idArg,
-    out: Options.text("out").pipe(
-      Options.optional,
-      Options.withDescription("Write the export to this file (its folder is made if missing)")
-    ),
+    out: optionalText("out", "Write the export to this file (its folder is made if missing)"),
     server: serverOption,
     output: outputOption("json")
   },

@@ -177,29 +177,38 @@ describe("imports follow DESIGN §1", () => {
   })
 })
 
+/** Bundles `entry` for the browser, recording every import the bundler resolves. */
+const browserBundle = async (
+  entry: string,
+  options: { readonly format: "esm" | "iife"; readonly globalName?: string }
+) => {
+  const resolvedImports: Array<string> = []
+  const result = await esbuild.build({
+    entryPoints: [join(root, entry)],
+    bundle: true,
+    platform: "browser",
+    ...options,
+    write: false,
+    metafile: true,
+    logLevel: "silent",
+    plugins: [
+      {
+        name: "record-imports",
+        setup(build) {
+          build.onResolve({ filter: /.*/ }, (args) => {
+            if (args.kind !== "entry-point") resolvedImports.push(args.path)
+            return undefined
+          })
+        }
+      }
+    ]
+  })
+  return { result, resolvedImports }
+}
+
 describe("api/ in the browser", () => {
   it("bundles api/index.ts for the browser with no Node built-in", async () => {
-    const resolvedImports: Array<string> = []
-    const result = await esbuild.build({
-      entryPoints: [join(root, "api/index.ts")],
-      bundle: true,
-      platform: "browser",
-      format: "esm",
-      write: false,
-      metafile: true,
-      logLevel: "silent",
-      plugins: [
-        {
-          name: "record-imports",
-          setup(build) {
-            build.onResolve({ filter: /.*/ }, (args) => {
-              if (args.kind !== "entry-point") resolvedImports.push(args.path)
-              return undefined
-            })
-          }
-        }
-      ]
-    })
+    const { result, resolvedImports } = await browserBundle("api/index.ts", { format: "esm" })
     expect(result.errors).toEqual([])
     expect(resolvedImports.filter(isNodeBuiltin)).toEqual([])
     const inputs = Object.keys(result.metafile.inputs)
@@ -220,31 +229,7 @@ describe("api/ in the browser", () => {
 describe("core/ in the browser", () => {
   let built: ReturnType<typeof build> | undefined
   const bundle = () => (built ??= build())
-  const build = async () => {
-    const resolvedImports: Array<string> = []
-    const result = await esbuild.build({
-      entryPoints: [join(root, "core/index.ts")],
-      bundle: true,
-      platform: "browser",
-      format: "iife",
-      globalName: "TemporalLiteCore",
-      write: false,
-      metafile: true,
-      logLevel: "silent",
-      plugins: [
-        {
-          name: "record-imports",
-          setup(build) {
-            build.onResolve({ filter: /.*/ }, (args) => {
-              if (args.kind !== "entry-point") resolvedImports.push(args.path)
-              return undefined
-            })
-          }
-        }
-      ]
-    })
-    return { result, resolvedImports }
-  }
+  const build = () => browserBundle("core/index.ts", { format: "iife", globalName: "TemporalLiteCore" })
 
   it("bundles core/index.ts for the browser with no node: import and no Node built-in", async () => {
     const { result, resolvedImports } = await bundle()

@@ -5,12 +5,11 @@
  * and afterwards `npm run format:check` still passes (exported histories land in a folder
  * git and prettier ignore).
  */
-import { spawn } from "node:child_process"
 import { readFileSync, rmSync } from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { DEFAULT_REGISTRY } from "../../server/registry"
-import { repoRoot, startServer, type TestServer } from "../server/support"
+import { repoRoot, runCommand, startServer, type TestServer } from "../server/support"
 
 /** Commands a reader runs that this test stands in for, each with the reason. */
 const STOOD_IN_FOR: Record<string, string> = {
@@ -47,20 +46,7 @@ afterAll(async () => {
   rmSync(path.join(repoRoot, "histories"), { recursive: true, force: true })
 })
 
-const run = (command: string, env: Record<string, string>) =>
-  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn("bash", ["-c", command], { cwd: repoRoot, env: { ...process.env, ...env } })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
-    child.once("error", reject)
-    child.once("close", (status) => {
-      clearTimeout(timer)
-      resolve({ status, stdout, stderr })
-    })
-  })
+const run = (command: string, env: Record<string, string>) => runCommand("bash", ["-c", command], env)
 
 describe("README, then examples/README, followed to the letter", () => {
   it("every command succeeds in order on one fresh server; format:check passes after", async () => {

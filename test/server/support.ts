@@ -150,12 +150,17 @@ export const runCli = (args: ReadonlyArray<string>, env: Record<string, string> 
 export const runBin = (args: ReadonlyArray<string>) =>
   runProcess([path.join(repoRoot, "server", "bin.js"), ...args], {})
 
-const runProcess = (
-  nodeArgs: ReadonlyArray<string>,
+const runProcess = (nodeArgs: ReadonlyArray<string>, env: Record<string, string>) =>
+  runCommand(process.execPath, nodeArgs, env)
+
+/** Runs `command` from the repository's root to completion; its exit status and what it printed. */
+export const runCommand = (
+  command: string,
+  args: ReadonlyArray<string>,
   env: Record<string, string>
 ): Promise<{ readonly status: number | null; readonly stdout: string; readonly stderr: string }> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, nodeArgs, {
+    const child = spawn(command, args, {
       cwd: repoRoot,
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"]
