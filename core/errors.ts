@@ -7,6 +7,7 @@
  */
 import * as Data from "effect/Data"
 import * as Schema from "effect/Schema"
+import { formatPath, type CodecIssue } from "./codec"
 
 /** The stored form of an error: what history, the HTTP API and the debugger carry. */
 export const ErrorInfo = Schema.Struct({
@@ -56,6 +57,40 @@ const safeJson = (value: unknown): string => {
 export class Cancelled extends Data.TaggedError("Cancelled")<{ readonly reason: string }> {
   override get message() {
     return `cancelled: ${this.reason}`
+  }
+}
+
+/**
+ * The stored form of a cancelled run's error, from the reason its `WorkflowCancelled` records:
+ * the same for the run that was cancelled and for every replay of its history.
+ */
+export const cancelledError = (reason: string): ErrorInfo => ({
+  name: "Cancelled",
+  message: new Cancelled({ reason }).message
+})
+
+/**
+ * A value failed its schema, or holds what JSON cannot carry, where it was produced or
+ * received: a workflow's input or result, an activity's input or result, a signal's payload,
+ * a query's arguments or answer. `path` runs from the value's root (`input`, `result`,
+ * `payload`, …) to the field at fault. Nothing is stored of a value refused.
+ */
+export class InvalidPayload extends Schema.TaggedError<InvalidPayload>()("InvalidPayload", {
+  /** The value, as a reader names it: `input of workflow "order"`, `result of activity "fetch"`. */
+  what: Schema.String,
+  path: Schema.Array(Schema.Union(Schema.String, Schema.Number)),
+  detail: Schema.String
+}) {
+  /**
+   * The error for `issue`, found in the value `what` names, whose root is called `root`.
+   *
+   * @example InvalidPayload.of('input of workflow "order"', "input", { path: ["items", 3], detail: "…" })
+   */
+  static of(what: string, root: string, issue: CodecIssue): InvalidPayload {
+    return new InvalidPayload({ what, path: [root, ...issue.path], detail: issue.detail })
+  }
+  override get message() {
+    return `invalid ${this.what} at "${formatPath(this.path)}": ${this.detail}`
   }
 }
 
