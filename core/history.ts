@@ -196,7 +196,12 @@ export class WorkflowCancelled extends Schema.Class<WorkflowCancelled>("Workflow
 export class WorkflowContinuedAsNew extends Schema.Class<WorkflowContinuedAsNew>("WorkflowContinuedAsNew")({
   type: Schema.tag("WorkflowContinuedAsNew"),
   ...base,
-  input: Json
+  input: Json,
+  /**
+   * The run that takes over the workflow id, added by the engine when it records the event
+   * (so a reader of the closed run can follow the chain); absent in histories recorded before.
+   */
+  nextRunId: Schema.optional(Schema.String)
 }) {}
 
 export const HistoryEvent = Schema.Union(

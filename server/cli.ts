@@ -138,8 +138,8 @@ const startCommand = Command.make(
   {
     type: Args.text({ name: "type" }).pipe(Args.withDescription("A registered workflow type")),
     input: Options.text("input").pipe(
-      Options.withDefault("null"),
-      Options.withDescription("The input as JSON, or @file.json")
+      Options.optional,
+      Options.withDescription("The input as JSON, or @file.json (none: the workflow gets undefined)")
     ),
     id: Options.text("id").pipe(
       Options.optional,
@@ -149,7 +149,7 @@ const startCommand = Command.make(
   },
   ({ type, input, id, server }) =>
     Effect.gen(function* () {
-      const value = yield* parseJsonOption("input", input)
+      const value = Option.isSome(input) ? yield* parseJsonOption("input", input.value) : undefined
       const started = yield* withClient(server, (client) =>
         client.workflows.start({
           payload: {

@@ -12,6 +12,7 @@ import type {
   WorkflowClosed,
   WorkflowNotFound
 } from "../runtime"
+import { formatPath } from "../core"
 import { BadRequest, Conflict, NotFound, QueryHandlerFailed, Unavailable } from "./api-errors"
 
 export const workflowNotFound = (e: WorkflowNotFound): NotFound =>
@@ -50,14 +51,17 @@ export const unknownName = (e: UnknownName): BadRequest =>
     }
   })
 
-/** `field` is where the validated value sits in the request: `input`, `data` or `args`. */
+/**
+ * `field` is where the validated value sits in the request (`input`, `data` or `args`): it
+ * takes the place of the engine's name for the value's root.
+ */
 export const invalidPayload =
   (field: string) =>
   (e: InvalidPayload): BadRequest => {
-    const path = [field, ...e.path]
+    const path = [field, ...e.path.slice(1)]
     return new BadRequest({
       code: "InvalidPayload",
-      message: `invalid ${e.what} at "${path.join(".")}": ${e.detail}`,
+      message: `invalid ${e.what} at "${formatPath(path)}": ${e.detail}`,
       details: { path, what: e.what, detail: e.detail }
     })
   }

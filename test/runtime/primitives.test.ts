@@ -994,7 +994,7 @@ describe("children, races and cancellation", () => {
         expect(yield* awaitClosed("saga1")).toBe("cancelled")
         expect(log).toEqual(["book flight", "book hotel", "undo hotel", "undo flight"])
         const d = yield* engine.describe("saga1")
-        expect(d.error).toEqual({ name: "Cancelled", message: "customer left" })
+        expect(d.error).toEqual({ name: "Cancelled", message: "cancelled: customer left" })
         const again = yield* Effect.flip(engine.cancel("saga1"))
         expect(again._tag).toBe("WorkflowClosed")
       }).pipe(Effect.provide(engineLayer([saga], impls)))
