@@ -157,12 +157,26 @@ const parseIssue = (error: ParseResult.ParseError): CodecIssue => {
 }
 
 const fromSchema = <A>(schema: Schema.Schema<A, any, never>): Codec<A> => {
-  const encode = Schema.encodeUnknownEither(schema, { errors: "first" })
-  const decode = Schema.decodeUnknownEither(schema, { errors: "first" })
-  const decodeOwned = (stored: unknown) => Either.mapLeft(decode(stored), parseIssue)
+  // Without options: "first" error is the default, and passing options costs a merge per call.
+  const encode = Schema.encodeUnknownEither(schema)
+  const decode = Schema.decodeUnknownEither(schema)
+  // Plain control flow, and a Right passed on as it is (it holds no error): these run a few
+  // times per workflow step.
+  const decodeOwned = (stored: unknown): Either.Either<A, CodecIssue> => {
+    const decoded = decode(stored)
+    return Either.isRight(decoded)
+      ? (decoded as Either.Right<never, A>)
+      : Either.left(parseIssue(decoded.left))
+  }
   return {
-    encode: (value) => Either.flatMap(Either.mapLeft(encode(value), parseIssue), toJson),
-    decode: (stored) => Either.flatMap(toJson(stored), decodeOwned),
+    encode: (value) => {
+      const encoded = encode(value)
+      return Either.isRight(encoded) ? toJson(encoded.right) : Either.left(parseIssue(encoded.left))
+    },
+    decode: (stored) => {
+      const copied = toJson(stored)
+      return Either.isRight(copied) ? decodeOwned(copied.right) : (copied as Either.Left<CodecIssue, never>)
+    },
     decodeOwned
   }
 }

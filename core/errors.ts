@@ -6,8 +6,9 @@
  * history is the serialisable `ErrorInfo`, never the live object.
  */
 import * as Data from "effect/Data"
+import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import { formatPath, type CodecIssue } from "./codec"
+import { formatPath, toJson, type CodecIssue } from "./codec"
 
 /** The stored form of an error: what history, the HTTP API and the debugger carry. */
 export const ErrorInfo = Schema.Struct({
@@ -19,19 +20,26 @@ export const ErrorInfo = Schema.Struct({
 })
 export type ErrorInfo = typeof ErrorInfo.Type
 
-/** Turns anything thrown into its stored form, keeping the name and stack of real errors. */
+/**
+ * Turns anything thrown into its stored form, keeping the name and stack of real errors.
+ * `details` are stored as a JSON copy; details JSON cannot hold (a bigint, a Date, a cycle)
+ * are left out and the message says why, since a thrown error cannot be refused.
+ */
 export const toErrorInfo = (error: unknown): ErrorInfo => {
   if (error instanceof WorkflowFailure) return error.info
   if (error instanceof Error) {
     const tag = (error as { _tag?: unknown })._tag
     const name = typeof tag === "string" ? tag : error.name
-    const details = (error as { details?: unknown }).details
+    const details = toJson((error as { details?: unknown }).details)
     const nonRetryable = (error as { nonRetryable?: unknown }).nonRetryable === true
+    const message = Either.isRight(details)
+      ? error.message
+      : `${error.message} (details not stored: ${InvalidPayload.of("details of the error", "details", details.left).message})`
     return {
       name,
-      message: error.message,
+      message,
       ...(error.stack === undefined ? {} : { stack: error.stack }),
-      ...(details === undefined ? {} : { details }),
+      ...(Either.isLeft(details) || details.right === undefined ? {} : { details: details.right }),
       ...(nonRetryable ? { nonRetryable } : {})
     }
   }

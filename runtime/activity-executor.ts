@@ -172,17 +172,6 @@ export const makeActivityExecutor = (
       }
     })
 
-    /** Invariant 5: the attempt's own copy of the recorded input. */
-    const decodeInput = (task: ActivityTask, activity: Registered): Either.Either<unknown, ErrorInfo> =>
-      Either.mapLeft(activity.input.decode(task.input), (issue) => payloadError("input", task.name, issue))
-
-    const encodeOutput = (
-      task: ActivityTask,
-      activity: Registered,
-      value: unknown
-    ): Either.Either<unknown, ErrorInfo> =>
-      Either.mapLeft(activity.output.encode(value), (issue) => payloadError("result", task.name, issue))
-
     /** What an implementation returned, as an Effect: value, Promise or Effect alike. */
     const lift = (out: unknown): Effect.Effect<unknown, unknown> => {
       if (Effect.isEffect(out))
@@ -250,9 +239,12 @@ export const makeActivityExecutor = (
         })
         return release()
       }
-      const input = decodeInput(task, activity)
-      if (Either.isLeft(input))
-        return finish(task, activity, Exit.fail({ error: input.left, details: task.lastHeartbeat }))
+      // Invariant 5: the attempt's own copy of the recorded input.
+      const input = activity.input.decode(task.input)
+      if (Either.isLeft(input)) {
+        const error = payloadError("input", task.name, input.left)
+        return finish(task, activity, Exit.fail({ error, details: task.lastHeartbeat }))
+      }
       const controller = new AttemptAbort()
       const entry: Running = { controller }
       running.set(k, entry)
@@ -314,10 +306,10 @@ export const makeActivityExecutor = (
       const number = task.failedAttempts + 1
       let failure: { error: ErrorInfo; details: unknown }
       if (Exit.isSuccess(exit)) {
-        const output = encodeOutput(task, activity, exit.value)
+        const output = activity.output.encode(exit.value)
         if (Either.isRight(output))
           return callbacks.report(task, { _tag: "Completed", attempt: number, result: output.right })
-        failure = { error: output.left, details: task.lastHeartbeat }
+        failure = { error: payloadError("result", task.name, output.left), details: task.lastHeartbeat }
       } else {
         const squashed = Cause.squash(exit.cause) as { error: unknown; details: unknown }
         failure = {

@@ -264,3 +264,33 @@ describe("one cancel message", () => {
     expect(replay(waiting, sim.history).error).toEqual(sim.instance.error)
   })
 })
+
+describe("an error's details", () => {
+  const failing = workflow("failing", {}, function* () {
+    throw Object.assign(new Error("boom"), { details: { n: 1n, ok: [1] } })
+  })
+
+  it("are stored when JSON holds them, and otherwise dropped with the reason in the message", () => {
+    const sim = new Simulation(failing, undefined)
+    expect(sim.instance.status).toBe("failed")
+    expect(sim.commands).toEqual([
+      {
+        type: "WorkflowFailed",
+        error: expect.objectContaining({
+          name: "Error",
+          message:
+            'boom (details not stored: invalid details of the error at "details.n": a bigint: JSON has no bigints; ' +
+            "give the value a schema (Schema.BigInt carries it as a string))"
+        })
+      }
+    ])
+    expect("details" in (sim.commands[0] as { error: object }).error).toBe(false)
+    const kept = new Simulation(
+      workflow("kept", {}, function* () {
+        throw Object.assign(new Error("boom"), { details: { ok: [1], gone: undefined } })
+      }),
+      undefined
+    )
+    expect(kept.instance.error).toMatchObject({ message: "boom", details: { ok: [1] } })
+  })
+})

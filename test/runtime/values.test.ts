@@ -535,6 +535,35 @@ describe("bad input names the field's path; nothing is stored", () => {
   )
 })
 
+describe("an activity error's details JSON cannot hold", () => {
+  const explode = activity("explode", { retry: { maximumAttempts: 1 } })
+  const careful = workflow("careful", {}, function* () {
+    try {
+      yield* explode()
+      return "no error"
+    } catch (error) {
+      return (error as { cause: { message: string } }).cause.message
+    }
+  })
+  const impls = [
+    implement(explode, () => {
+      throw Object.assign(new Error("boom"), { details: { at: new Date(0) } })
+    })
+  ]
+
+  it.scoped(
+    "are dropped, with the reason in the message: the failure is recorded and the workflow goes on",
+    () =>
+      Effect.gen(function* () {
+        const engine = yield* Engine
+        expect(yield* engine.result(yield* engine.start(careful))).toBe(
+          'boom (details not stored: invalid details of the error at "details.at": a Date: JSON has no dates; ' +
+            "give the value a schema (Schema.Date carries it as an ISO string))"
+        )
+      }).pipe(Effect.provide(engineLayer([careful], impls)))
+  )
+})
+
 describe("engine.result (issue 21 item 1)", () => {
   const Finish = defineSignal("finish", Schema.String)
   const When = Schema.Struct({ at: Schema.Date })
