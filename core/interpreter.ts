@@ -158,6 +158,7 @@ const CONTINUE_AS_NEW: unique symbol = Symbol("continueAsNew")
 /** A live workflow run: feed it events, take its commands. */
 export class WorkflowInstance {
   status: WorkflowStatus = "running"
+  /** The workflow's result in its stored (encoded) form: what `WorkflowCompleted` records. */
   result: unknown = undefined
   error: ErrorInfo | undefined = undefined
   divergence: NonDeterminismError | undefined = undefined
@@ -1260,6 +1261,7 @@ const describeValue = (value: unknown): string => {
 
 export interface ReplayResult {
   readonly status: WorkflowStatus
+  /** In its stored (encoded) form, as the history records it. */
   readonly result: unknown
   readonly error: ErrorInfo | undefined
   readonly divergence: NonDeterminismError | undefined

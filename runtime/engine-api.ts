@@ -110,6 +110,9 @@ export interface ListFilter {
   readonly cursor?: string | undefined
 }
 
+export type StartError = UnknownName | InvalidPayload | WorkflowAlreadyRunning | StoreError
+export type SignalError = WorkflowNotFound | UnknownName | InvalidPayload | WorkflowClosed | StoreError
+export type QueryError = WorkflowNotFound | UnknownName | InvalidPayload | QueryFailed | StoreError
 export type ResultError =
   WorkflowNotFound | WorkflowRunFailed | WorkflowRunContinued | InvalidPayload | StoreError
 
@@ -143,12 +146,8 @@ export class Engine extends Context.Tag("temporal-lite/Engine")<
       <A, O>(
         workflow: WorkflowDefinition<A, O>,
         ...args: Optional<A, [options?: StartOptions]>
-      ): Effect.Effect<StartedWorkflow<O>, UnknownName | InvalidPayload | WorkflowAlreadyRunning | StoreError>
-      (
-        type: string,
-        input?: unknown,
-        options?: StartOptions
-      ): Effect.Effect<StartedWorkflow, UnknownName | InvalidPayload | WorkflowAlreadyRunning | StoreError>
+      ): Effect.Effect<StartedWorkflow<O>, StartError>
+      (type: string, input?: unknown, options?: StartOptions): Effect.Effect<StartedWorkflow, StartError>
     }
     /**
      * Stores the signal (acknowledged after commit), whether or not the workflow waits yet.
@@ -157,16 +156,8 @@ export class Engine extends Context.Tag("temporal-lite/Engine")<
      * @example yield* engine.signal("review-1", CodeReviewApproval, { approved: true })
      */
     readonly signal: {
-      <A>(
-        id: string,
-        signal: SignalDefinition<A>,
-        ...payload: Optional<A>
-      ): Effect.Effect<void, WorkflowNotFound | UnknownName | InvalidPayload | WorkflowClosed | StoreError>
-      (
-        id: string,
-        name: string,
-        payload?: unknown
-      ): Effect.Effect<void, WorkflowNotFound | UnknownName | InvalidPayload | WorkflowClosed | StoreError>
+      <A>(id: string, signal: SignalDefinition<A>, ...payload: Optional<A>): Effect.Effect<void, SignalError>
+      (id: string, name: string, payload?: unknown): Effect.Effect<void, SignalError>
     }
     /**
      * Answers from the live instance, rebuilding an evicted one by replay first. Given the
@@ -180,12 +171,8 @@ export class Engine extends Context.Tag("temporal-lite/Engine")<
         id: string,
         query: QueryDefinition<A, Args>,
         ...args: Optional<Args>
-      ): Effect.Effect<A, WorkflowNotFound | UnknownName | InvalidPayload | QueryFailed | StoreError>
-      (
-        id: string,
-        name: string,
-        args?: unknown
-      ): Effect.Effect<unknown, WorkflowNotFound | UnknownName | InvalidPayload | QueryFailed | StoreError>
+      ): Effect.Effect<A, QueryError>
+      (id: string, name: string, args?: unknown): Effect.Effect<unknown, QueryError>
     }
     /**
      * Waits for a run to close: its decoded result, or `WorkflowRunFailed` with its error.

@@ -107,6 +107,10 @@ export interface EngineConfig extends EngineOptions {
   readonly synchronous?: "FULL" | "NORMAL" | undefined
 }
 
+/** A definition or its name, as a call's typed form and its form by name take it. */
+const named = <D extends { readonly name: string }>(given: D | string) =>
+  typeof given === "string" ? { name: given, typed: undefined } : { name: given.name, typed: given }
+
 const makeEngine = (config: EngineOptions) =>
   Effect.gen(function* () {
     const store = yield* WorkflowStore
@@ -1080,8 +1084,7 @@ const makeEngine = (config: EngineOptions) =>
     ) =>
       Effect.gen(function* () {
         yield* refuseWhileClosing
-        const typed = typeof workflowOrType === "string" ? undefined : workflowOrType
-        const type = typed ? typed.name : (workflowOrType as string)
+        const { name: type, typed } = named(workflowOrType)
         const definition = definitions.get(type)
         if (!definition) {
           return yield* Effect.fail(
@@ -1133,8 +1136,7 @@ const makeEngine = (config: EngineOptions) =>
       Effect.gen(function* () {
         yield* refuseWhileClosing
         const run = yield* openRun(id)
-        const typed = typeof signalOrName === "string" ? undefined : signalOrName
-        const name = typed ? typed.name : (signalOrName as string)
+        const { name, typed } = named(signalOrName)
         const definition = run.definition
         const declared = definition?.signals.find((s) => s.name === name)
         if (!declared) {
@@ -1161,8 +1163,7 @@ const makeEngine = (config: EngineOptions) =>
 
     const query = (id: string, queryOrName: QueryDefinition<any, any> | string, args?: unknown) =>
       Effect.gen(function* () {
-        const typed = typeof queryOrName === "string" ? undefined : queryOrName
-        const name = typed ? typed.name : (queryOrName as string)
+        const { name, typed } = named(queryOrName)
         const row = yield* findRow(id)
         const definition = definitions.get(row.type)
         const declared = definition?.queries.find((q) => q.name === name)

@@ -36,20 +36,14 @@ import {
   implement,
   type RegisteredActivity
 } from "../../runtime"
-import { awaitClosed, eventually, runUntilClosed, settle, tempDb } from "../support/engine-harness"
-
-const engineLayer = (
-  workflows: ReadonlyArray<WorkflowDefinition<any, any>>,
-  activities: ReadonlyArray<RegisteredActivity>,
-  options: { readonly dbPath?: string; readonly cacheSize?: number; readonly snapshotEvery?: number } = {}
-) =>
-  EngineLive({
-    dbPath: options.dbPath ?? tempDb().dbPath,
-    workflows,
-    activities,
-    cacheSize: options.cacheSize,
-    snapshotEvery: options.snapshotEvery
-  })
+import {
+  awaitClosed,
+  engineLayer,
+  eventually,
+  runUntilClosed,
+  settle,
+  tempDb
+} from "../support/engine-harness"
 
 /**
  * The engine on the real store, with its commits held back while `gate` is closed, each

@@ -28,20 +28,13 @@ import {
 } from "../../core"
 import {
   Engine,
-  EngineLive,
   EngineOnStore,
   SqliteStore,
   WorkflowStore,
   implement,
   type RegisteredActivity
 } from "../../runtime"
-import { awaitClosed, eventually, settle, tempDb } from "../support/engine-harness"
-
-const engineLayer = (
-  workflows: ReadonlyArray<WorkflowDefinition<any, any>>,
-  activities: ReadonlyArray<RegisteredActivity> = [],
-  dbPath = tempDb("values").dbPath
-) => EngineLive({ dbPath, workflows, activities })
+import { awaitClosed, engineLayer, eventually, settle, tempDb } from "../support/engine-harness"
 
 /** Waits (without moving the clock) until the workflow waits for a signal. */
 const awaitingSignal = (id: string) =>
@@ -66,9 +59,35 @@ const acrossRestart = <A>(
 ) =>
   Effect.gen(function* () {
     const { dbPath } = tempDb("values-restart")
-    yield* live.pipe(Effect.provide(engineLayer(workflows, activities, dbPath)), Effect.scoped)
-    return yield* after.pipe(Effect.provide(engineLayer(workflows, activities, dbPath)), Effect.scoped)
+    yield* live.pipe(Effect.provide(engineLayer(workflows, activities, { dbPath })), Effect.scoped)
+    return yield* after.pipe(Effect.provide(engineLayer(workflows, activities, { dbPath })), Effect.scoped)
   })
+
+const Go = defineSignal("go")
+
+/**
+ * Starts `workflow` (no input) as `id` and lets it reach its wait for `Go`; restarts the
+ * engine; sends `Go`; the run's result.
+ */
+const goAfterRestart = (
+  workflow: WorkflowDefinition<any, any>,
+  activities: ReadonlyArray<RegisteredActivity>,
+  id: string
+) =>
+  acrossRestart(
+    [workflow],
+    activities,
+    Effect.gen(function* () {
+      const engine = yield* Engine
+      yield* engine.start(workflow, undefined, { id })
+      yield* awaitingSignal(id)
+    }),
+    Effect.gen(function* () {
+      const engine = yield* Engine
+      yield* engine.signal(id, Go)
+      return yield* engine.result(id)
+    })
+  )
 
 /** What workflow code can tell of a value: its keys and the kind of each field. */
 const view = (value: Record<string, unknown>) =>
@@ -78,8 +97,6 @@ const view = (value: Record<string, unknown>) =>
       v instanceof Date ? "Date" : v === undefined ? "undefined" : typeof v
     ])
   )
-
-const Go = defineSignal("go")
 
 describe("an activity's result is the same live and on replay (bullet 1)", () => {
   const User = Schema.Struct({
@@ -108,20 +125,7 @@ describe("an activity's result is the same live and on replay (bullet 1)", () =>
   it.live("with a Schema.Date output, live and replay both see a Date and the same two keys", () =>
     Effect.gen(function* () {
       seen.length = 0
-      const result = yield* acrossRestart(
-        [typed],
-        impls,
-        Effect.gen(function* () {
-          const engine = yield* Engine
-          yield* engine.start(typed, undefined, { id: "user-1" })
-          yield* awaitingSignal("user-1")
-        }),
-        Effect.gen(function* () {
-          const engine = yield* Engine
-          yield* engine.signal("user-1", Go)
-          return yield* engine.result("user-1")
-        })
-      )
+      const result = yield* goAfterRestart(typed, impls, "user-1")
       expect(seen).toEqual([
         { id: "string", createdAt: "Date" },
         { id: "string", createdAt: "Date" }
@@ -396,20 +400,7 @@ describe("undefined is kept (bullet 5)", () => {
   it.live("a void result stays undefined after a restart, and so does the run's result", () =>
     Effect.gen(function* () {
       seen.length = 0
-      const result = yield* acrossRestart(
-        [voidResult],
-        impls,
-        Effect.gen(function* () {
-          const engine = yield* Engine
-          yield* engine.start(voidResult, undefined, { id: "void-1" })
-          yield* awaitingSignal("void-1")
-        }),
-        Effect.gen(function* () {
-          const engine = yield* Engine
-          yield* engine.signal("void-1", Go)
-          return yield* Effect.map(engine.result("void-1"), (value) => ({ value }))
-        })
-      )
+      const result = yield* Effect.map(goAfterRestart(voidResult, impls, "void-1"), (value) => ({ value }))
       expect(seen).toEqual([undefined, undefined])
       expect(result).toEqual({ value: undefined })
     })
@@ -662,7 +653,7 @@ describe("engine.result (issue 21 item 1)", () => {
         yield* awaitingSignal("rr-2")
         yield* engine.signal("rr-2", Finish, "ok")
         yield* awaitingSignal("rr-1")
-      }).pipe(Effect.provide(engineLayer([waiter], [], dbPath)), Effect.scoped)
+      }).pipe(Effect.provide(engineLayer([waiter], [], { dbPath })), Effect.scoped)
       yield* Effect.gen(function* () {
         const engine = yield* Engine
         const open = yield* Effect.fork(engine.result("rr-1"))
@@ -670,7 +661,7 @@ describe("engine.result (issue 21 item 1)", () => {
         yield* engine.signal("rr-1", Finish, "ok")
         expect(atOf(yield* Fiber.join(open))).toBeInstanceOf(Date)
         expect(atOf(yield* engine.result("rr-2"))).toBeInstanceOf(Date)
-      }).pipe(Effect.provide(engineLayer([waiter], [], dbPath)), Effect.scoped)
+      }).pipe(Effect.provide(engineLayer([waiter], [], { dbPath })), Effect.scoped)
     })
   )
 
