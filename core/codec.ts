@@ -15,6 +15,8 @@
  *    cycles, and any object but a plain object or array (a `Date`, a `Map`, a class instance).
  *    A field that must carry such a value gets a schema that encodes it (`Schema.Date`).
  * 4. `-0` reads back as `0`, as JSON has it.
+ * 5. Code that throws while a value is encoded or decoded (a getter, a schema's transformation)
+ *    is a value that does not fit: the issue says what it threw.
  */
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
@@ -143,10 +145,15 @@ export const toJson = (value: unknown): Either.Either<unknown, CodecIssue> => {
   try {
     return Either.right(copy(value, [], []))
   } catch (error) {
-    if (error instanceof Refusal) return Either.left({ path: error.path, detail: error.detail })
-    throw error
+    return Either.left(error instanceof Refusal ? { path: error.path, detail: error.detail } : threw(error))
   }
 }
+
+/** Rule 5: the code a value ran threw, where it entered (a foreign exception, wrapped once). */
+const threw = (error: unknown): CodecIssue => ({
+  path: [],
+  detail: `threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`
+})
 
 const parseIssue = (error: ParseResult.ParseError): CodecIssue => {
   const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
@@ -163,14 +170,24 @@ const fromSchema = <A>(schema: Schema.Schema<A, any, never>): Codec<A> => {
   // Plain control flow, and a Right passed on as it is (it holds no error): these run a few
   // times per workflow step.
   const decodeOwned = (stored: unknown): Either.Either<A, CodecIssue> => {
-    const decoded = decode(stored)
+    let decoded: Either.Either<A, ParseResult.ParseError>
+    try {
+      decoded = decode(stored)
+    } catch (error) {
+      return Either.left(threw(error))
+    }
     return Either.isRight(decoded)
       ? (decoded as Either.Right<never, A>)
       : Either.left(parseIssue(decoded.left))
   }
   return {
     encode: (value) => {
-      const encoded = encode(value)
+      let encoded: Either.Either<unknown, ParseResult.ParseError>
+      try {
+        encoded = encode(value)
+      } catch (error) {
+        return Either.left(threw(error))
+      }
       return Either.isRight(encoded) ? toJson(encoded.right) : Either.left(parseIssue(encoded.left))
     },
     decode: (stored) => {

@@ -294,3 +294,42 @@ describe("an error's details", () => {
     expect(kept.instance.error).toMatchObject({ message: "boom", details: { ok: [1] } })
   })
 })
+
+describe("code that throws while a value is encoded or decoded", () => {
+  const Fragile = Schema.transform(Schema.String, Schema.Number, {
+    decode: (s) => Number(s),
+    encode: (n) => {
+      if (n < 0) throw new Error("no negatives")
+      return String(n)
+    }
+  })
+  const send = activity("send", { input: Fragile })
+  const sender = workflow("fragileSender", {}, function* () {
+    try {
+      yield* send(-1)
+    } catch (error) {
+      return (error as Error).message
+    }
+  })
+  const getter = workflow("getter", {}, function* () {
+    return {
+      get broken(): number {
+        throw new Error("getter broke")
+      }
+    }
+  })
+
+  it("is refused like any value that does not fit, not a crash of the interpreter", () => {
+    expect(new Simulation(sender, undefined).commands).toEqual([
+      {
+        type: "WorkflowCompleted",
+        result: 'invalid input of activity "send" at "input": threw Error: no negatives'
+      }
+    ])
+    const sim = new Simulation(getter, undefined)
+    expect(sim.instance.error).toMatchObject({
+      name: "InvalidPayload",
+      message: 'invalid result of workflow "getter" at "result": threw Error: getter broke'
+    })
+  })
+})

@@ -555,6 +555,33 @@ describe("an activity error's details JSON cannot hold", () => {
   )
 })
 
+describe("heartbeat details", () => {
+  const beating = activity("beating", { output: Schema.String })
+  const beats = workflow("beats", {}, function* () {
+    return yield* beating()
+  })
+  const impls = [
+    implement(beating, (_, ctx) => {
+      try {
+        ctx.heartbeat({ at: new Date(0) })
+        return "accepted"
+      } catch (error) {
+        return (error as Error).message
+      }
+    })
+  ]
+
+  it.scoped("JSON cannot hold are refused at the heartbeat call, naming the field", () =>
+    Effect.gen(function* () {
+      const engine = yield* Engine
+      expect(yield* engine.result(yield* engine.start(beats))).toBe(
+        'invalid heartbeat details of activity "beating" at "details.at": a Date: JSON has no dates; ' +
+          "give the value a schema (Schema.Date carries it as an ISO string)"
+      )
+    }).pipe(Effect.provide(engineLayer([beats], impls)))
+  )
+})
+
 describe("engine.result (issue 21 item 1)", () => {
   const Finish = defineSignal("finish", Schema.String)
   const When = Schema.Struct({ at: Schema.Date })
