@@ -640,35 +640,54 @@ describe("engine.result (issue 21 item 1)", () => {
     }).pipe(Effect.provide(engineLayer([waiter])))
   )
 
-  it.scoped("follows continue-as-new unless asked not to; a runId names one run of the chain", () =>
-    Effect.gen(function* () {
-      const engine = yield* Engine
-      const started = yield* engine.start(looping, 0, { id: "loop-1" })
-      const followed = yield* Effect.fork(engine.result(started))
-      const first = yield* Effect.fork(Effect.flip(engine.result("loop-1", { followRuns: false })))
-      yield* settle
-      yield* awaitClosedAfter("loop-1", 2)
-      expect(yield* Fiber.join(followed)).toBe(20)
-      const stopped = yield* Fiber.join(first)
-      expect(stopped).toMatchObject({
-        _tag: "WorkflowRunContinued",
-        workflowId: "loop-1",
-        runId: started.runId
-      })
-      // Long after: the first run's result follows the chain to the end, from the store.
-      expect(yield* engine.result("loop-1", { runId: started.runId })).toBe(20)
-      const second = stopped._tag === "WorkflowRunContinued" ? stopped.nextRunId : ""
-      expect(yield* Effect.flip(engine.result("loop-1", { runId: second, followRuns: false }))).toMatchObject(
-        {
+  it.scoped("follows continue-as-new unless asked not to; a runId names one run of the chain", () => {
+    const { dbPath } = tempDb("result-chain")
+    return Effect.gen(function* () {
+      const started = yield* Effect.gen(function* () {
+        const engine = yield* Engine
+        const started = yield* engine.start(looping, 0, { id: "loop-1" })
+        const followed = yield* Effect.fork(engine.result(started))
+        const first = yield* Effect.fork(Effect.flip(engine.result("loop-1", { followRuns: false })))
+        yield* settle
+        yield* awaitClosedAfter("loop-1", 2)
+        expect(yield* Fiber.join(followed)).toBe(20)
+        const stopped = yield* Fiber.join(first)
+        expect(stopped).toMatchObject({
+          _tag: "WorkflowRunContinued",
+          workflowId: "loop-1",
+          runId: started.runId
+        })
+        // Long after: the first run's result follows the chain to the end, from the store.
+        expect(yield* engine.result("loop-1", { runId: started.runId })).toBe(20)
+        const second = stopped._tag === "WorkflowRunContinued" ? stopped.nextRunId : ""
+        expect(
+          yield* Effect.flip(engine.result("loop-1", { runId: second, followRuns: false }))
+        ).toMatchObject({
           _tag: "WorkflowRunContinued",
           runId: second
-        }
-      )
-      expect(yield* engine.result("loop-1")).toBe(20)
-      const foreign = yield* Effect.flip(engine.result("r-other", { runId: started.runId }))
-      expect(foreign._tag).toBe("WorkflowNotFound")
-    }).pipe(Effect.provide(engineLayer([looping])))
-  )
+        })
+        expect(yield* engine.result("loop-1")).toBe(20)
+        const foreign = yield* Effect.flip(engine.result("r-other", { runId: started.runId }))
+        expect(foreign._tag).toBe("WorkflowNotFound")
+        return started
+      }).pipe(Effect.provide(engineLayer([looping], [], { dbPath })), Effect.scoped)
+
+      // A chain recorded before the next run's id was: followed to the id's current run.
+      const Sqlite = (yield* Effect.promise(() => import("better-sqlite3"))).default
+      const db = new Sqlite(dbPath)
+      const stripped = db
+        .prepare(
+          "UPDATE events SET body = json_remove(body, '$.nextRunId') WHERE json_extract(body, '$.type') = 'WorkflowContinuedAsNew'"
+        )
+        .run()
+      db.close()
+      expect(stripped.changes).toBe(2)
+      yield* Effect.gen(function* () {
+        const engine = yield* Engine
+        expect(yield* engine.result("loop-1", { runId: started.runId })).toBe(20)
+      }).pipe(Effect.provide(engineLayer([looping], [], { dbPath })), Effect.scoped)
+    })
+  })
 
   it.live("works after a restart, for a run still open and one closed long ago", () =>
     Effect.gen(function* () {
