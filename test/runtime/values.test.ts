@@ -89,6 +89,16 @@ const goAfterRestart = (
     })
   )
 
+/** What a Date with no schema is refused with, wherever it is produced. */
+const DATE_REFUSED =
+  "a Date: JSON has no dates; give the value a schema (Schema.Date carries it as an ISO string)"
+
+/** Starts `workflow` without input and waits for its result. */
+const runToEnd = <O>(workflow: WorkflowDefinition<any, O>) =>
+  Effect.flatMap(Engine, (engine) =>
+    Effect.flatMap(engine.start(workflow), (started) => engine.result(started))
+  )
+
 /** What workflow code can tell of a value: its keys and the kind of each field. */
 const view = (value: Record<string, unknown>) =>
   Object.fromEntries(
@@ -148,9 +158,7 @@ describe("an activity's result is the same live and on replay (bullet 1)", () =>
           error: {
             name: "InvalidActivityPayload",
             nonRetryable: true,
-            message:
-              'invalid result of activity "fetchRaw" at "result.createdAt": a Date: JSON has no dates; ' +
-              "give the value a schema (Schema.Date carries it as an ISO string)"
+            message: `invalid result of activity "fetchRaw" at "result.createdAt": ${DATE_REFUSED}`
           }
         })
         expect(history.events.some((e) => e.type === "ActivityCompleted")).toBe(false)
@@ -373,9 +381,9 @@ describe("undefined is kept (bullet 5)", () => {
       Effect.gen(function* () {
         seen.length = 0
         const engine = yield* Engine
-        expect(yield* engine.result(yield* engine.start(greet))).toBe("hello world")
+        expect(yield* runToEnd(greet)).toBe("hello world")
         expect(yield* engine.result(yield* engine.start("greet"))).toBe("hello world")
-        expect(yield* engine.result(yield* engine.start(parent))).toBe("hello world")
+        expect(yield* runToEnd(parent)).toBe("hello world")
         expect(seen).toEqual([
           { sent: undefined, has: true },
           { sent: undefined, has: true },
@@ -467,10 +475,7 @@ describe("bad input names the field's path; nothing is stored", () => {
       const cyclic: Record<string, unknown> = { name: "c" }
       cyclic.self = cyclic
       const cases: ReadonlyArray<readonly [unknown, string]> = [
-        [
-          { at: new Date(0) },
-          `"input.at": a Date: JSON has no dates; give the value a schema (Schema.Date carries it as an ISO string)`
-        ],
+        [{ at: new Date(0) }, `"input.at": ${DATE_REFUSED}`],
         [
           { n: 10n },
           `"input.n": a bigint: JSON has no bigints; give the value a schema (Schema.BigInt carries it as a string)`
@@ -498,9 +503,7 @@ describe("bad input names the field's path; nothing is stored", () => {
       expect(badSignal).toMatchObject({ _tag: "InvalidPayload", path: ["payload", "items", 3, "at"] })
       yield* engine.start("loose", undefined, { id: "l-2" })
       const dated = yield* Effect.flip(engine.signal("l-2", "go", { at: new Date(0) }))
-      expect(dated.message).toBe(
-        'invalid payload of signal "go" at "payload.at": a Date: JSON has no dates; give the value a schema (Schema.Date carries it as an ISO string)'
-      )
+      expect(dated.message).toBe(`invalid payload of signal "go" at "payload.at": ${DATE_REFUSED}`)
       yield* settle
       expect((yield* engine.describe("o-2")).historyLength).toBe(1)
       expect((yield* engine.describe("l-2")).historyLength).toBe(1)
@@ -518,9 +521,8 @@ describe("bad input names the field's path; nothing is stored", () => {
 
   it.scoped("workflow code giving an activity what JSON cannot carry gets the error at the call", () =>
     Effect.gen(function* () {
-      const engine = yield* Engine
-      expect(yield* engine.result(yield* engine.start(producer))).toBe(
-        'invalid input of activity "carry" at "input.when": a Date: JSON has no dates; give the value a schema (Schema.Date carries it as an ISO string)'
+      expect(yield* runToEnd(producer)).toBe(
+        `invalid input of activity "carry" at "input.when": ${DATE_REFUSED}`
       )
     }).pipe(Effect.provide(engineLayer([producer], [implement(carry, () => 1)])))
   )
@@ -546,10 +548,8 @@ describe("an activity error's details JSON cannot hold", () => {
     "are dropped, with the reason in the message: the failure is recorded and the workflow goes on",
     () =>
       Effect.gen(function* () {
-        const engine = yield* Engine
-        expect(yield* engine.result(yield* engine.start(careful))).toBe(
-          'boom (details not stored: invalid details of the error at "details.at": a Date: JSON has no dates; ' +
-            "give the value a schema (Schema.Date carries it as an ISO string))"
+        expect(yield* runToEnd(careful)).toBe(
+          `boom (details not stored: invalid details of the error at "details.at": ${DATE_REFUSED})`
         )
       }).pipe(Effect.provide(engineLayer([careful], impls)))
   )
@@ -573,10 +573,8 @@ describe("heartbeat details", () => {
 
   it.scoped("JSON cannot hold are refused at the heartbeat call, naming the field", () =>
     Effect.gen(function* () {
-      const engine = yield* Engine
-      expect(yield* engine.result(yield* engine.start(beats))).toBe(
-        'invalid heartbeat details of activity "beating" at "details.at": a Date: JSON has no dates; ' +
-          "give the value a schema (Schema.Date carries it as an ISO string)"
+      expect(yield* runToEnd(beats)).toBe(
+        `invalid heartbeat details of activity "beating" at "details.at": ${DATE_REFUSED}`
       )
     }).pipe(Effect.provide(engineLayer([beats], impls)))
   )
