@@ -49,10 +49,21 @@ export {
   ChildWorkflowFailure,
   DivergenceSide,
   ErrorInfo,
+  InvalidPayload,
   NonDeterminismError,
   WorkflowFailure,
+  cancelledError,
   toErrorInfo
 } from "./errors"
+export {
+  codecOf,
+  formatPath,
+  jsonCodec,
+  toJson,
+  type Codec,
+  type CodecIssue,
+  type PathSegment
+} from "./codec"
 export * from "./history"
 export * from "./history-file"
 export {

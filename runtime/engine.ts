@@ -17,6 +17,11 @@
  *    is retried when the engine starts, so deploying code that matches resumes it.
  * 6. A run that closes notifies its parent in the parent's own task (the child's
  *    `parentNotified` flag is set in that same commit), and cancels its open children.
+ * 7. Values are stored in their encoded form, checked where they enter (payload-validation.ts):
+ *    nothing of a value refused is stored. Readers of rows get fresh copies of that form;
+ *    `result` and typed queries decode it with the registered definition's schema.
+ * 8. `result` waits with one entry on the run, told by the commit that closes it: no stream,
+ *    no polling; a run closed before costs one read.
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -28,7 +33,10 @@ import * as Stream from "effect/Stream"
 import {
   divergenceOf,
   HISTORY_FORMAT,
+  InvalidPayload,
   WorkflowInstance,
+  cancelledError,
+  codecOf,
   terminalTypes,
   workflowIdProblem,
   type Command,
@@ -36,6 +44,8 @@ import {
   type HistoryEvent,
   type HistoryFile,
   type Incoming,
+  type QueryDefinition,
+  type SignalDefinition,
   type WorkflowDefinition
 } from "../core"
 import type { RegisteredActivity } from "./activity"
@@ -43,7 +53,10 @@ import { makeActivityExecutor, type ActivityOutcome, type ActivityTask } from ".
 import {
   Engine,
   type ListFilter,
+  type ResultOptions,
   type RunStatus,
+  type StartedWorkflow,
+  type StartOptions,
   type StreamItem,
   type WorkflowDescription,
   type WorkflowTypeInfo
@@ -56,6 +69,8 @@ import {
   WorkflowAlreadyRunning,
   WorkflowClosed,
   WorkflowNotFound,
+  WorkflowRunContinued,
+  WorkflowRunFailed,
   WorkflowStuck
 } from "./errors"
 import { makeGroupCommitter, type Submission } from "./group-commit"
@@ -63,9 +78,18 @@ import { activityTask, OpenActivities, openTimers } from "./open-commands"
 import { decodeSnapshot, SnapshotTrail, type Snapshot } from "./snapshot"
 import { SqliteStore, WorkflowStore, emptyWriteSet, type RunRow, type WriteSet } from "./store"
 import { timeOrderedId } from "./ids"
-import { jsonSchemaOf, validate } from "./payload-validation"
-import { OPEN, RunState, statusOfTerminal, type Ack, type CommitInFlight, type InboxItem } from "./run-state"
+import { jsonSchemaOf, toStoredPayload } from "./payload-validation"
+import {
+  OPEN,
+  RunState,
+  statusOfTerminal,
+  type Ack,
+  type ClosedRun,
+  type CommitInFlight,
+  type InboxItem
+} from "./run-state"
 import { decodeCursor, encodeCursor, summary } from "./run-views"
+import { fromStoredText, toStoredText } from "./stored-value"
 import { makeTimerQueue } from "./timer-queue"
 
 export interface EngineOptions {
@@ -88,7 +112,9 @@ export interface EngineConfig extends EngineOptions {
   readonly synchronous?: "FULL" | "NORMAL" | undefined
 }
 
-const toJson = (value: unknown): string => JSON.stringify(value ?? null)
+/** A definition or its name, as a call's typed form and its form by name take it. */
+const named = <D extends { readonly name: string }>(given: D | string) =>
+  typeof given === "string" ? { name: given, typed: undefined } : { name: given.name, typed: given }
 
 /** Where a newest-first listing goes on from: the runs strictly older than this one. */
 interface ListPosition {
@@ -162,6 +188,7 @@ const makeEngine = (config: EngineOptions) =>
     const unregister = (run: RunState) => {
       // Its readers read the store instead: instanceOf replays what is committed there.
       answerReaders(run, undefined)
+      tellResultWaiters(run, undefined)
       runs.delete(run.row.runId)
       if (current.get(run.row.workflowId) === run) current.delete(run.row.workflowId)
       // Nothing reads it again, and a run that lived through two scavenges is in the old
@@ -428,6 +455,14 @@ const makeEngine = (config: EngineOptions) =>
       readonly newRuns: Array<RunState>
     }
 
+    /** Invariant 8: each `result` caller waiting on the run is told once. */
+    const tellResultWaiters = (run: RunState, closed: ClosedRun | undefined) => {
+      const waiters = run.resultWaiters
+      if (!waiters) return
+      run.resultWaiters = undefined
+      for (const waiter of waiters) Deferred.unsafeDone(waiter, Exit.succeed(closed))
+    }
+
     const answerReaders = (run: RunState, instance: WorkflowInstance | undefined) => {
       const waiters = run.waiters
       run.waiters = []
@@ -607,7 +642,11 @@ const makeEngine = (config: EngineOptions) =>
       const { run, writes, after } = task
       const row = run.row
       for (const command of commands) {
-        const event = append(task, command)
+        // The next run's id goes in the event that ends this one: a reader of the closed run follows the chain.
+        const event = append(
+          task,
+          command.type === "WorkflowContinuedAsNew" ? { ...command, nextRunId: timeOrderedId() } : command
+        )
         switch (event.type) {
           case "ActivityScheduled": {
             const scheduled = activityTask(row, event)
@@ -637,17 +676,17 @@ const makeEngine = (config: EngineOptions) =>
             break
           }
           case "WorkflowCompleted":
-            close(task, "completed", { resultJson: toJson(event.result) })
+            close(task, "completed", { resultJson: toStoredText(event.result) })
             break
           case "WorkflowFailed":
             close(task, "failed", { error: event.error })
             break
           case "WorkflowCancelled":
-            close(task, "cancelled", { error: { name: "Cancelled", message: event.reason } })
+            close(task, "cancelled", { error: cancelledError(event.reason) })
             break
           case "WorkflowContinuedAsNew":
-            continueAsNew(task, event.input)
-            close(task, "continued-as-new", {})
+            continueAsNew(task, event.input, event.nextRunId!)
+            close(task, "continued-as-new", { nextRunId: event.nextRunId })
             break
         }
       }
@@ -673,15 +712,17 @@ const makeEngine = (config: EngineOptions) =>
     const makeRow = (options: {
       readonly workflowId: string
       readonly definition: WorkflowDefinition<any, any>
+      /** In its stored form. */
       readonly input: unknown
       readonly parent: RunRow["parent"]
       readonly now: number
+      readonly runId?: string
     }): RunRow => ({
-      runId: timeOrderedId(),
+      runId: options.runId ?? timeOrderedId(),
       workflowId: options.workflowId,
       type: options.definition.name,
       status: "running",
-      inputJson: toJson(options.input),
+      inputJson: toStoredText(options.input),
       resultJson: undefined,
       error: undefined,
       divergenceJson: undefined,
@@ -705,6 +746,7 @@ const makeEngine = (config: EngineOptions) =>
         readonly input: unknown
         readonly parent: RunRow["parent"]
         readonly continuedFromRunId?: string
+        readonly runId?: string
       }
     ): RunState => {
       const row = makeRow({ ...options, now: task.now })
@@ -764,7 +806,12 @@ const makeEngine = (config: EngineOptions) =>
           new WorkflowAlreadyRunning({ workflowId: event.workflowId, runId: existing.row.runId }).message
         )
       }
-      const input = validate("input", definition.input, event.input)
+      const input = toStoredPayload(
+        definition.input,
+        event.input,
+        `input of workflow "${definition.name}"`,
+        "input"
+      )
       if (Either.isLeft(input)) return fail("InvalidPayload", input.left.message)
       newRun(task, {
         workflowId: event.workflowId,
@@ -774,7 +821,7 @@ const makeEngine = (config: EngineOptions) =>
       })
     }
 
-    const continueAsNew = (task: Task, input: unknown) => {
+    const continueAsNew = (task: Task, input: unknown, runId: string) => {
       const { run } = task
       run.row.current = false
       run.rowChanged = true
@@ -783,7 +830,8 @@ const makeEngine = (config: EngineOptions) =>
         definition: run.definition!,
         input,
         parent: run.row.parent,
-        continuedFromRunId: run.row.runId
+        continuedFromRunId: run.row.runId,
+        runId
       })
       // The new run takes the parent link: the parent hears of the last run only.
       run.row.parentNotified = true
@@ -792,7 +840,11 @@ const makeEngine = (config: EngineOptions) =>
     const close = (
       task: Task,
       status: RunStatus,
-      outcome: { readonly resultJson?: string; readonly error?: RunRow["error"] }
+      outcome: {
+        readonly resultJson?: string
+        readonly error?: RunRow["error"]
+        readonly nextRunId?: string | undefined
+      }
     ) => {
       const { run } = task
       const row = run.row
@@ -802,6 +854,7 @@ const makeEngine = (config: EngineOptions) =>
       row.resultJson = outcome.resultJson
       row.error = outcome.error
       task.after.push(() => {
+        tellResultWaiters(run, { row: run.committed ?? row, nextRunId: outcome.nextRunId })
         unregister(run)
         publish(row.runId, { _tag: "end", status })
         listeners.delete(row.runId)
@@ -824,7 +877,7 @@ const makeEngine = (config: EngineOptions) =>
           ? {
               type: "ChildWorkflowCompleted",
               cmd: parentRef.cmd,
-              result: row.resultJson === undefined ? null : JSON.parse(row.resultJson)
+              result: fromStoredText(row.resultJson ?? "")
             }
           : {
               type: "ChildWorkflowFailed",
@@ -946,7 +999,7 @@ const makeEngine = (config: EngineOptions) =>
               type: "ActivityCompleted",
               cmd: task.cmd,
               attempt: outcome.attempt,
-              result: outcome.result ?? null
+              result: outcome.result
             }
           })
         case "Failed":
@@ -1075,16 +1128,27 @@ const makeEngine = (config: EngineOptions) =>
         return { instance, row }
       })
 
-    const start: Engine["Type"]["start"] = (type, input, options) =>
+    const start = (
+      workflowOrType: WorkflowDefinition<any, any> | string,
+      input?: unknown,
+      options?: StartOptions
+    ) =>
       Effect.gen(function* () {
         yield* refuseWhileClosing
+        const { name: type, typed } = named(workflowOrType)
         const definition = definitions.get(type)
         if (!definition) {
           return yield* Effect.fail(
             new UnknownName({ kind: "workflow type", name: type, known: [...definitions.keys()] })
           )
         }
-        yield* validate("input", definition.input, input)
+        const stored = yield* toStoredPayload(
+          definition.input,
+          input,
+          `input of workflow "${type}"`,
+          "input",
+          typed && { schema: typed.input }
+        )
         const workflowId = options?.id ?? timeOrderedId()
         const problem = workflowIdProblem(workflowId)
         if (problem !== undefined) return yield* Effect.fail(new InvalidWorkflowId({ workflowId, problem }))
@@ -1105,7 +1169,7 @@ const makeEngine = (config: EngineOptions) =>
         const row = makeRow({
           workflowId,
           definition,
-          input: input ?? null,
+          input: stored,
           parent: undefined,
           now: clock.unsafeCurrentTimeMillis()
         })
@@ -1120,20 +1184,21 @@ const makeEngine = (config: EngineOptions) =>
           workflowType: definition.name,
           workflowId,
           runId: row.runId,
-          input: input ?? null,
+          input: stored,
           randomSeed: row.runId
         }
         // Only a signal or a cancel reaching a closed run is refused, never a run's first event.
         yield* Effect.async<void, StoreError | WorkflowClosed>((ack) =>
           deliver(run, { event: started, ack })
         ).pipe(Effect.catchTag("WorkflowClosed", Effect.die))
-        return { id: workflowId, runId: row.runId, status: "running" as const }
+        return { id: workflowId, runId: row.runId, status: "running" as const } as StartedWorkflow<any>
       })
 
-    const signal: Engine["Type"]["signal"] = (id, name, payload) =>
+    const signal = (id: string, signalOrName: SignalDefinition<any> | string, payload?: unknown) =>
       Effect.gen(function* () {
         yield* refuseWhileClosing
         const run = yield* openRun(id)
+        const { name, typed } = named(signalOrName)
         const definition = run.definition
         const declared = definition?.signals.find((s) => s.name === name)
         if (!declared) {
@@ -1146,14 +1211,21 @@ const makeEngine = (config: EngineOptions) =>
             })
           )
         }
-        yield* validate(`payload of signal "${name}"`, declared.schema, payload)
+        const stored = yield* toStoredPayload(
+          declared.schema,
+          payload,
+          `payload of signal "${name}"`,
+          "payload",
+          typed && { schema: typed.schema }
+        )
         yield* Effect.async<void, StoreError | WorkflowClosed>((ack) =>
-          deliver(run, { event: { type: "SignalReceived", name, payload: payload ?? null }, ack })
+          deliver(run, { event: { type: "SignalReceived", name, payload: stored }, ack })
         )
       })
 
-    const query: Engine["Type"]["query"] = (id, name, args) =>
+    const query = (id: string, queryOrName: QueryDefinition<any, any> | string, args?: unknown) =>
       Effect.gen(function* () {
+        const { name, typed } = named(queryOrName)
         const row = yield* findRow(id)
         const definition = definitions.get(row.type)
         const declared = definition?.queries.find((q) => q.name === name)
@@ -1167,7 +1239,13 @@ const makeEngine = (config: EngineOptions) =>
             })
           )
         }
-        const decodedArgs = yield* validate(`arguments of query "${name}"`, declared.args, args)
+        const storedArgs = yield* toStoredPayload(
+          declared.args,
+          args,
+          `arguments of query "${name}"`,
+          "args",
+          typed && { schema: typed.args }
+        )
         const { instance } = yield* instanceOf(row)
         if (!instance) {
           return yield* Effect.fail(
@@ -1178,10 +1256,86 @@ const makeEngine = (config: EngineOptions) =>
             })
           )
         }
-        const answer = instance.query(name, decodedArgs)
+        const answer = instance.query(name, storedArgs)
         if (!answer.ok)
           return yield* Effect.fail(new QueryFailed({ workflowId: id, query: name, error: answer.error }))
-        return answer.value
+        // The answer is an encoded copy the instance made for this caller: decoded in place.
+        if (!typed) return answer.value
+        return yield* Effect.mapError(codecOf(typed.output).decodeOwned(answer.value), (issue) =>
+          InvalidPayload.of(`answer of query "${name}"`, "answer", issue)
+        )
+      })
+
+    /**
+     * Invariant 8: the run once closed. An open run (in memory: engine invariant 3) tells the
+     * waiter from the commit that closes it; otherwise the store's row is read, once.
+     */
+    const closedRun = (id: string, runId: string | undefined) =>
+      Effect.gen(function* () {
+        const waiter = yield* Deferred.make<ClosedRun | undefined>()
+        // Looked up and registered in one step: no close can slip in between.
+        const open = yield* Effect.sync(() => {
+          const run = runId === undefined ? current.get(id) : runs.get(runId)
+          if (!run || run.row.workflowId !== id) return undefined
+          ;(run.resultWaiters ??= new Set()).add(waiter)
+          return run
+        })
+        if (open) {
+          const closed = yield* Deferred.await(waiter).pipe(
+            Effect.onInterrupt(() => Effect.sync(() => open.resultWaiters?.delete(waiter)))
+          )
+          // Told nothing: the run left memory without closing; the store has what became of it.
+          if (closed) return closed
+        }
+        const row = runId === undefined ? yield* store.currentRun(id) : (yield* store.runsByIds([runId]))[0]
+        if (!row || row.workflowId !== id) return yield* Effect.fail(new WorkflowNotFound({ workflowId: id }))
+        if (OPEN.has(row.status))
+          return yield* Effect.dieMessage(`run ${row.runId} of ${id} is open in the store but not in memory`)
+        return { row, nextRunId: undefined } satisfies ClosedRun
+      })
+
+    /** The run that continued `row`: from its last event, or (histories from before it was recorded) the id's current run. */
+    const nextRunOf = (row: RunRow) =>
+      Effect.gen(function* () {
+        const last = (yield* store.events(row.runId, row.lastSeq - 1))[0]
+        if (last?.type === "WorkflowContinuedAsNew" && last.nextRunId !== undefined) return last.nextRunId
+        const successor = yield* store.currentRun(row.workflowId)
+        if (!successor) return yield* Effect.fail(new WorkflowNotFound({ workflowId: row.workflowId }))
+        return successor.runId
+      })
+
+    const result = (idOrStarted: string | StartedWorkflow<any>, options?: ResultOptions) =>
+      Effect.gen(function* () {
+        const id = typeof idOrStarted === "string" ? idOrStarted : idOrStarted.id
+        let runId = options?.runId ?? (typeof idOrStarted === "string" ? undefined : idOrStarted.runId)
+        for (;;) {
+          const closed = yield* closedRun(id, runId)
+          const row = closed.row
+          if (row.status === "completed") {
+            // Parsed from its text: a copy no one else holds, decoded in place.
+            const output = definitions.get(row.type)?.output
+            return yield* Effect.mapError(
+              codecOf(output).decodeOwned(fromStoredText(row.resultJson ?? "")),
+              (issue) => InvalidPayload.of(`result of workflow "${row.type}"`, "result", issue)
+            )
+          }
+          if (row.status !== "continued-as-new") {
+            return yield* Effect.fail(
+              new WorkflowRunFailed({
+                workflowId: id,
+                runId: row.runId,
+                status: row.status === "cancelled" ? "cancelled" : "failed",
+                error: row.error ?? { name: row.status, message: `the run ended ${row.status}` }
+              })
+            )
+          }
+          const next = closed.nextRunId ?? (yield* nextRunOf(row))
+          if (options?.followRuns === false)
+            return yield* Effect.fail(
+              new WorkflowRunContinued({ workflowId: id, runId: row.runId, nextRunId: next })
+            )
+          runId = next
+        }
       })
 
     const cancel: Engine["Type"]["cancel"] = (id, reason) =>
@@ -1207,8 +1361,8 @@ const makeEngine = (config: EngineOptions) =>
         const children = open ? open.children : new Map<number, string>()
         return {
           ...summary(row),
-          input: JSON.parse(row.inputJson),
-          result: row.resultJson === undefined ? undefined : JSON.parse(row.resultJson),
+          input: fromStoredText(row.inputJson),
+          result: row.resultJson === undefined ? undefined : fromStoredText(row.resultJson),
           error: row.error,
           divergence: storedDivergence(row),
           historyLength: row.lastSeq,
@@ -1301,8 +1455,8 @@ const makeEngine = (config: EngineOptions) =>
             type: row.type,
             runId: row.runId,
             status: row.status,
-            input: JSON.parse(row.inputJson),
-            ...(row.resultJson === undefined ? {} : { result: JSON.parse(row.resultJson) }),
+            input: fromStoredText(row.inputJson),
+            ...(row.resultJson === undefined ? {} : { result: fromStoredText(row.resultJson) }),
             ...(row.error === undefined ? {} : { error: row.error }),
             ...(row.divergenceJson === undefined ? {} : { divergence: storedDivergence(row) }),
             startedAt: row.createdAt,
@@ -1369,9 +1523,10 @@ const makeEngine = (config: EngineOptions) =>
     )
 
     return Engine.of({
-      start,
-      signal,
-      query,
+      start: start as Engine["Type"]["start"],
+      signal: signal as Engine["Type"]["signal"],
+      query: query as Engine["Type"]["query"],
+      result: result as Engine["Type"]["result"],
       cancel,
       describe,
       summary: summaryOf,

@@ -4,7 +4,14 @@
  */
 import * as Data from "effect/Data"
 import * as Schema from "effect/Schema"
-import { Divergence, ErrorInfo, RunStatus } from "../core"
+import { Divergence, ErrorInfo, InvalidPayload, RunStatus } from "../core"
+
+/**
+ * An input, signal payload or query argument failed its schema or holds what JSON cannot
+ * carry (400); `path` names the field from the value's root. Declared in core: workflow code
+ * gets it too, where it produces such a value.
+ */
+export { InvalidPayload }
 
 /** No workflow with this id (404). */
 export class WorkflowNotFound extends Schema.TaggedError<WorkflowNotFound>()("WorkflowNotFound", {
@@ -80,18 +87,6 @@ export class UnknownName extends Schema.TaggedError<UnknownName>()("UnknownName"
   }
 }
 
-/** An input, signal payload or query argument failed its schema (400); `path` names the field. */
-export class InvalidPayload extends Schema.TaggedError<InvalidPayload>()("InvalidPayload", {
-  what: Schema.String,
-  path: Schema.Array(Schema.Union(Schema.String, Schema.Number)),
-  detail: Schema.String
-}) {
-  override get message() {
-    const at = this.path.length ? ` at "${this.path.join(".")}"` : ""
-    return `invalid ${this.what}${at}: ${this.detail}`
-  }
-}
-
 /** A query handler threw (its error is the answer; the workflow is unharmed). */
 export class QueryFailed extends Schema.TaggedError<QueryFailed>()("QueryFailed", {
   workflowId: Schema.String,
@@ -100,6 +95,30 @@ export class QueryFailed extends Schema.TaggedError<QueryFailed>()("QueryFailed"
 }) {
   override get message() {
     return `query "${this.query}" failed: ${this.error.message}`
+  }
+}
+
+/** The run `engine.result` waited for closed without a result: it failed or was cancelled. */
+export class WorkflowRunFailed extends Schema.TaggedError<WorkflowRunFailed>()("WorkflowRunFailed", {
+  workflowId: Schema.String,
+  runId: Schema.String,
+  status: Schema.Literal("failed", "cancelled"),
+  error: ErrorInfo
+}) {
+  override get message() {
+    return `workflow "${this.workflowId}" (run ${this.runId}) ${this.status}: ${this.error.name}: ${this.error.message}`
+  }
+}
+
+/** The run `engine.result` waited for, asked not to follow continue-as-new, continued as new. */
+export class WorkflowRunContinued extends Schema.TaggedError<WorkflowRunContinued>()("WorkflowRunContinued", {
+  workflowId: Schema.String,
+  runId: Schema.String,
+  /** The run that took over the workflow id. */
+  nextRunId: Schema.String
+}) {
+  override get message() {
+    return `workflow "${this.workflowId}" (run ${this.runId}) continued as new as run ${this.nextRunId}`
   }
 }
 
@@ -119,3 +138,5 @@ export type EngineError =
   | UnknownName
   | InvalidPayload
   | QueryFailed
+  | WorkflowRunFailed
+  | WorkflowRunContinued

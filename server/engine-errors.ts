@@ -15,6 +15,7 @@ import type {
   WorkflowNotFound,
   WorkflowStuck
 } from "../runtime"
+import { formatPath } from "../core"
 
 export const workflowNotFound = (e: WorkflowNotFound): NotFound =>
   new NotFound({ code: "WorkflowNotFound", message: e.message, details: { workflowId: e.workflowId } })
@@ -66,14 +67,17 @@ export const unknownName = (e: UnknownName): BadRequest =>
     }
   })
 
-/** `field` is where the validated value sits in the request: `input`, `data` or `args`. */
+/**
+ * `field` is where the validated value sits in the request (`input`, `data` or `args`): it
+ * takes the place of the engine's name for the value's root.
+ */
 export const invalidPayload =
   (field: string) =>
   (e: InvalidPayload): BadRequest => {
-    const path = [field, ...e.path]
+    const path = [field, ...e.path.slice(1)]
     return new BadRequest({
       code: "InvalidPayload",
-      message: `invalid ${e.what} at "${path.join(".")}": ${e.detail}`,
+      message: `invalid ${e.what} at "${formatPath(path)}": ${e.detail}`,
       details: { path, what: e.what, detail: e.detail }
     })
   }

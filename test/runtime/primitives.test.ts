@@ -36,20 +36,14 @@ import {
   implement,
   type RegisteredActivity
 } from "../../runtime"
-import { awaitClosed, eventually, runUntilClosed, settle, tempDb } from "../support/engine-harness"
-
-const engineLayer = (
-  workflows: ReadonlyArray<WorkflowDefinition<any, any>>,
-  activities: ReadonlyArray<RegisteredActivity>,
-  options: { readonly dbPath?: string; readonly cacheSize?: number; readonly snapshotEvery?: number } = {}
-) =>
-  EngineLive({
-    dbPath: options.dbPath ?? tempDb().dbPath,
-    workflows,
-    activities,
-    cacheSize: options.cacheSize,
-    snapshotEvery: options.snapshotEvery
-  })
+import {
+  awaitClosed,
+  engineLayer,
+  eventually,
+  runUntilClosed,
+  settle,
+  tempDb
+} from "../support/engine-harness"
 
 /**
  * The engine on the real store, with its commits held back while `gate` is closed, each
@@ -994,7 +988,7 @@ describe("children, races and cancellation", () => {
         expect(yield* awaitClosed("saga1")).toBe("cancelled")
         expect(log).toEqual(["book flight", "book hotel", "undo hotel", "undo flight"])
         const d = yield* engine.describe("saga1")
-        expect(d.error).toEqual({ name: "Cancelled", message: "customer left" })
+        expect(d.error).toEqual({ name: "Cancelled", message: "cancelled: customer left" })
         const again = yield* Effect.flip(engine.cancel("saga1"))
         expect(again._tag).toBe("WorkflowClosed")
       }).pipe(Effect.provide(engineLayer([saga], impls)))

@@ -10,13 +10,28 @@ import * as TestClock from "effect/TestClock"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Engine, type RunStatus, type StreamItem } from "../../runtime"
+import type { WorkflowDefinition } from "../../core"
+import { Engine, EngineLive, type RegisteredActivity, type RunStatus, type StreamItem } from "../../runtime"
 
 /** A fresh folder under the OS temp dir, and the database path in it. */
 export const tempDb = (label = "engine") => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tl-${label}-`))
   return { dir, dbPath: path.join(dir, "temporal-lite.db") }
 }
+
+/** The engine on a real SQLite file (a fresh one in a temp folder unless `dbPath` is given). */
+export const engineLayer = (
+  workflows: ReadonlyArray<WorkflowDefinition<any, any>>,
+  activities: ReadonlyArray<RegisteredActivity> = [],
+  options: { readonly dbPath?: string; readonly cacheSize?: number; readonly snapshotEvery?: number } = {}
+) =>
+  EngineLive({
+    dbPath: options.dbPath ?? tempDb().dbPath,
+    workflows,
+    activities,
+    cacheSize: options.cacheSize,
+    snapshotEvery: options.snapshotEvery
+  })
 
 /** Lets every runnable fiber and pending I/O callback run (the engine's work is all in-process). */
 export const settle = Effect.gen(function* () {
