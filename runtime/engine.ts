@@ -58,6 +58,7 @@ import { activityTask, OpenActivities, openTimers } from "./open-commands"
 import { decodeSnapshot, SnapshotTrail, type Snapshot } from "./snapshot"
 import { SqliteStore, WorkflowStore, emptyWriteSet, type RunRow, type WriteSet } from "./store"
 import { timeOrderedId } from "./ids"
+import { longSleeps } from "./long-sleeps"
 import { jsonSchemaOf, validate } from "./payload-validation"
 import { OPEN, RunState, statusOfTerminal, type Ack, type CommitInFlight, type InboxItem } from "./run-state"
 import { decodeCursor, encodeCursor, summary } from "./run-views"
@@ -1274,10 +1275,14 @@ const makeEngine = (config: EngineOptions) =>
 
 /**
  * The engine on the `WorkflowStore` it is given: recovery runs when the layer is built;
- * releasing it drains.
+ * releasing it drains. It runs on the clock it is given with sleeps of any length (timers,
+ * retry delays and timeouts past 24.8 days fire on time: see long-sleeps.ts).
  */
 export const EngineOnStore = (options: EngineOptions): Layer.Layer<Engine, StoreError, WorkflowStore> =>
-  Layer.scoped(Engine, makeEngine(options))
+  Layer.scoped(
+    Engine,
+    Effect.clockWith((clock) => Effect.withClock(makeEngine(options), longSleeps(clock)))
+  )
 
 /** The engine on its SQLite file. */
 export const EngineLive = (config: EngineConfig): Layer.Layer<Engine, StoreError> =>
