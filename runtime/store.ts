@@ -205,11 +205,32 @@ const lockedError = (filename: string, pid: number | undefined) =>
  *
  * @example yield* ensureFolderOf("./data/temporal-lite.db")
  */
-export const ensureFolderOf = (filename: string): Effect.Effect<void, StoreError> =>
-  Effect.try({
-    try: () => void fs.mkdirSync(path.dirname(filename), { recursive: true }),
-    catch: storeErrorOf(`cannot create the folder ${path.dirname(filename)} of the database ${filename}`)
+export const ensureFolderOf = (filename: string): Effect.Effect<void, StoreError> => {
+  const folder = path.dirname(filename)
+  return Effect.try({
+    try: () => void fs.mkdirSync(folder, { recursive: true }),
+    catch: (error) =>
+      storeErrorOf(`cannot create the folder ${folder} of the database ${filename}`)(
+        mkdirCause(folder, error)
+      )
   })
+}
+
+/**
+ * Why `folder` cannot be created: a recursive mkdir reports ENOENT on a read-only file system,
+ * so the first missing folder is made on its own, which fails with the real cause.
+ */
+const mkdirCause = (folder: string, error: unknown): unknown => {
+  let missing = folder
+  while (!fs.existsSync(path.dirname(missing)) && path.dirname(missing) !== missing)
+    missing = path.dirname(missing)
+  try {
+    fs.mkdirSync(missing)
+  } catch (cause) {
+    return cause
+  }
+  return error
+}
 
 /** Opens (creating if needed) the SQLite file, takes its lock, checks and migrates its schema. */
 const open = (options: SqliteStoreOptions) =>

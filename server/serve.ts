@@ -6,9 +6,8 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { mkdirSync } from "node:fs"
 import * as path from "node:path"
-import { EngineLive } from "../runtime"
+import { EngineLive, ensureFolderOf } from "../runtime"
 import { API_VERSION } from "./api"
 import type { ServeSettings } from "./config"
 import { ensureDebuggerBuild } from "./debugger-build"
@@ -66,13 +65,19 @@ export const serverLayer = (settings: ServeSettings, registry: Registry) =>
     )
   )
 
-/** The registry of `settings`, its data folder created (the database's folder). */
+/**
+ * The registry of `settings`, its data folder created (the database's folder); fails with a
+ * `StoreError` naming the folder and the cause when it cannot be created.
+ */
 export const loadServeRegistry = (settings: ServeSettings) =>
   Effect.gen(function* () {
     const dbPath = path.resolve(settings.dbPath)
-    const dataDir = path.dirname(dbPath)
-    yield* Effect.sync(() => mkdirSync(dataDir, { recursive: true }))
-    return yield* loadRegistry(settings.registryPath, { dataDir, dbPath, env: process.env })
+    yield* ensureFolderOf(dbPath)
+    return yield* loadRegistry(settings.registryPath, {
+      dataDir: path.dirname(dbPath),
+      dbPath,
+      env: process.env
+    })
   })
 
 /** The base URL of a listening server. */
@@ -88,8 +93,9 @@ export const serve = (settings: ServeSettings, options: ServeOptions = {}) =>
   Effect.scoped(
     Effect.gen(function* () {
       const log = options.log ?? ((line: string) => console.log(line))
-      if (options.buildDebugger !== false) yield* ensureDebuggerBuild(settings.debuggerDir, log)
+      // Before the build, which takes a while: a database folder that cannot be made fails at once.
       const registry = yield* loadServeRegistry(settings)
+      if (options.buildDebugger !== false) yield* ensureDebuggerBuild(settings.debuggerDir, log)
       const context = yield* Layer.build(serverLayer(settings, registry))
       const url = serverUrl(Context.get(context, HttpServer.HttpServer))
       for (const line of startLines(url, settings, registry)) log(line)
