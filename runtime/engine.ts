@@ -1226,7 +1226,14 @@ const makeEngine = (config: EngineOptions) =>
             let set = listeners.get(row.runId)
             if (!set) listeners.set(row.runId, (set = new Set()))
             set.add(listener)
-            yield* Effect.addFinalizer(() => Effect.sync(() => listeners.get(row.runId)?.delete(listener)))
+            // The last to leave takes the run's entry with it: a finished run's is never
+            // deleted by its close (issue 22 item 11: kept for ever once anyone streamed it).
+            yield* Effect.addFinalizer(() =>
+              Effect.sync(() => {
+                const watching = listeners.get(row.runId)
+                if (watching?.delete(listener) && watching.size === 0) listeners.delete(row.runId)
+              })
+            )
             const past = yield* store.events(row.runId, options?.afterSeq ?? 0)
             // Read in seq order: the last is the newest.
             let lastSeq = past.at(-1)?.seq ?? options?.afterSeq ?? 0
@@ -1270,7 +1277,25 @@ const makeEngine = (config: EngineOptions) =>
       })
     )
 
-    return Engine.of({ start, signal, query, cancel, describe, list, history, subscribe, workflowTypes })
+    const retained = () => ({
+      openRuns: runs.size,
+      instances: cache.size,
+      streamedRuns: listeners.size,
+      parentsWithChildren: childrenOf.size
+    })
+
+    return Engine.of({
+      start,
+      signal,
+      query,
+      cancel,
+      describe,
+      list,
+      history,
+      subscribe,
+      workflowTypes,
+      retained
+    })
   })
 
 /**

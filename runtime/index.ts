@@ -10,6 +10,7 @@ export {
 } from "./activity"
 export {
   Engine,
+  type EngineRetained,
   type ListFilter,
   type RunStatus,
   type StartedWorkflow,
