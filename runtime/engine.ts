@@ -218,12 +218,12 @@ const makeEngine = (config: EngineOptions) =>
         const rebuilding = batch.filter((r) => runs.has(r.row.runId) && r.committed && needsRebuild(r))
         if (rebuilding.length === 0) return loaded
         const ids = rebuilding.map((r) => r.row.runId)
-        const snapshots =
-          snapshotEvery > 0 ? yield* store.snapshotsOf(ids) : new Map<string, { seq: number; body: string }>()
         const prefixes = new Map<string, Snapshot>()
-        for (const [runId, snapshot] of snapshots) {
-          const decoded = decodeSnapshot(snapshot.seq, snapshot.body)
-          if (decoded) prefixes.set(runId, decoded)
+        if (snapshotEvery > 0) {
+          for (const [runId, segments] of yield* store.snapshotsOf(ids)) {
+            const decoded = decodeSnapshot(segments)
+            if (decoded) prefixes.set(runId, decoded)
+          }
         }
         const tails = yield* store.historiesOf(
           ids.map((runId) => ({ runId, afterSeq: prefixes.get(runId)?.seq ?? 0 }))
@@ -753,6 +753,8 @@ const makeEngine = (config: EngineOptions) =>
       run.rowChanged = true
       row.resultJson = outcome.resultJson
       row.error = outcome.error
+      // Nothing rebuilds a closed run from its snapshots; one this short has none.
+      if (snapshotEvery === 0 || row.lastSeq >= snapshotEvery) task.writes.snapshotsDropped.push(row.runId)
       task.after.push(() => {
         unregister(run)
         publish(row.runId, { _tag: "end", status })

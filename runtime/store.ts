@@ -81,7 +81,10 @@ export interface WriteSet {
   readonly events: Array<{ readonly runId: string; readonly body: string; readonly seq: number }>
   readonly timersAdd: Array<TimerRow>
   readonly timersDelete: Array<Key>
+  /** Snapshot segments, each of a run's events since its previous one (snapshot.ts): added. */
   readonly snapshots: Array<{ readonly runId: string; readonly seq: number; readonly body: string }>
+  /** Runs whose snapshots are of no more use (they closed): their segments are deleted. */
+  readonly snapshotsDropped: Array<string>
   /** Flag updates on runs not otherwise written (a child's parent-notified / cancel state). */
   readonly flags: Array<{
     readonly runId: string
@@ -98,6 +101,7 @@ export const emptyWriteSet = (): WriteSet => ({
   timersAdd: [],
   timersDelete: [],
   snapshots: [],
+  snapshotsDropped: [],
   flags: []
 })
 
@@ -122,10 +126,10 @@ export class WorkflowStore extends Context.Tag("temporal-lite/WorkflowStore")<
     readonly commit: (writes: WriteSet) => Effect.Effect<void, StoreError>
     readonly currentRun: (workflowId: string) => Effect.Effect<RunRow | undefined, StoreError>
     readonly runsByIds: (runIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<RunRow>, StoreError>
-    /** Snapshots of the given runs, by run id. */
+    /** The snapshot segments of the given runs, by run id, each run's in seq order. */
     readonly snapshotsOf: (
       runIds: ReadonlyArray<string>
-    ) => Effect.Effect<Map<string, { readonly seq: number; readonly body: string }>, StoreError>
+    ) => Effect.Effect<Map<string, Array<{ readonly seq: number; readonly body: string }>>, StoreError>
     /** Events of each run after its `afterSeq`, in seq order, by run id. */
     readonly historiesOf: (
       runs: ReadonlyArray<{ readonly runId: string; readonly afterSeq: number }>
@@ -536,6 +540,20 @@ const deleteTimers = new MultiRow<Key>(
   (k, params) => params.push(k.runId, k.cmd)
 )
 
+// OR REPLACE: a segment that did not chain (a corrupt one) may hold the seq a new one takes.
+const addSnapshots = new MultiRow<WriteSet["snapshots"][number]>(
+  (rows) => `INSERT OR REPLACE INTO snapshots (run_id, seq, body) VALUES ${rows}`,
+  3,
+  (s, params) => params.push(s.runId, s.seq, s.body),
+  16
+)
+
+const dropSnapshots = new MultiRow<string>(
+  (rows) => `DELETE FROM snapshots WHERE run_id IN (${rows})`,
+  1,
+  (runId, params) => params.push(runId)
+)
+
 const make = (options: SqliteStoreOptions) =>
   Effect.gen(function* () {
     const { sql, filename } = yield* open(options)
@@ -595,13 +613,11 @@ const make = (options: SqliteStoreOptions) =>
             ...deleteTimers.statements(w.timersDelete)
           ]
           for (const [text, params] of rowWrites) yield* exec(text, params)
-          for (const s of w.snapshots) {
-            yield* exec(`INSERT OR REPLACE INTO snapshots (run_id, seq, body) VALUES (?, ?, ?)`, [
-              s.runId,
-              s.seq,
-              s.body
-            ])
-          }
+          const snapshotWrites = [
+            ...dropSnapshots.statements(w.snapshotsDropped),
+            ...addSnapshots.statements(w.snapshots)
+          ]
+          for (const [text, params] of snapshotWrites) yield* exec(text, params)
           for (const f of w.flags) {
             if (f.parentNotified !== undefined) {
               yield* exec(`UPDATE runs SET parent_notified = ? WHERE run_id = ?`, [
@@ -652,11 +668,19 @@ const make = (options: SqliteStoreOptions) =>
               run_id: string
               seq: number
               body: string
-            }>`SELECT run_id, seq, body FROM snapshots WHERE run_id IN ${sql.in(chunk)}`,
+            }>`SELECT run_id, seq, body FROM snapshots WHERE run_id IN ${sql.in(chunk)} ORDER BY run_id, seq`,
             "reading snapshots"
           )
         ).pipe(
-          Effect.map((parts) => new Map(parts.flat().map((r) => [r.run_id, { seq: r.seq, body: r.body }])))
+          Effect.map((parts) => {
+            const out = new Map<string, Array<{ seq: number; body: string }>>()
+            for (const r of parts.flat()) {
+              let list = out.get(r.run_id)
+              if (!list) out.set(r.run_id, (list = []))
+              list.push({ seq: r.seq, body: r.body })
+            }
+            return out
+          })
         ),
       historiesOf: (wanted) =>
         Effect.forEach(chunks(wanted), (chunk) =>
