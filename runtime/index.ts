@@ -21,4 +21,4 @@ export {
 } from "./engine-api"
 export { EngineLive, EngineOnStore, type EngineConfig, type EngineOptions } from "./engine"
 export * from "./errors"
-export { ensureFolderOf, SqliteStore, WorkflowStore } from "./store"
+export { ensureFolderOf, SqliteStore, WorkflowStore, type SqliteStoreOptions } from "./store"

@@ -44,7 +44,10 @@ export const startLines = (
   ...(registry.banner ? [`  ${registry.banner}`] : [])
 ]
 
-/** The server and its engine for `settings` and an already loaded registry, as one Layer. */
+/**
+ * The server and its engine for `settings` and an already loaded registry, as one Layer (the
+ * `Engine` too is in its output, for what runs beside the server).
+ */
 export const serverLayer = (settings: ServeSettings, registry: Registry) =>
   ServerLive({
     host: settings.host,
@@ -54,7 +57,7 @@ export const serverLayer = (settings: ServeSettings, registry: Registry) =>
     bodyLimit: settings.bodyLimit,
     debuggerDir: settings.debuggerDir
   }).pipe(
-    Layer.provide(
+    Layer.provideMerge(
       EngineLive({
         dbPath: path.resolve(settings.dbPath),
         workflows: registry.workflows,

@@ -39,17 +39,12 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import * as Layer from "effect/Layer"
-import { Engine, EngineLive, EngineOnStore, SqliteStore, WorkflowStore } from "../../runtime"
+import { Engine, EngineLive } from "../../runtime"
+import { engineOnWrappedStore } from "../support/engine-harness"
+import { flag, option } from "./args"
 import { percentile } from "./percentile"
 import { inbox, noopImpl, removeDb, StepClock, steps, Tick } from "./runtime-shared"
 
-const args = process.argv.slice(2)
-const flag = (name: string) => args.includes(`--${name}`)
-const option = (name: string) => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? args[i + 1] : undefined
-}
 const quick = flag("quick")
 const json = flag("json")
 const phases = new Set(
@@ -262,20 +257,18 @@ const signalRate = async (total: number, inFlight: number) => {
   const file = path.join(dir, "signals.db")
   removeDb(file)
   const written = { events: 0, snapshots: 0, snapshotCount: 0 }
-  const counting = Layer.effect(
-    WorkflowStore,
-    Effect.map(WorkflowStore, (real) =>
-      WorkflowStore.of({
-        ...real,
-        commit: (writes) =>
-          Effect.tap(real.commit(writes), () => {
-            for (const e of writes.events) written.events += e.body.length
-            for (const s of writes.snapshots) written.snapshots += s.body.length
-            written.snapshotCount += writes.snapshots.length
-          })
-      })
-    )
-  ).pipe(Layer.provide(SqliteStore({ filename: file, synchronous })))
+  const counting = engineOnWrappedStore(
+    { workflows: [inbox], activities: [] },
+    { filename: file, synchronous },
+    (real) => ({
+      commit: (writes) =>
+        Effect.tap(real.commit(writes), () => {
+          for (const e of writes.events) written.events += e.body.length
+          for (const s of writes.snapshots) written.snapshots += s.body.length
+          written.snapshotCount += writes.snapshots.length
+        })
+    })
+  )
   const program = Effect.gen(function* () {
     const engine = yield* Engine
     yield* engine.start(inbox.name, null, { id: "inbox" })
@@ -307,12 +300,7 @@ const signalRate = async (total: number, inFlight: number) => {
     if (result !== total) throw new Error(`signals: the workflow counted ${String(result)}, not ${total}`)
     return { seconds, windows }
   })
-  const { seconds, windows } = await Effect.runPromise(
-    program.pipe(
-      Effect.provide(EngineOnStore({ workflows: [inbox], activities: [] }).pipe(Layer.provide(counting))),
-      Effect.scoped
-    )
-  )
+  const { seconds, windows } = await Effect.runPromise(program.pipe(Effect.provide(counting), Effect.scoped))
   if (!flag("keep")) removeDb(file)
   return { seconds, windows, ...written }
 }

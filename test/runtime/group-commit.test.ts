@@ -5,11 +5,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { defineSignal, waitForSignal, workflow } from "../../core"
-import { Engine, EngineOnStore, SqliteStore, StoreError, WorkflowStore } from "../../runtime"
-import { settle, tempDb } from "../support/engine-harness"
+import { Engine, StoreError } from "../../runtime"
+import { engineOnWrappedStore, settle, tempDb } from "../support/engine-harness"
 
 const Note = defineSignal("note", Schema.String)
 const inbox = workflow("inbox", { input: Schema.Null, signals: [Note] }, function* () {
@@ -29,29 +28,27 @@ const refusingEngine = (refused: string) => {
   const idsOf = (events: ReadonlyArray<{ readonly body: string }>) => [
     ...new Set(events.map((e) => (JSON.parse(e.body) as { workflowId: string }).workflowId))
   ]
-  const store = Layer.effect(
-    WorkflowStore,
-    Effect.map(WorkflowStore, (real) =>
-      WorkflowStore.of({
-        ...real,
-        commit: (writes) =>
-          Effect.gen(function* () {
-            yield* control.gate.await
-            const ids = idsOf(writes.events)
-            if (ids.includes(refused)) {
-              control.attempts.push([ids, "refused"])
-              return yield* new StoreError({
-                reason: "Rejected",
-                message: "commit failed: write refused (SQLITE_CONSTRAINT_UNIQUE: UNIQUE constraint failed)"
-              })
-            }
-            yield* real.commit(writes)
-            control.attempts.push([ids, "committed"])
-          })
-      })
-    )
-  ).pipe(Layer.provide(SqliteStore({ filename: tempDb("refusing").dbPath })))
-  return { control, layer: EngineOnStore({ workflows: [inbox], activities: [] }).pipe(Layer.provide(store)) }
+  const layer = engineOnWrappedStore(
+    { workflows: [inbox], activities: [] },
+    { filename: tempDb("refusing").dbPath },
+    (real) => ({
+      commit: (writes) =>
+        Effect.gen(function* () {
+          yield* control.gate.await
+          const ids = idsOf(writes.events)
+          if (ids.includes(refused)) {
+            control.attempts.push([ids, "refused"])
+            return yield* new StoreError({
+              reason: "Rejected",
+              message: "commit failed: write refused (SQLITE_CONSTRAINT_UNIQUE: UNIQUE constraint failed)"
+            })
+          }
+          yield* real.commit(writes)
+          control.attempts.push([ids, "committed"])
+        })
+    })
+  )
+  return { control, layer }
 }
 
 describe("group commit", () => {

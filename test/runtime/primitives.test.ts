@@ -28,15 +28,19 @@ import {
 import {
   Engine,
   EngineLive,
-  EngineOnStore,
   NonRetryableError,
-  SqliteStore,
   StoreError,
-  WorkflowStore,
   implement,
   type RegisteredActivity
 } from "../../runtime"
-import { awaitClosed, eventually, runUntilClosed, settle, tempDb } from "../support/engine-harness"
+import {
+  awaitClosed,
+  engineOnWrappedStore,
+  eventually,
+  runUntilClosed,
+  settle,
+  tempDb
+} from "../support/engine-harness"
 
 const engineLayer = (
   workflows: ReadonlyArray<WorkflowDefinition<any, any>>,
@@ -77,38 +81,32 @@ const gatedEngine = (
     /** The event types of each commit that went through, in order. */
     committed: [] as Array<ReadonlyArray<string>>
   }
-  const store = Layer.effect(
-    WorkflowStore,
-    Effect.map(WorkflowStore, (real) =>
-      WorkflowStore.of({
-        ...real,
-        runsByIds: (ids) =>
-          Effect.zipRight(
-            Effect.suspend(() => (control.readDelayMs > 0 ? Effect.sleep(control.readDelayMs) : Effect.void)),
-            real.runsByIds(ids)
-          ),
-        commit: (writes) =>
-          Effect.gen(function* () {
-            yield* control.gate.await
-            if (control.delayMs > 0) yield* Effect.sleep(control.delayMs)
-            const always = control.failAllMatching
-            if (always !== undefined && writes.events.some((e) => e.body.includes(always)))
-              return yield* new StoreError({ reason: "Io", message: "disk still full" })
-            const match = control.failEventMatching
-            const matched = match !== undefined && writes.events.some((e) => e.body.includes(match))
-            if (!control.failNext && !matched) {
-              yield* real.commit(writes)
-              control.committed.push(writes.events.map((e) => (JSON.parse(e.body) as HistoryEvent).type))
-              return
-            }
-            if (matched) control.failEventMatching = undefined
-            else control.failNext = false
-            return yield* new StoreError({ reason: "Io", message: "disk full" })
-          })
+  const layer = engineOnWrappedStore({ workflows, activities }, { filename: dbPath }, (real) => ({
+    runsByIds: (ids) =>
+      Effect.zipRight(
+        Effect.suspend(() => (control.readDelayMs > 0 ? Effect.sleep(control.readDelayMs) : Effect.void)),
+        real.runsByIds(ids)
+      ),
+    commit: (writes) =>
+      Effect.gen(function* () {
+        yield* control.gate.await
+        if (control.delayMs > 0) yield* Effect.sleep(control.delayMs)
+        const always = control.failAllMatching
+        if (always !== undefined && writes.events.some((e) => e.body.includes(always)))
+          return yield* new StoreError({ reason: "Io", message: "disk still full" })
+        const match = control.failEventMatching
+        const matched = match !== undefined && writes.events.some((e) => e.body.includes(match))
+        if (!control.failNext && !matched) {
+          yield* real.commit(writes)
+          control.committed.push(writes.events.map((e) => (JSON.parse(e.body) as HistoryEvent).type))
+          return
+        }
+        if (matched) control.failEventMatching = undefined
+        else control.failNext = false
+        return yield* new StoreError({ reason: "Io", message: "disk full" })
       })
-    )
-  ).pipe(Layer.provide(SqliteStore({ filename: dbPath })))
-  return { control, layer: EngineOnStore({ workflows, activities }).pipe(Layer.provide(store)) }
+  }))
+  return { control, layer }
 }
 
 /** Waits (without moving the clock) until the workflow exists and waits for a signal. */

@@ -16,6 +16,14 @@ const waiting = workflow("waiting", { input: Schema.Number, signals: [Go] }, fun
   return n + (yield* waitForSignal(Go))
 })
 
+/** What the engine holds with `open` runs (each cached) of which `streamed` are streamed. */
+const holding = (open: number, streamed: number) => ({
+  openRuns: open,
+  instances: open,
+  streamedRuns: streamed,
+  parentsWithChildren: 0
+})
+
 describe("retained entries", () => {
   it.scoped("a workflow streamed before, while and after it runs keeps no entry once it has finished", () =>
     Effect.gen(function* () {
@@ -27,24 +35,14 @@ describe("retained entries", () => {
       const left = yield* Effect.fork(Effect.flatMap(engine.subscribe("w0"), Stream.runDrain))
       const followers = yield* Effect.forEach(ids, (id) => Effect.fork(streamToEnd(id)))
       yield* settle
-      expect(engine.retained()).toEqual({
-        openRuns: 20,
-        instances: 20,
-        streamedRuns: 20,
-        parentsWithChildren: 0
-      })
+      expect(engine.retained()).toEqual(holding(20, 20))
       yield* Fiber.interrupt(left)
       yield* Effect.forEach(ids, (id) => engine.signal(id, "go", 1), { concurrency: "unbounded" })
       yield* Effect.forEach(followers, Fiber.join)
       // ...and one that streams the finished runs.
       yield* Effect.forEach(ids, streamToEnd, { concurrency: "unbounded" })
       yield* settle
-      expect(engine.retained()).toEqual({
-        openRuns: 0,
-        instances: 0,
-        streamedRuns: 0,
-        parentsWithChildren: 0
-      })
+      expect(engine.retained()).toEqual(holding(0, 0))
     }).pipe(
       Effect.provide(EngineLive({ dbPath: tempDb("retained").dbPath, workflows: [waiting], activities: [] }))
     )

@@ -7,12 +7,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import Sqlite from "better-sqlite3"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { defineSignal, waitForSignal, workflow } from "../../core"
-import { Engine, EngineLive, EngineOnStore, SqliteStore, WorkflowStore } from "../../runtime"
+import { Engine, EngineLive } from "../../runtime"
 import { decodeSnapshot } from "../../runtime/snapshot"
-import { settle, tempDb } from "../support/engine-harness"
+import { engineOnWrappedStore, settle, tempDb } from "../support/engine-harness"
 
 const Tick = defineSignal("tick", Schema.Number)
 /** Counts ticks until a negative one. */
@@ -31,24 +30,19 @@ const countingEngine = (dbPath: string, snapshotEvery: number) => {
     events: new Map<number, number>(),
     snapshots: [] as Array<{ readonly seq: number; readonly bytes: number }>
   }
-  const store = Layer.effect(
-    WorkflowStore,
-    Effect.map(WorkflowStore, (real) =>
-      WorkflowStore.of({
-        ...real,
-        commit: (writes) =>
-          Effect.tap(real.commit(writes), () => {
-            for (const e of writes.events) written.events.set(e.seq, Buffer.byteLength(e.body))
-            for (const s of writes.snapshots)
-              written.snapshots.push({ seq: s.seq, bytes: Buffer.byteLength(s.body) })
-          })
-      })
-    )
-  ).pipe(Layer.provide(SqliteStore({ filename: dbPath })))
-  return {
-    written,
-    layer: EngineOnStore({ workflows: [counter], activities: [], snapshotEvery }).pipe(Layer.provide(store))
-  }
+  const layer = engineOnWrappedStore(
+    { workflows: [counter], activities: [], snapshotEvery },
+    { filename: dbPath },
+    (real) => ({
+      commit: (writes) =>
+        Effect.tap(real.commit(writes), () => {
+          for (const e of writes.events) written.events.set(e.seq, Buffer.byteLength(e.body))
+          for (const s of writes.snapshots)
+            written.snapshots.push({ seq: s.seq, bytes: Buffer.byteLength(s.body) })
+        })
+    })
+  )
+  return { written, layer }
 }
 
 const tick = (times: number, value = 1, id = "c") =>
