@@ -620,9 +620,10 @@ const make = (options: SqliteStoreOptions) =>
             ...deleteTimers.statements(w.timersDelete)
           ]
           for (const [text, params] of rowWrites) yield* exec(text, params)
+          // Dropped after the adds: a run's last segment may share a batch with its close.
           const snapshotWrites = [
-            ...dropSnapshots.statements(w.snapshotsDropped),
-            ...addSnapshots.statements(w.snapshots)
+            ...addSnapshots.statements(w.snapshots),
+            ...dropSnapshots.statements(w.snapshotsDropped)
           ]
           for (const [text, params] of snapshotWrites) yield* exec(text, params)
           for (const f of w.flags) {

@@ -7,6 +7,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import Sqlite from "better-sqlite3"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
 import { defineSignal, waitForSignal, workflow } from "../../core"
 import { Engine, EngineLive } from "../../runtime"
@@ -105,6 +106,36 @@ describe("snapshots", () => {
     },
     60_000
   )
+  it.scoped("a run's last segment and its close committed in one batch leave no segment behind", () => {
+    const { dbPath } = tempDb("last-segment")
+    const gate = Effect.runSync(Effect.makeLatch(true))
+    const layer = engineOnWrappedStore(
+      { workflows: [counter], activities: [], snapshotEvery: 3 },
+      { filename: dbPath },
+      (real) => ({ commit: (writes) => Effect.zipRight(gate.await, real.commit(writes)) })
+    )
+    return Effect.gen(function* () {
+      yield* Effect.gen(function* () {
+        const engine = yield* Engine
+        yield* engine.start("counter", null, { id: "c" })
+        yield* gate.close
+        // A task each, held back: the third takes a segment, the last closes the run.
+        const sent = []
+        for (const n of [1, 1, 1, -1]) {
+          sent.push(yield* Effect.fork(engine.signal("c", "tick", n)))
+          yield* settle
+        }
+        yield* gate.open
+        yield* Effect.forEach(sent, Fiber.join)
+        yield* settle
+        expect((yield* engine.describe("c")).result).toBe(3)
+      }).pipe(Effect.provide(layer))
+      const db = new Sqlite(dbPath, { readonly: true })
+      expect(db.prepare("SELECT count(*) AS n FROM snapshots").get()).toEqual({ n: 0 })
+      db.close()
+    })
+  })
+
   it.scoped(
     "invariant 3: a snapshot of before 0.2 (format 2) is still read and chained onto; one of format 1 is ignored for a full replay",
     () => {
