@@ -184,5 +184,24 @@ export class Engine extends Context.Tag("temporal-lite/Engine")<
     readonly workflowTypes: () => ReadonlyArray<WorkflowTypeInfo>
     /** Whether this engine registers the workflow type `type`. */
     readonly registered: (type: string) => boolean
+    /** What the engine holds in memory now, by count (see `EngineRetained`). */
+    readonly retained: () => EngineRetained
   }
 >() {}
+
+/**
+ * The entries the engine keeps in memory, by count: each is bounded by what is open or
+ * watched now, so one that grows with what has finished is a leak.
+ *
+ * @example const { streamedRuns } = engine.retained() // 0 once nobody streams an open run
+ */
+export interface EngineRetained {
+  /** Open runs (running or stuck): a small row each. */
+  readonly openRuns: number
+  /** Instances in the cache (at most the cache size, plus a batch). */
+  readonly instances: number
+  /** Runs with a stream subscriber now. */
+  readonly streamedRuns: number
+  /** Open runs with open children. */
+  readonly parentsWithChildren: number
+}

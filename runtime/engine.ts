@@ -78,6 +78,7 @@ import { activityTask, OpenActivities, openTimers } from "./open-commands"
 import { decodeSnapshot, SnapshotTrail, type Snapshot } from "./snapshot"
 import { SqliteStore, WorkflowStore, emptyWriteSet, type RunRow, type WriteSet } from "./store"
 import { timeOrderedId } from "./ids"
+import { longSleeps } from "./long-sleeps"
 import { jsonSchemaOf, toStoredPayload } from "./payload-validation"
 import {
   OPEN,
@@ -279,12 +280,12 @@ const makeEngine = (config: EngineOptions) =>
         const rebuilding = batch.filter((r) => runs.has(r.row.runId) && r.committed && needsRebuild(r))
         if (rebuilding.length === 0) return loaded
         const ids = rebuilding.map((r) => r.row.runId)
-        const snapshots =
-          snapshotEvery > 0 ? yield* store.snapshotsOf(ids) : new Map<string, { seq: number; body: string }>()
         const prefixes = new Map<string, Snapshot>()
-        for (const [runId, snapshot] of snapshots) {
-          const decoded = decodeSnapshot(snapshot.seq, snapshot.body)
-          if (decoded) prefixes.set(runId, decoded)
+        if (snapshotEvery > 0) {
+          for (const [runId, segments] of yield* store.snapshotsOf(ids)) {
+            const decoded = decodeSnapshot(segments)
+            if (decoded) prefixes.set(runId, decoded)
+          }
         }
         const tails = yield* store.historiesOf(
           ids.map((runId) => ({ runId, afterSeq: prefixes.get(runId)?.seq ?? 0 }))
@@ -853,6 +854,8 @@ const makeEngine = (config: EngineOptions) =>
       run.rowChanged = true
       row.resultJson = outcome.resultJson
       row.error = outcome.error
+      // Nothing rebuilds a closed run from its snapshots; one this short has none.
+      if (snapshotEvery === 0 || row.lastSeq >= snapshotEvery) task.writes.snapshotsDropped.push(row.runId)
       task.after.push(() => {
         tellResultWaiters(run, { row: run.committed ?? row, nextRunId: outcome.nextRunId })
         unregister(run)
@@ -1475,7 +1478,14 @@ const makeEngine = (config: EngineOptions) =>
             let set = listeners.get(row.runId)
             if (!set) listeners.set(row.runId, (set = new Set()))
             set.add(listener)
-            yield* Effect.addFinalizer(() => Effect.sync(() => listeners.get(row.runId)?.delete(listener)))
+            // The last to leave takes the run's entry with it: a finished run's is never
+            // deleted by its close (issue 22 item 11: kept for ever once anyone streamed it).
+            yield* Effect.addFinalizer(() =>
+              Effect.sync(() => {
+                const watching = listeners.get(row.runId)
+                if (watching?.delete(listener) && watching.size === 0) listeners.delete(row.runId)
+              })
+            )
             const past = yield* store.events(row.runId, options?.afterSeq ?? 0)
             // Read in seq order: the last is the newest.
             let lastSeq = past.at(-1)?.seq ?? options?.afterSeq ?? 0
@@ -1522,6 +1532,13 @@ const makeEngine = (config: EngineOptions) =>
       })
     )
 
+    const retained = () => ({
+      openRuns: runs.size,
+      instances: cache.size,
+      streamedRuns: listeners.size,
+      parentsWithChildren: childrenOf.size
+    })
+
     return Engine.of({
       start: start as Engine["Type"]["start"],
       signal: signal as Engine["Type"]["signal"],
@@ -1535,16 +1552,21 @@ const makeEngine = (config: EngineOptions) =>
       history,
       subscribe,
       workflowTypes,
-      registered: (type) => definitions.has(type)
+      registered: (type) => definitions.has(type),
+      retained
     })
   })
 
 /**
  * The engine on the `WorkflowStore` it is given: recovery runs when the layer is built;
- * releasing it drains.
+ * releasing it drains. It runs on the clock it is given with sleeps of any length (timers,
+ * retry delays and timeouts past 24.8 days fire on time: see long-sleeps.ts).
  */
 export const EngineOnStore = (options: EngineOptions): Layer.Layer<Engine, StoreError, WorkflowStore> =>
-  Layer.scoped(Engine, makeEngine(options))
+  Layer.scoped(
+    Engine,
+    Effect.clockWith((clock) => Effect.withClock(makeEngine(options), longSleeps(clock)))
+  )
 
 /** The engine on its SQLite file. */
 export const EngineLive = (config: EngineConfig): Layer.Layer<Engine, StoreError> =>

@@ -122,9 +122,18 @@ export class WorkflowRunContinued extends Schema.TaggedError<WorkflowRunContinue
   }
 }
 
-/** The database failed under us (locked, disk full, corrupt): retry later, nothing was half-written. */
+/**
+ * The database failed under us: nothing was half-written. The reason says what failed, and the
+ * message names the cause:
+ * - `DiskFull`, `ReadOnly`, `Io` (an I/O error, or a cause not known), `Busy`, `Corrupt`: the
+ *   store failed, whatever was written; retry later.
+ * - `Rejected`: the database refused this write's data (a constraint, a value too big); the
+ *   same write fails again, and writes committed with it are retried without it.
+ * - `Locked` (another engine holds the file), `NewerSchema`, `NotOurs`: refused at open.
+ */
 export class StoreError extends Data.TaggedError("StoreError")<{
-  readonly reason: "Locked" | "Busy" | "Corrupt" | "NewerSchema" | "NotOurs" | "Io"
+  readonly reason:
+    "Locked" | "Busy" | "Corrupt" | "NewerSchema" | "NotOurs" | "Io" | "DiskFull" | "ReadOnly" | "Rejected"
   readonly message: string
   readonly cause?: unknown
 }> {}

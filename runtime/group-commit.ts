@@ -8,9 +8,15 @@
  *    transaction has committed; on failure they fail with the store's error instead.
  * 3. Batching costs next to no latency: a batch gathers for a few event-loop turns (no timer),
  *    so what the ready workflow tasks and arriving requests produce joins it.
+ * 4. One bad write fails only itself: a batch the store refuses for the data of a write set
+ *    (`Rejected`) is split in halves committed one after the other, so the write set at fault
+ *    fails alone (about 2·log2(n) commits find it among n). A store that fails whatever is
+ *    written (disk full, I/O error) fails the whole batch at once.
  */
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import { StoreError } from "./errors"
 import type { Ack } from "./run-state"
 import { emptyWriteSet, WorkflowStore, type WriteSet } from "./store"
@@ -49,6 +55,14 @@ const merge = (submissions: ReadonlyArray<Submission>): WriteSet => {
   return out
 }
 
+/** The store's error, or what became of the commit when it did not fail with one. */
+const failureOf = (cause: Cause.Cause<StoreError>): StoreError =>
+  Option.getOrElse(Cause.failureOption(cause), () =>
+    Cause.isInterruptedOnly(cause)
+      ? new StoreError({ reason: "Io", message: "the commit was interrupted" })
+      : new StoreError({ reason: "Io", message: `the commit failed: ${Cause.pretty(cause)}`, cause })
+  )
+
 /** Starts the committer fiber (in the current scope) and returns the submit function. */
 export const makeGroupCommitter = Effect.gen(function* () {
   const store = yield* WorkflowStore
@@ -78,13 +92,19 @@ export const makeGroupCommitter = Effect.gen(function* () {
     })
   })
 
+  /**
+   * The cause of the commits failing now, once logged: a full disk fails every commit until
+   * space is freed, and is logged when it starts and when commits go through again.
+   */
+  let failing: string | undefined
+
   /** Invariant 2: a submission that is not committed fails, and so do its acknowledgements. */
   const fail = (s: Submission, error: StoreError) => {
     s.onFailure(error)
     for (const ack of s.acks) ack(Exit.fail(error))
   }
 
-  const commitBatch = (batch: ReadonlyArray<Submission>) =>
+  const commitBatch = (batch: ReadonlyArray<Submission>): Effect.Effect<void> =>
     Effect.gen(function* () {
       const valid: Array<Submission> = []
       for (const s of batch) {
@@ -98,15 +118,33 @@ export const makeGroupCommitter = Effect.gen(function* () {
       if (valid.length === 0) return
       const exit = yield* Effect.exit(store.commit(merge(valid)))
       if (Exit.isSuccess(exit)) {
+        if (failing !== undefined) {
+          failing = undefined
+          yield* Effect.logInfo("commits go through again")
+        }
         for (const s of valid) {
           s.afterCommit()
           for (const ack of s.acks) ack(Exit.void)
         }
         return
       }
-      const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
-      for (const s of valid)
-        fail(s, error ?? new StoreError({ reason: "Io", message: "the commit was interrupted" }))
+      const error = failureOf(exit.cause)
+      if (error.reason === "Rejected" && valid.length > 1) {
+        // Invariant 4: the halves in order, each checked again (a write set built on one that
+        // fails is dropped).
+        const half = valid.length >> 1
+        yield* commitBatch(valid.slice(0, half))
+        return yield* commitBatch(valid.slice(half))
+      }
+      if (error.reason === "Rejected") {
+        yield* Effect.logWarning(`a write was refused and not stored: ${error.message}`)
+        return fail(valid[0]!, error)
+      }
+      if (failing !== error.message) {
+        failing = error.message
+        yield* Effect.logError(`commits fail: ${error.message}`)
+      }
+      for (const s of valid) fail(s, error)
     })
 
   // A commit blocks the thread for its fsync, so nothing gathers while it runs: before

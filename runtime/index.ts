@@ -10,6 +10,7 @@ export {
 } from "./activity"
 export {
   Engine,
+  type EngineRetained,
   type ListFilter,
   type RunFilter,
   type RunStatus,
@@ -21,4 +22,4 @@ export {
 } from "./engine-api"
 export { EngineLive, EngineOnStore, type EngineConfig, type EngineOptions } from "./engine"
 export * from "./errors"
-export { SqliteStore, WorkflowStore } from "./store"
+export { ensureFolderOf, SqliteStore, WorkflowStore, type SqliteStoreOptions } from "./store"

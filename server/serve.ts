@@ -10,9 +10,8 @@ import * as FiberRef from "effect/FiberRef"
 import * as HashSet from "effect/HashSet"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
-import { mkdirSync } from "node:fs"
 import * as path from "node:path"
-import { EngineLive } from "../runtime"
+import { EngineLive, ensureFolderOf } from "../runtime"
 import { API_VERSION } from "../api"
 import type { ServeSettings } from "./config"
 import { ensureDebuggerBuild } from "./debugger-build"
@@ -49,7 +48,10 @@ export const startLines = (
   ...(registry.banner ? [`  ${registry.banner}`] : [])
 ]
 
-/** The server and its engine for `settings` and an already loaded registry, as one Layer. */
+/**
+ * The server and its engine for `settings` and an already loaded registry, as one Layer (the
+ * `Engine` too is in its output, for what runs beside the server).
+ */
 export const serverLayer = (settings: ServeSettings, registry: Registry) =>
   ServerLive({
     host: settings.host,
@@ -63,7 +65,7 @@ export const serverLayer = (settings: ServeSettings, registry: Registry) =>
     debuggerDir: settings.debuggerDir,
     workflows: registry.workflows
   }).pipe(
-    Layer.provide(
+    Layer.provideMerge(
       EngineLive({
         dbPath: path.resolve(settings.dbPath),
         workflows: registry.workflows,
@@ -74,13 +76,19 @@ export const serverLayer = (settings: ServeSettings, registry: Registry) =>
     )
   )
 
-/** The registry of `settings`, its data folder created (the database's folder). */
+/**
+ * The registry of `settings`, its data folder created (the database's folder); fails with a
+ * `StoreError` naming the folder and the cause when it cannot be created.
+ */
 export const loadServeRegistry = (settings: ServeSettings) =>
   Effect.gen(function* () {
     const dbPath = path.resolve(settings.dbPath)
-    const dataDir = path.dirname(dbPath)
-    yield* Effect.sync(() => mkdirSync(dataDir, { recursive: true }))
-    return yield* loadRegistry(settings.registryPath, { dataDir, dbPath, env: process.env })
+    yield* ensureFolderOf(dbPath)
+    return yield* loadRegistry(settings.registryPath, {
+      dataDir: path.dirname(dbPath),
+      dbPath,
+      env: process.env
+    })
   })
 
 /** The base URL of a listening server. */
@@ -114,8 +122,9 @@ export const serve = (settings: ServeSettings, options: ServeOptions = {}) =>
   Effect.scoped(
     Effect.gen(function* () {
       const log = options.log ?? ((line: string) => console.log(line))
-      if (options.buildDebugger !== false) yield* ensureDebuggerBuild(settings.debuggerDir, log)
+      // Before the build, which takes a while: a database folder that cannot be made fails at once.
       const registry = yield* loadServeRegistry(settings)
+      if (options.buildDebugger !== false) yield* ensureDebuggerBuild(settings.debuggerDir, log)
       const context = yield* Layer.build(serverLayer(settings, registry))
       const url = serverUrl(Context.get(context, HttpServer.HttpServer))
       for (const line of startLines(url, settings, registry)) log(line)

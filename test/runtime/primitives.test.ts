@@ -28,17 +28,15 @@ import {
 import {
   Engine,
   EngineLive,
-  EngineOnStore,
   NonRetryableError,
-  SqliteStore,
   StoreError,
-  WorkflowStore,
   implement,
   type RegisteredActivity
 } from "../../runtime"
 import {
   awaitClosed,
   engineLayer,
+  engineOnWrappedStore,
   eventually,
   runUntilClosed,
   settle,
@@ -71,38 +69,32 @@ const gatedEngine = (
     /** The event types of each commit that went through, in order. */
     committed: [] as Array<ReadonlyArray<string>>
   }
-  const store = Layer.effect(
-    WorkflowStore,
-    Effect.map(WorkflowStore, (real) =>
-      WorkflowStore.of({
-        ...real,
-        runsByIds: (ids) =>
-          Effect.zipRight(
-            Effect.suspend(() => (control.readDelayMs > 0 ? Effect.sleep(control.readDelayMs) : Effect.void)),
-            real.runsByIds(ids)
-          ),
-        commit: (writes) =>
-          Effect.gen(function* () {
-            yield* control.gate.await
-            if (control.delayMs > 0) yield* Effect.sleep(control.delayMs)
-            const always = control.failAllMatching
-            if (always !== undefined && writes.events.some((e) => e.body.includes(always)))
-              return yield* new StoreError({ reason: "Io", message: "disk still full" })
-            const match = control.failEventMatching
-            const matched = match !== undefined && writes.events.some((e) => e.body.includes(match))
-            if (!control.failNext && !matched) {
-              yield* real.commit(writes)
-              control.committed.push(writes.events.map((e) => (JSON.parse(e.body) as HistoryEvent).type))
-              return
-            }
-            if (matched) control.failEventMatching = undefined
-            else control.failNext = false
-            return yield* new StoreError({ reason: "Io", message: "disk full" })
-          })
+  const layer = engineOnWrappedStore({ workflows, activities }, { filename: dbPath }, (real) => ({
+    runsByIds: (ids) =>
+      Effect.zipRight(
+        Effect.suspend(() => (control.readDelayMs > 0 ? Effect.sleep(control.readDelayMs) : Effect.void)),
+        real.runsByIds(ids)
+      ),
+    commit: (writes) =>
+      Effect.gen(function* () {
+        yield* control.gate.await
+        if (control.delayMs > 0) yield* Effect.sleep(control.delayMs)
+        const always = control.failAllMatching
+        if (always !== undefined && writes.events.some((e) => e.body.includes(always)))
+          return yield* new StoreError({ reason: "Io", message: "disk still full" })
+        const match = control.failEventMatching
+        const matched = match !== undefined && writes.events.some((e) => e.body.includes(match))
+        if (!control.failNext && !matched) {
+          yield* real.commit(writes)
+          control.committed.push(writes.events.map((e) => (JSON.parse(e.body) as HistoryEvent).type))
+          return
+        }
+        if (matched) control.failEventMatching = undefined
+        else control.failNext = false
+        return yield* new StoreError({ reason: "Io", message: "disk full" })
       })
-    )
-  ).pipe(Layer.provide(SqliteStore({ filename: dbPath })))
-  return { control, layer: EngineOnStore({ workflows, activities }).pipe(Layer.provide(store)) }
+  }))
+  return { control, layer }
 }
 
 /** Waits (without moving the clock) until the workflow exists and waits for a signal. */
@@ -1393,7 +1385,7 @@ describe("durability in one process", () => {
         const db = new Sqlite(dbPath)
         const snapshot = db
           .prepare(
-            "SELECT seq FROM snapshots s JOIN runs r ON r.run_id = s.run_id WHERE r.workflow_id = 'long'"
+            "SELECT max(s.seq) AS seq FROM snapshots s JOIN runs r ON r.run_id = s.run_id WHERE r.workflow_id = 'long'"
           )
           .get() as { seq: number } | undefined
         expect(snapshot?.seq).toBeGreaterThanOrEqual(40)
@@ -1501,7 +1493,7 @@ describe("durability in one process", () => {
         }).pipe(Effect.provide(resumableEngine(dbPath, true, attempts)), Effect.scoped)
 
         // What version 1 left: the open activity in `tasks` (its heartbeat there, not in the
-        // history), snapshots of format 1, the schema stamp.
+        // history), snapshots of format 1 in a table of one row per run, the schema stamp.
         const Sqlite = (yield* Effect.promise(() => import("better-sqlite3"))).default
         const db = new Sqlite(dbPath)
         db.exec(`CREATE TABLE tasks (
@@ -1513,8 +1505,12 @@ describe("durability in one process", () => {
         )
         db.exec(`UPDATE events SET body = json_remove(body, '$.heartbeat')`)
         db.exec(`UPDATE snapshots SET body = json_set(body, '$.version', 1)`)
+        db.exec(`ALTER TABLE snapshots RENAME TO segments`)
+        db.exec(`CREATE TABLE snapshots (run_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, body TEXT NOT NULL)`)
+        db.exec(`INSERT INTO snapshots SELECT run_id, max(seq), body FROM segments GROUP BY run_id`)
+        db.exec(`DROP TABLE segments`)
         db.exec(`UPDATE temporal_lite_meta SET value = '1' WHERE key = 'schema_version'`)
-        db.exec(`DELETE FROM effect_sql_migrations WHERE migration_id = 2`)
+        db.exec(`DELETE FROM effect_sql_migrations WHERE migration_id >= 2`)
         db.close()
 
         yield* Effect.gen(function* () {
@@ -1534,7 +1530,7 @@ describe("durability in one process", () => {
         expect(check.prepare(`SELECT name FROM sqlite_master WHERE name = 'tasks'`).all()).toEqual([])
         expect(
           check.prepare(`SELECT value FROM temporal_lite_meta WHERE key = 'schema_version'`).get()
-        ).toEqual({ value: "2" })
+        ).toEqual({ value: "3" })
         check.close()
       })
     }

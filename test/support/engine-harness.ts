@@ -10,8 +10,20 @@ import * as TestClock from "effect/TestClock"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as Layer from "effect/Layer"
 import type { WorkflowDefinition } from "../../core"
-import { Engine, EngineLive, type RegisteredActivity, type RunStatus, type StreamItem } from "../../runtime"
+import {
+  Engine,
+  EngineLive,
+  EngineOnStore,
+  SqliteStore,
+  WorkflowStore,
+  type EngineOptions,
+  type RegisteredActivity,
+  type RunStatus,
+  type SqliteStoreOptions,
+  type StreamItem
+} from "../../runtime"
 
 /** A fresh folder under the OS temp dir, and the database path in it. */
 export const tempDb = (label = "engine") => {
@@ -85,3 +97,21 @@ export const eventually = <A>(check: Effect.Effect<A | undefined, any, Engine>, 
     }
     return yield* Effect.dieMessage("condition not reached")
   })
+
+/**
+ * The engine on the real SQLite store with some of the store's operations replaced: `wrap`
+ * gets the real store and returns the replacements (a commit that counts, fails or waits).
+ */
+export const engineOnWrappedStore = (
+  options: EngineOptions,
+  store: SqliteStoreOptions,
+  wrap: (real: WorkflowStore["Type"]) => Partial<WorkflowStore["Type"]>
+) =>
+  EngineOnStore(options).pipe(
+    Layer.provide(
+      Layer.effect(
+        WorkflowStore,
+        Effect.map(WorkflowStore, (real) => WorkflowStore.of({ ...real, ...wrap(real) }))
+      ).pipe(Layer.provide(SqliteStore(store)))
+    )
+  )
