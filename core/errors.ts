@@ -16,6 +16,7 @@ export const ErrorInfo = Schema.Struct({
   message: Schema.String,
   stack: Schema.optional(Schema.String),
   details: Schema.optional(Schema.Unknown),
+  /** Set by the activity executor for a `NonRetryableError`: the activity failed at once. */
   nonRetryable: Schema.optional(Schema.Boolean)
 })
 export type ErrorInfo = typeof ErrorInfo.Type
@@ -31,7 +32,6 @@ export const toErrorInfo = (error: unknown): ErrorInfo => {
     const tag = (error as { _tag?: unknown })._tag
     const name = typeof tag === "string" ? tag : error.name
     const details = toJson((error as { details?: unknown }).details)
-    const nonRetryable = (error as { nonRetryable?: unknown }).nonRetryable === true
     const message = Either.isRight(details)
       ? error.message
       : `${error.message} (details not stored: ${InvalidPayload.of("details of the error", "details", details.left).message})`
@@ -39,8 +39,7 @@ export const toErrorInfo = (error: unknown): ErrorInfo => {
       name,
       message,
       ...(error.stack === undefined ? {} : { stack: error.stack }),
-      ...(Either.isLeft(details) || details.right === undefined ? {} : { details: details.right }),
-      ...(nonRetryable ? { nonRetryable } : {})
+      ...(Either.isLeft(details) || details.right === undefined ? {} : { details: details.right })
     }
   }
   if (typeof error === "object" && error !== null && typeof (error as any).message === "string") {

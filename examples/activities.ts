@@ -22,7 +22,7 @@ import {
   type LlmCallLedger,
   type LlmProvider
 } from "../runtime/agents"
-import { implement, type RegisteredActivity } from "../runtime/activity"
+import { implement, type RegisteredActivity } from "../runtime/activities"
 import {
   bookCar,
   bookFlight,
@@ -62,9 +62,9 @@ const shortHash = (text: string): string => createHash("sha256").update(text).di
 
 const booking = (kind: string, prefix: string) => (request: BookingRequest) => {
   if (request.fail) {
-    throw new NonRetryableError(
-      `no ${kind} available for ${request.traveler} to ${request.destination} (the stand-in provider was told to fail)`
-    )
+    throw new NonRetryableError({
+      message: `no ${kind} available for ${request.traveler} to ${request.destination} (the stand-in provider was told to fail)`
+    })
   }
   return {
     kind,

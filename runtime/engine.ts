@@ -48,8 +48,14 @@ import {
   type SignalDefinition,
   type WorkflowDefinition
 } from "../core"
-import type { RegisteredActivity } from "./activity"
-import { makeActivityExecutor, type ActivityOutcome, type ActivityTask } from "./activity-executor"
+import {
+  activityTask,
+  makeActivityExecutor,
+  OpenActivities,
+  type ActivityOutcome,
+  type ActivityTask,
+  type RegisteredActivity
+} from "./activities"
 import {
   Engine,
   type ListFilter,
@@ -74,7 +80,6 @@ import {
   WorkflowStuck
 } from "./errors"
 import { makeGroupCommitter, type Submission } from "./group-commit"
-import { activityTask, OpenActivities, openTimers } from "./open-commands"
 import { decodeSnapshot, SnapshotTrail, type Snapshot } from "./snapshot"
 import { SqliteStore, WorkflowStore, emptyWriteSet, type RunRow, type WriteSet } from "./store"
 import { timeOrderedId } from "./ids"
@@ -91,7 +96,7 @@ import {
 } from "./run-state"
 import { decodeCursor, encodeCursor, summary } from "./run-views"
 import { fromStoredText, toStoredText } from "./stored-value"
-import { makeTimerQueue } from "./timer-queue"
+import { makeTimerQueue, openTimers } from "./timer-queue"
 
 export interface EngineOptions {
   readonly workflows: ReadonlyArray<WorkflowDefinition<any, any>>

@@ -7,7 +7,7 @@ export {
   type ActivityContext,
   type ActivityImplementation,
   type RegisteredActivity
-} from "./activity"
+} from "./activities"
 export {
   Engine,
   type EngineRetained,

@@ -19,7 +19,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { HistoryEvent } from "../core"
-import { OpenActivities } from "./open-commands"
+import { OpenActivities } from "./activities/open-activities"
 
 export interface Snapshot {
   /** The seq the chain of segments reaches. */

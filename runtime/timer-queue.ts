@@ -5,6 +5,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
+import type { HistoryEvent } from "../core"
 import { commandKey } from "./command-key"
 
 interface Entry {
@@ -101,3 +102,18 @@ export const makeTimerQueue = (fire: (runId: string, cmd: number) => void) =>
       }
     }
   })
+
+/**
+ * The timers the events leave running, by cmd: their due times. Recovery, and a run rebuilt
+ * after a failed commit, add them to the queue again (the store's rows hold the same).
+ *
+ * @example openTimers(history) // Map { 3 => 1718000000000 }
+ */
+export const openTimers = (events: Iterable<HistoryEvent>): Map<number, number> => {
+  const open = new Map<number, number>()
+  for (const event of events) {
+    if (event.type === "TimerStarted") open.set(event.cmd, event.fireAt)
+    else if (event.type === "TimerFired" || event.type === "TimerCancelled") open.delete(event.cmd)
+  }
+  return open
+}

@@ -13,7 +13,7 @@
  */
 import { appendFileSync, mkdirSync } from "node:fs"
 import * as path from "node:path"
-import { implement, type ActivityContext, type RegisteredActivity } from "../activity"
+import { implement, type ActivityContext, type RegisteredActivity } from "../activities"
 import { listFiles, llmChat, readFile, runCommand, writeFile, type LlmUsage } from "../../agents"
 import { forEachJsonLine } from "./json-lines"
 import type { LlmProvider } from "./llm-provider"

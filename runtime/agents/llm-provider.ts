@@ -8,7 +8,7 @@
  *   since sending the same request again cannot succeed.
  * - An aborted call rejects with the signal's reason (an `AbortError`), untouched.
  */
-import { NonRetryableError } from "../activity"
+import { NonRetryableError } from "../activities"
 import type { LlmChatInput, LlmChatOutput } from "../../agents"
 
 /** A chat request: the messages, and what the call is for (which the scripted model reads). */
@@ -41,7 +41,6 @@ export interface LlmProvider {
  * down. A plain `Error` whose `name` is `LlmRetryableError`, so the engine's policy retries it.
  */
 export class LlmRetryableError extends Error {
-  readonly nonRetryable = false
   constructor(
     message: string,
     readonly details?: unknown

@@ -131,7 +131,7 @@ const complete = async (
       retryAfter: response.headers.get("retry-after") ?? undefined
     }
     if (retryableStatus(response.status)) throw new LlmRetryableError(message, details)
-    throw new NonRetryableError(message, details)
+    throw new NonRetryableError({ message, details })
   }
 
   const contentType = response.headers.get("content-type") ?? ""

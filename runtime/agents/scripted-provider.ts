@@ -157,10 +157,11 @@ const answer = (request: LlmRequest): string => {
     case "agent-step":
       return agentStep(request)
     default:
-      throw new NonRetryableError(
-        `the offline scripted model has no script for purpose ${JSON.stringify(request.purpose)}; ` +
+      throw new NonRetryableError({
+        message:
+          `the offline scripted model has no script for purpose ${JSON.stringify(request.purpose)}; ` +
           `it serves ${llmPurposes.slice(0, -1).join(", ")} and ${llmPurposes.at(-1)} (set LLM_BASE_URL for a real model)`
-      )
+      })
   }
 }
 
@@ -222,9 +223,9 @@ const aspects = ["Research", "Design", "Implement", "Test", "Document", "Review"
 const plan = (request: LlmRequest): string => {
   const count = request.subtaskCount
   if (count === undefined)
-    throw new NonRetryableError(
-      "a plan request needs subtaskCount (how many subtasks to split the task into)"
-    )
+    throw new NonRetryableError({
+      message: "a plan request needs subtaskCount (how many subtasks to split the task into)"
+    })
   const prompt = lastUser(request.messages)
   const task = (/^Task:[ \t]*([\s\S]*)$/m.exec(prompt)?.[1] ?? prompt).trim()
   const parts = task
@@ -272,9 +273,9 @@ const summary = (request: LlmRequest): string => {
 const agentStep = (request: LlmRequest): string => {
   const maxSteps = request.maxSteps
   if (maxSteps === undefined)
-    throw new NonRetryableError(
-      "an agent-step request needs maxSteps (how many tool steps the agent may take)"
-    )
+    throw new NonRetryableError({
+      message: "an agent-step request needs maxSteps (how many tool steps the agent may take)"
+    })
   const taken =
     request.stepsTaken ??
     request.messages.filter((m) => m.role === "user" && m.content.startsWith(TOOL_RESULT_PREFIX)).length

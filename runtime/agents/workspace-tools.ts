@@ -26,7 +26,7 @@ import { execFile, type ExecFileException } from "node:child_process"
 import { createHash, randomUUID } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { NonRetryableError } from "../activity"
+import { NonRetryableError } from "../activities"
 import { parseJsonLines } from "./json-lines"
 import { makeSandbox, type Sandbox, type SandboxMode } from "./sandbox"
 
@@ -253,17 +253,19 @@ export class Workspace {
     const target = await this.resolve("read_file", relativePath)
     const stat = await fs.stat(target.absolute).catch((error: unknown) => {
       if (errnoOf(error) === "ENOENT")
-        throw new NonRetryableError(`read_file: "${target.relative}" does not exist in the workspace`)
+        throw new NonRetryableError({
+          message: `read_file: "${target.relative}" does not exist in the workspace`
+        })
       throw error
     })
     if (stat.isDirectory())
-      throw new NonRetryableError(
-        `read_file: "${target.relative}" is a folder; use list_files to see what it holds`
-      )
+      throw new NonRetryableError({
+        message: `read_file: "${target.relative}" is a folder; use list_files to see what it holds`
+      })
     if (stat.size > this.tools.maxFileBytes)
-      throw new NonRetryableError(
-        `read_file: "${target.relative}" has ${stat.size} bytes, over the ${this.tools.maxFileBytes}-byte limit`
-      )
+      throw new NonRetryableError({
+        message: `read_file: "${target.relative}" has ${stat.size} bytes, over the ${this.tools.maxFileBytes}-byte limit`
+      })
     const content = await fs.readFile(target.absolute, "utf8")
     const bytes = Buffer.byteLength(content)
     await this.record({ tool: "readFile", path: target.relative, bytes }, meta)
@@ -280,9 +282,9 @@ export class Workspace {
     const target = await this.resolve("write_file", relativePath)
     const bytes = Buffer.byteLength(content)
     if (bytes > this.tools.maxFileBytes)
-      throw new NonRetryableError(
-        `write_file: ${bytes} bytes for "${target.relative}" are over the ${this.tools.maxFileBytes}-byte limit`
-      )
+      throw new NonRetryableError({
+        message: `write_file: ${bytes} bytes for "${target.relative}" are over the ${this.tools.maxFileBytes}-byte limit`
+      })
     const digest = sha256(content)
     return this.tools.serialize(this.dir, async () => {
       const done = (await this.ledger()).find(
@@ -291,13 +293,15 @@ export class Workspace {
       if (done) {
         if (done.path === target.relative && done.sha256 === digest)
           return { path: target.relative, bytes, sha256: digest, deduplicated: true }
-        throw new NonRetryableError(
-          `write_file: idempotency key "${meta.idempotencyKey}" already wrote "${done.path}" with other content; ` +
+        throw new NonRetryableError({
+          message:
+            `write_file: idempotency key "${meta.idempotencyKey}" already wrote "${done.path}" with other content; ` +
             `refusing to write "${target.relative}" under the same key`
-        )
+        })
       }
       const existing = await fs.lstat(target.absolute).catch(() => undefined)
-      if (existing?.isDirectory()) throw new NonRetryableError(`write_file: "${target.relative}" is a folder`)
+      if (existing?.isDirectory())
+        throw new NonRetryableError({ message: `write_file: "${target.relative}" is a folder` })
       await fs.mkdir(path.dirname(target.absolute), { recursive: true })
       // Write aside, then rename: a crash leaves the old file or the new one, never half of
       // it, and a symlink at the target is replaced rather than followed.
@@ -320,9 +324,11 @@ export class Workspace {
     const dirents = await fs.readdir(target.absolute, { withFileTypes: true }).catch((error: unknown) => {
       const code = errnoOf(error)
       if (code === "ENOENT")
-        throw new NonRetryableError(`list_files: "${target.relative}" does not exist in the workspace`)
+        throw new NonRetryableError({
+          message: `list_files: "${target.relative}" does not exist in the workspace`
+        })
       if (code === "ENOTDIR")
-        throw new NonRetryableError(`list_files: "${target.relative}" is a file, not a folder`)
+        throw new NonRetryableError({ message: `list_files: "${target.relative}" is a file, not a folder` })
       throw error
     })
     const atRoot = target.relative === "."
@@ -363,14 +369,14 @@ export class Workspace {
     const commands = this.tools.commands
     const spec = Object.hasOwn(commands, command) ? commands[command] : undefined
     if (!spec)
-      throw new NonRetryableError(
-        `run_command: "${command}" is not on the allow-list (${Object.keys(commands).join(", ")})`,
-        { command }
-      )
+      throw new NonRetryableError({
+        message: `run_command: "${command}" is not on the allow-list (${Object.keys(commands).join(", ")})`,
+        details: { command }
+      })
     const resolved = await this.checkArgs(command, spec, args)
     const base = await this.base()
     const sandbox = await this.tools.sandbox().catch((error: Error) => {
-      throw new NonRetryableError(`run_command: ${error.message}`)
+      throw new NonRetryableError({ message: `run_command: ${error.message}` })
     })
     const hidden = (await exists(path.join(base, TOOL_LEDGER_FILE))) ? [TOOL_LEDGER_FILE] : []
     const run = sandbox.command(spec.executable ?? command, resolved, base, hidden)
@@ -398,7 +404,9 @@ export class Workspace {
     if (meta.signal?.aborted) throw meta.signal.reason
     const { error } = outcome
     if (error && errnoOf(error) === "ENOENT")
-      throw new NonRetryableError(`run_command: "${command}" is allowed but not installed on this machine`)
+      throw new NonRetryableError({
+        message: `run_command: "${command}" is allowed but not installed on this machine`
+      })
     const truncated = errnoOf(error) === "ERR_CHILD_PROCESS_STDIO_MAXBUFFER"
     const timedOut = !truncated && error?.killed === true
     const exitCode = error === null ? 0 : typeof error.code === "number" ? error.code : null
@@ -430,17 +438,18 @@ export class Workspace {
     args: ReadonlyArray<string>
   ): Promise<ReadonlyArray<string>> {
     if (args.some((a) => a.includes("\0")))
-      throw new NonRetryableError(`run_command: an argument of ${command} holds a NUL byte`)
+      throw new NonRetryableError({ message: `run_command: an argument of ${command} holds a NUL byte` })
     switch (spec.args) {
       case "text":
         return args
       case "exact": {
         const allowed = spec.exact ?? []
         if (!allowed.some((list) => list.length === args.length && list.every((a, i) => a === args[i])))
-          throw new NonRetryableError(
-            `run_command: ${command} may only run as ${allowed.map((l) => `"${[command, ...l].join(" ")}"`).join(" or ")}, ` +
+          throw new NonRetryableError({
+            message:
+              `run_command: ${command} may only run as ${allowed.map((l) => `"${[command, ...l].join(" ")}"`).join(" or ")}, ` +
               `not "${[command, ...args].join(" ")}"`
-          )
+          })
         return args
       }
       case "paths": {
@@ -448,9 +457,9 @@ export class Workspace {
         for (const arg of args) {
           if (arg.startsWith("-")) {
             if (!(spec.options ?? []).includes(arg))
-              throw new NonRetryableError(
-                `run_command: option "${arg}" of ${command} is not allowed (allowed: ${(spec.options ?? []).join(" ") || "none"})`
-              )
+              throw new NonRetryableError({
+                message: `run_command: option "${arg}" of ${command} is not allowed (allowed: ${(spec.options ?? []).join(" ") || "none"})`
+              })
             resolved.push(arg)
           } else {
             const { relative } = await this.resolve(`run_command ${command}`, arg)
@@ -491,8 +500,11 @@ export class Workspace {
    */
   private async resolve(tool: string, requested: string): Promise<{ absolute: string; relative: string }> {
     const refuse = (why: string): never => {
-      throw new NonRetryableError(`${tool}: path ${JSON.stringify(requested)} refused: ${why}`, {
-        path: requested
+      throw new NonRetryableError({
+        message: `${tool}: path ${JSON.stringify(requested)} refused: ${why}`,
+        details: {
+          path: requested
+        }
       })
     }
     if (typeof requested !== "string" || requested.trim() === "") refuse("it is empty")

@@ -6,18 +6,18 @@
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { toErrorInfo } from "../../core"
-import type { ActivityContext } from "../../runtime/activity"
+import type { ActivityContext } from "../../runtime"
 import { llmChat } from "../../agents"
 import {
   agentActivities,
   chatCompletionsUrl,
   LlmCallLedger,
   llmFromEnv,
+  NonRetryableError,
   openAiCompatibleProvider,
   type LlmRequest
 } from "../../runtime/agents"
-import { nextRetryDelay, resolvePolicy } from "../../runtime/retry-policy"
+import { attemptError, nextRetryDelay, resolvePolicy } from "../../runtime/activities"
 import { failure } from "../support/failure"
 
 interface Seen {
@@ -208,10 +208,10 @@ describe("OpenAI-compatible provider", () => {
     })
   })
 
-  it("classifies 400 and 401 as non-retryable (NonRetryableError, nonRetryable: true), naming the server's reason", async () => {
+  it("classifies 400 and 401 as non-retryable (a NonRetryableError, known by its tag), naming the server's reason", async () => {
     const bad = await failure(provider("bad-request").complete(request))
     expect(bad.name).toBe("NonRetryableError")
-    expect(bad.nonRetryable).toBe(true)
+    expect(bad).toBeInstanceOf(NonRetryableError)
     expect(bad.message).toMatch(/answered 400.*messages\[0\]\.role must be one of/)
     const unauthorized = await failure(provider("unauthorized").complete(request))
     expect(unauthorized.name).toBe("NonRetryableError")
@@ -284,8 +284,8 @@ describe("OpenAI-compatible provider", () => {
   it("gets the 429 retried and the 400 failed at once by llm.chat's retry policy", async () => {
     attemptsByModel.delete("flaky")
     const policy = resolvePolicy(llmChat.options.retry)
-    const rateLimited = toErrorInfo(await failure(provider("flaky").complete(request)))
-    const badRequest = toErrorInfo(await failure(provider("bad-request").complete(request)))
+    const rateLimited = attemptError(await failure(provider("flaky").complete(request)))
+    const badRequest = attemptError(await failure(provider("bad-request").complete(request)))
     expect(nextRetryDelay(policy, 1, rateLimited)).toBe(500)
     expect(nextRetryDelay(policy, 2, rateLimited)).toBe(1000)
     expect(nextRetryDelay(policy, 3, rateLimited)).toBeUndefined() // 3 attempts spent
@@ -321,7 +321,7 @@ describe("llm.chat activity over the HTTP provider", () => {
     const emitted: unknown[] = []
     const first = await failure(Promise.resolve().then(() => chat.run(request, context(1, emitted))))
     expect(first.name).toBe("LlmRetryableError")
-    // The engine retries any error not named in nonRetryableErrors and without nonRetryable: true.
+    // The engine retries any error not named in nonRetryableErrors that is not a NonRetryableError.
     expect(chat.definition.options.retry?.nonRetryableErrors).not.toContain(first.name)
 
     const result = await chat.run(request, context(2, emitted))

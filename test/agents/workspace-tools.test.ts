@@ -9,11 +9,12 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { ActivityContext } from "../../runtime/activity"
+import type { ActivityContext } from "../../runtime"
 import {
   agentActivities,
   defaultCommands,
   LlmCallLedger,
+  NonRetryableError,
   readToolLedger,
   scriptedProvider,
   TOOL_LEDGER_FILE,
@@ -54,7 +55,7 @@ const meta = (extra: Partial<ToolCallMeta> = {}): ToolCallMeta => ({
 const expectRefused = async (promise: Promise<unknown>, pattern: RegExp) => {
   const error = await failure(promise)
   expect(error.name).toBe("NonRetryableError")
-  expect(error.nonRetryable).toBe(true)
+  expect(error).toBeInstanceOf(NonRetryableError)
   expect(error.message).toMatch(pattern)
 }
 

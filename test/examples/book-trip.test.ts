@@ -73,7 +73,7 @@ describe("bookTrip", () => {
       { workflowId: "trip-3" }
     )
     await driver.runOpen(sim, "bookFlight")
-    sim.failActivity(driver.open(sim, "bookHotel").cmd, "ActivityTimeout: no answer in 30 s")
+    sim.failActivity(driver.open(sim, "bookHotel").cmd, "AttemptTimeout: no answer in 30 s")
     await driver.runAll(sim)
     expect(scheduledNames(sim)).toEqual(["bookFlight", "bookHotel", "cancelHotel", "cancelFlight"])
     expect(sim.instance.error).toMatchObject({

@@ -9,9 +9,9 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll } from "vitest"
-import { toErrorInfo, type Command, type EventOf } from "../../core"
+import type { Command, EventOf } from "../../core"
 import { activities } from "../../examples/activities"
-import type { ActivityContext, RegisteredActivity } from "../../runtime/activity"
+import { attemptError, type ActivityContext, type RegisteredActivity } from "../../runtime/activities"
 import { LlmCallLedger, scriptedProvider } from "../../runtime/agents"
 import { Simulation } from "../support/simulator"
 
@@ -95,7 +95,7 @@ export class Driver {
       const result = await implementation.run(event.input, context)
       return sim.completeActivity(cmd, result)
     } catch (error) {
-      const { stack: _stack, ...info } = toErrorInfo(error)
+      const { stack: _stack, ...info } = attemptError(error)
       return sim.deliver({ type: "ActivityFailed", cmd, attempt: 1, error: info })
     }
   }

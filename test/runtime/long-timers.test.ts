@@ -111,7 +111,7 @@ describe("timers longer than 24.8 days", () => {
         expect(failed?.type === "ActivityFailed" && [failed.at, failed.error]).toEqual([
           Duration.toMillis("30 days"),
           expect.objectContaining({
-            name: "ActivityTimeout",
+            name: "AttemptTimeout",
             message: "attempt 1 did not finish within 2592000000 ms"
           })
         ])

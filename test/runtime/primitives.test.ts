@@ -295,14 +295,14 @@ describe("activities", () => {
         expect(yield* runUntilClosed("t1", "1 second")).toBe("completed")
         const events = yield* historyOf("t1")
         expect(eventsOfType(events, "ActivityAttemptFailed").map((e) => e.error.name)).toEqual([
-          "ActivityTimeout"
+          "AttemptTimeout"
         ])
         expect(eventsOfType(events, "ActivityFailed").map((e) => [e.attempt, e.error.name])).toEqual([
-          [2, "ActivityTimeout"]
+          [2, "AttemptTimeout"]
         ])
         expect(aborted).toEqual([1, 2])
         expect((yield* engine.describe("t1")).result).toMatch(
-          /^failed: activity slow \(cmd 1\) failed: ActivityTimeout/
+          /^failed: activity slow \(cmd 1\) failed: AttemptTimeout/
         )
       }).pipe(Effect.provide(engineLayer([timing], [impl])))
     }
@@ -359,7 +359,7 @@ describe("activities", () => {
     let calls = 0
     const impl = implement(refuse, () => {
       calls++
-      throw new NonRetryableError("bad request")
+      throw new NonRetryableError({ message: "bad request" })
     })
     return Effect.gen(function* () {
       const engine = yield* Engine

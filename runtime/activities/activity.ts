@@ -5,8 +5,9 @@
  * They may return a value, a Promise or an Effect; a thrown error (or failed Effect) fails
  * the attempt, which is retried by the definition's policy.
  */
+import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
-import type { ActivityDefinition } from "../core"
+import type { ActivityDefinition } from "../../core"
 
 export interface ActivityContext {
   readonly workflowId: string
@@ -53,15 +54,13 @@ export const implement = <I, O>(
 
 /**
  * An activity error that no retry can fix (a 400 from an API, a refused tool call): fails
- * the activity at once whatever its retry policy says.
+ * the activity at once whatever its retry policy says. The executor knows it by its tag, and
+ * records the failure with `nonRetryable: true` (its `details` kept as a JSON copy); a replay
+ * reads that record and runs nothing.
+ *
+ * @example throw new NonRetryableError({ message: "read_file: notes.md does not exist" })
  */
-export class NonRetryableError extends Error {
-  readonly nonRetryable = true
-  constructor(
-    message: string,
-    readonly details?: unknown
-  ) {
-    super(message)
-    this.name = "NonRetryableError"
-  }
-}
+export class NonRetryableError extends Data.TaggedError("NonRetryableError")<{
+  readonly message: string
+  readonly details?: unknown
+}> {}

@@ -1,12 +1,11 @@
 /**
- * The activities and timers a run has started and not yet seen end, as its history tells
- * them. For activities the history is the only record: recovery, and a run rebuilt after a
- * failed commit, dispatch them again from it (engine invariant 4), each resuming where its
- * last failed attempt left it (the count, when the next attempt is due, the heartbeat details
- * it is handed).
+ * The activities a run has scheduled and not yet seen end, as its history tells them. The
+ * history is their only record: recovery, and a run rebuilt after a failed commit, dispatch
+ * them again from it (engine invariant 4), each resuming where its last failed attempt left
+ * it (the count, when the next attempt is due, the heartbeat details it is handed).
  */
-import type { HistoryEvent } from "../core"
-import type { ActivityTask } from "./activity-executor"
+import type { HistoryEvent } from "../../core"
+import type { ActivityTask } from "./executor"
 
 type Scheduled = Extract<HistoryEvent, { type: "ActivityScheduled" }>
 type AttemptFailed = Extract<HistoryEvent, { type: "ActivityAttemptFailed" }>
@@ -61,13 +60,3 @@ export const activityTask = (run: RunIds, scheduled: Scheduled, failure?: Attemp
   notBefore: failure?.nextRetryAt ?? scheduled.at,
   lastHeartbeat: failure?.heartbeat
 })
-
-/** The timers the events leave running, by cmd: their due times. */
-export const openTimers = (events: Iterable<HistoryEvent>): Map<number, number> => {
-  const open = new Map<number, number>()
-  for (const event of events) {
-    if (event.type === "TimerStarted") open.set(event.cmd, event.fireAt)
-    else if (event.type === "TimerFired" || event.type === "TimerCancelled") open.delete(event.cmd)
-  }
-  return open
-}

@@ -26,6 +26,7 @@ import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import * as Data from "effect/Data"
 import * as Either from "effect/Either"
+import type * as Scope from "effect/Scope"
 import {
   InvalidPayload,
   codecOf,
@@ -35,9 +36,9 @@ import {
   type Codec,
   type CodecIssue,
   type ErrorInfo
-} from "../core"
-import type { ActivityContext, RegisteredActivity } from "./activity"
-import { commandKey } from "./command-key"
+} from "../../core"
+import { NonRetryableError, type ActivityContext, type RegisteredActivity } from "./activity"
+import { commandKey } from "../command-key"
 import { nextRetryDelay, resolvePolicy } from "./retry-policy"
 
 export interface ActivityTask {
@@ -69,7 +70,9 @@ export interface ExecutorCallbacks {
   readonly emit: (task: ActivityTask, chunk: unknown) => void
 }
 
-class AttemptTimeout extends Data.TaggedError("ActivityTimeout")<{ readonly message: string }> {}
+/** An attempt ran past its start-to-close timeout (recorded by this name; retried by the policy). */
+class AttemptTimeout extends Data.TaggedError("AttemptTimeout")<{ readonly message: string }> {}
+/** An attempt was silent past its heartbeat timeout (recorded by this name; retried by the policy). */
 class HeartbeatTimeout extends Data.TaggedError("HeartbeatTimeout")<{ readonly message: string }> {}
 
 /**
@@ -111,11 +114,25 @@ const payloadError = (root: "input" | "result", activity: string, issue: CodecIs
   nonRetryable: true
 })
 
+/** What the engine holds of the executor: tasks go in, outcomes come back through `report`. */
+export interface ActivityExecutor {
+  /** Runs the task when a slot is free and its `notBefore` has passed; a task already held is not taken twice. */
+  readonly dispatch: (task: ActivityTask) => void
+  /** Invariant 4: aborts a running attempt and drops the task; nothing of it is reported. */
+  readonly cancel: (runId: string, cmd: number) => void
+}
+
+/**
+ * The executor, in the current scope: released, it runs no retry and starts nothing queued.
+ * An implementation missing from `registered` fails its task for good (`UnknownActivity`).
+ *
+ * @example const executor = yield* makeActivityExecutor(activities, 200, { report, emit })
+ */
 export const makeActivityExecutor = (
   registered: ReadonlyArray<RegisteredActivity>,
   concurrency: number,
   callbacks: ExecutorCallbacks
-) =>
+): Effect.Effect<ActivityExecutor, never, Scope.Scope> =>
   Effect.gen(function* () {
     const registry = new Map<string, Registered>(
       registered.map((r) => [
@@ -312,10 +329,7 @@ export const makeActivityExecutor = (
         failure = { error: payloadError("result", task.name, output.left), details: task.lastHeartbeat }
       } else {
         const squashed = Cause.squash(exit.cause) as { error: unknown; details: unknown }
-        failure = {
-          error: isErrorInfo(squashed.error) ? squashed.error : toErrorInfo(squashed.error),
-          details: squashed.details
-        }
+        failure = { error: attemptError(squashed.error), details: squashed.details }
       }
       // Aborting a signal that was read builds a DOMException with a stack: only for attempts
       // that did not succeed.
@@ -368,7 +382,6 @@ export const makeActivityExecutor = (
 
     return {
       dispatch,
-      /** Invariant 4: aborts a running attempt and drops the task. */
       cancel(runId: string, cmd: number) {
         const k = commandKey(runId, cmd)
         const entry = running.get(k)
@@ -384,6 +397,19 @@ export const makeActivityExecutor = (
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   value !== null && typeof value === "object" && typeof (value as PromiseLike<unknown>).then === "function"
+
+/**
+ * What a failed attempt records: the error's stored form, marked `nonRetryable` when it is a
+ * `NonRetryableError` (known by its tag), so the policy fails the activity at once and the
+ * workflow sees why. An `ErrorInfo` the executor made itself is recorded as it is.
+ *
+ * @example attemptError(new NonRetryableError({ message: "400" })) // { name: "NonRetryableError", message: "400", nonRetryable: true, … }
+ */
+export const attemptError = (error: unknown): ErrorInfo => {
+  if (isErrorInfo(error)) return error
+  const info = toErrorInfo(error)
+  return error instanceof NonRetryableError ? { ...info, nonRetryable: true } : info
+}
 
 const isErrorInfo = (value: unknown): value is ErrorInfo =>
   typeof value === "object" &&
