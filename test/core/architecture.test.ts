@@ -130,6 +130,21 @@ describe("imports follow DESIGN §1", () => {
     ).toEqual([])
   })
 
+  it("runtime/engine/ is reached through its index: nothing else in runtime/ or server/ imports its parts", () => {
+    const inEngine = (file: string) => relative(root, file).startsWith("runtime/engine/")
+    expect(listSources("runtime/engine").length).toBeGreaterThan(8)
+    expect(
+      violations(
+        ["runtime", "server"],
+        (_, resolved) =>
+          resolved === undefined ||
+          !inEngine(resolved) ||
+          relative(root, resolved) === "runtime/engine/index.ts",
+        (file) => !inEngine(file)
+      )
+    ).toEqual([])
+  })
+
   it("the debugger's imports never reach runtime/, server/ or a Node built-in, however indirectly", () => {
     const reached = new Map<string, string>()
     const queue = listSources("debugger").filter(isDebuggerApp)
