@@ -2,6 +2,13 @@
  * Durable timers, fired in due order. The rows are in the store; this is the in-memory
  * index of them that a single fiber sleeps on, using Effect's `Clock` so tests drive it with
  * `TestClock`. Timers that fell due while the process was down fire at once on start.
+ *
+ * Invariants:
+ * 1. A timer fires once, when the clock reaches its due time (at once if that has passed),
+ *    and timers due together fire in due order.
+ * 2. A timer is a run's cmd: adding it again moves it (only the last due time fires), and
+ *    one removed never fires.
+ * 3. The fiber sleeps until the earliest due time only: a timer added ahead of it wakes it.
  */
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"

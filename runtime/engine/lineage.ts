@@ -46,7 +46,8 @@ import type { Task } from "./workflow-task"
 
 export interface LineageDeps {
   readonly table: RunTable
-  readonly streams: RunStreams
+  /** Where a new run's start and a run's end are published (streams.ts). */
+  readonly streams: Pick<RunStreams, "publish" | "end">
   readonly definitions: ReadonlyMap<string, WorkflowDefinition<any, any>>
   readonly snapshotEvery: number
   /** Puts an item in a run's inbox and queues its task (task-loop.ts). */

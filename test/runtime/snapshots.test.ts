@@ -9,9 +9,10 @@ import Sqlite from "better-sqlite3"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
-import { defineSignal, waitForSignal, workflow } from "../../core"
+import { defineSignal, waitForSignal, workflow, type HistoryEvent } from "../../core"
 import { Engine, EngineLive } from "../../runtime"
-import { decodeSnapshot } from "../../runtime/snapshot"
+import { OpenActivities } from "../../runtime/activities/open-activities"
+import { decodeSnapshot, SnapshotTrail } from "../../runtime/snapshot"
 import { engineOnWrappedStore, settle, tempDb } from "../support/engine-harness"
 
 const Tick = defineSignal("tick", Schema.Number)
@@ -264,5 +265,115 @@ describe("snapshots", () => {
     expect(
       seqsOf([{ seq: 3, body: JSON.stringify({ version: 1, seq: 3, events: [started] }) }])
     ).toBeUndefined()
+  })
+})
+
+describe("snapshot segments, without a store", () => {
+  const at = 0
+  const history = [
+    {
+      type: "WorkflowStarted",
+      seq: 1,
+      at,
+      workflowType: "w",
+      workflowId: "w",
+      runId: "r",
+      input: { big: "input" },
+      randomSeed: "r"
+    },
+    {
+      type: "ActivityScheduled",
+      seq: 2,
+      at,
+      cmd: 1,
+      name: "done",
+      input: "x".repeat(100),
+      options: { timeoutMs: 5 }
+    },
+    { type: "ActivityScheduled", seq: 3, at, cmd: 2, name: "open", input: "kept", options: { timeoutMs: 7 } },
+    {
+      type: "ActivityAttemptFailed",
+      seq: 4,
+      at,
+      cmd: 1,
+      attempt: 1,
+      error: { name: "E", message: "1" },
+      nextRetryAt: 10
+    },
+    {
+      type: "ActivityAttemptFailed",
+      seq: 5,
+      at,
+      cmd: 2,
+      attempt: 1,
+      error: { name: "E", message: "2" },
+      nextRetryAt: 11
+    },
+    {
+      type: "ActivityAttemptFailed",
+      seq: 6,
+      at,
+      cmd: 2,
+      attempt: 2,
+      error: { name: "E", message: "3" },
+      nextRetryAt: 12,
+      heartbeat: { at: 3 }
+    },
+    { type: "ActivityCompleted", seq: 7, at, cmd: 1, attempt: 2, result: "r" },
+    {
+      type: "ChildWorkflowStarted",
+      seq: 8,
+      at,
+      cmd: 3,
+      workflowType: "k",
+      workflowId: "k",
+      input: { big: "child input" }
+    },
+    { type: "SignalReceived", seq: 9, at, name: "tick", payload: 1 },
+    { type: "SignalReceived", seq: 10, at, name: "tick", payload: 2 }
+  ] as unknown as ReadonlyArray<HistoryEvent>
+
+  /** The segments a trail writes at these seqs. */
+  const segmentsAt = (...seqs: ReadonlyArray<number>) => {
+    const trail = new SnapshotTrail()
+    const segments: Array<{ seq: number; body: string }> = []
+    for (const event of history) {
+      trail.add(event)
+      if (seqs.includes(event.seq)) segments.push({ seq: event.seq, body: trail.encode(event.seq) })
+    }
+    return { trail, segments }
+  }
+
+  it("invariant 1: each segment holds the events after the previous one up to its seq, never what an earlier one holds", () => {
+    const { segments } = segmentsAt(3, 9, 10)
+    expect(
+      segments.map((s) => {
+        const body = JSON.parse(s.body) as { from: number; seq: number; events: Array<{ seq: number }> }
+        return [body.from, body.seq, body.events.map((e) => e.seq)]
+      })
+    ).toEqual([
+      [1, 3, [1, 2, 3]],
+      [4, 9, [6, 7, 8, 9]],
+      [10, 10, [10]]
+    ])
+  })
+
+  it("invariant 2: compacting drops attempt failures and empties inputs never read on replay, but an open activity keeps its scheduling and last failure whole", () => {
+    const { trail, segments } = segmentsAt(10)
+    const snapshot = decodeSnapshot(segments)!
+    const bySeq = new Map(snapshot.events.map((e) => [e.seq, e]))
+    expect(snapshot.events.map((e) => e.seq)).toEqual([1, 2, 3, 6, 7, 8, 9, 10])
+    expect(bySeq.get(2)).toMatchObject({ cmd: 1, input: null, options: {} })
+    expect(bySeq.get(3)).toMatchObject({ cmd: 2, input: "kept", options: { timeoutMs: 7 } })
+    expect(bySeq.get(6)).toMatchObject({ attempt: 2, nextRetryAt: 12, heartbeat: { at: 3 } })
+    expect(bySeq.get(8)).toMatchObject({ workflowId: "k", input: null })
+    // The same activities to dispatch again as the whole history gives.
+    const ids = { workflowId: "w", runId: "r" }
+    const fromHistory = new OpenActivities(history).tasks(ids)
+    expect(new OpenActivities(snapshot.events).tasks(ids)).toEqual(fromHistory)
+    expect(trail.open.tasks(ids)).toEqual(fromHistory)
+    expect(fromHistory.map((t) => [t.cmd, t.failedAttempts, t.notBefore, t.lastHeartbeat])).toEqual([
+      [2, 2, 12, { at: 3 }]
+    ])
   })
 })
