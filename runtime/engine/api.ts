@@ -10,9 +10,7 @@ import * as Effect from "effect/Effect"
 import {
   codecOf,
   InvalidPayload,
-  WorkflowInstance,
   workflowIdProblem,
-  type Incoming,
   type QueryDefinition,
   type SignalDefinition,
   type WorkflowDefinition
@@ -34,15 +32,14 @@ import {
   WorkflowStuck
 } from "../errors"
 import { jsonSchemaOf, toStoredPayload } from "../payload-validation"
-import { SnapshotTrail } from "../snapshot"
 import type { WorkflowStore } from "../store"
 import { fromStoredText } from "../stored-value"
 import { timeOrderedId } from "../ids"
-import { newRow, type Lineage } from "./lineage"
+import { startRun, type Lineage } from "./lineage"
 import { makeListing } from "./listing"
 import type { Readers } from "./readers"
 import { makeResults } from "./results"
-import { OPEN, starting, type Ack, type InboxItem, type RunState } from "./run-state"
+import { OPEN, type Ack, type InboxItem, type RunState } from "./run-state"
 import type { RunTable } from "./run-table"
 import { storedDivergence, summary } from "./run-views"
 import type { RunStreams } from "./streams"
@@ -50,6 +47,19 @@ import type { RunStreams } from "./streams"
 /** A definition or its name, as a call's typed form and its form by name take it. */
 const named = <D extends { readonly name: string }>(given: D | string) =>
   typeof given === "string" ? { name: given, typed: undefined } : { name: given.name, typed: given }
+
+/** The signal or query `name` a workflow type declares, or `UnknownName` listing those it does. */
+const declaredOn = <D extends { readonly name: string }>(
+  kind: "signal" | "query",
+  name: string,
+  declared: ReadonlyArray<D> | undefined,
+  workflowType: string
+): Effect.Effect<D, UnknownName> => {
+  const found = declared?.find((d) => d.name === name)
+  return found
+    ? Effect.succeed(found)
+    : Effect.fail(new UnknownName({ kind, name, known: declared?.map((d) => d.name) ?? [], workflowType }))
+}
 
 export interface ApiDeps {
   readonly store: WorkflowStore["Type"]
@@ -119,29 +129,19 @@ export const makeApi = (deps: ApiDeps): Engine["Type"] => {
       if (existing && OPEN.has(existing.row.status)) {
         return yield* Effect.fail(new WorkflowAlreadyRunning({ workflowId, runId: existing.row.runId }))
       }
-      // Its first task applies WorkflowStarted and commits it with the first commands (one commit).
-      const row = newRow({ workflowId, definition, input: stored, parent: undefined, now: deps.now() })
-      row.lastSeq = 0
-      const run = starting(
-        row,
-        definition,
-        WorkflowInstance.create(definition, { trace: false }),
-        snapshotEvery > 0 ? new SnapshotTrail() : undefined
-      )
-      table.add(run)
-      const started: Incoming = {
-        type: "WorkflowStarted",
-        workflowType: definition.name,
+      const { run, started } = startRun({
         workflowId,
-        runId: row.runId,
+        definition,
         input: stored,
-        randomSeed: row.runId
-      }
+        now: deps.now(),
+        snapshotEvery
+      })
+      table.add(run)
       // Only a signal or a cancel reaching a closed run is refused, never a run's first event.
       yield* delivered((ack) => deliver(run, { event: started, ack })).pipe(
         Effect.catchTag("WorkflowClosed", Effect.die)
       )
-      return { id: workflowId, runId: row.runId, status: "running" as const } as StartedWorkflow<any>
+      return { id: workflowId, runId: run.row.runId, status: "running" as const } as StartedWorkflow<any>
     })
 
   const signal = (id: string, signalOrName: SignalDefinition<any> | string, payload?: unknown) =>
@@ -149,18 +149,7 @@ export const makeApi = (deps: ApiDeps): Engine["Type"] => {
       yield* refuseWhileClosing
       const run = yield* openRun(id)
       const { name, typed } = named(signalOrName)
-      const definition = run.definition
-      const declared = definition?.signals.find((s) => s.name === name)
-      if (!declared) {
-        return yield* Effect.fail(
-          new UnknownName({
-            kind: "signal",
-            name,
-            known: definition?.signals.map((s) => s.name) ?? [],
-            workflowType: run.row.type
-          })
-        )
-      }
+      const declared = yield* declaredOn("signal", name, run.definition?.signals, run.row.type)
       const stored = yield* toStoredPayload(
         declared.schema,
         payload,
@@ -177,18 +166,7 @@ export const makeApi = (deps: ApiDeps): Engine["Type"] => {
     Effect.gen(function* () {
       const { name, typed } = named(queryOrName)
       const row = yield* findRow(id)
-      const definition = definitions.get(row.type)
-      const declared = definition?.queries.find((q) => q.name === name)
-      if (!declared) {
-        return yield* Effect.fail(
-          new UnknownName({
-            kind: "query",
-            name,
-            known: definition?.queries.map((q) => q.name) ?? [],
-            workflowType: row.type
-          })
-        )
-      }
+      const declared = yield* declaredOn("query", name, definitions.get(row.type)?.queries, row.type)
       const storedArgs = yield* toStoredPayload(
         declared.args,
         args,

@@ -22,11 +22,18 @@
  */
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import { workflowIdProblem, type HistoryEvent, type Incoming, type WorkflowDefinition } from "../../core"
+import {
+  WorkflowInstance,
+  workflowIdProblem,
+  type HistoryEvent,
+  type Incoming,
+  type WorkflowDefinition
+} from "../../core"
 import type { RunStatus } from "../engine-api"
 import { InvalidWorkflowId, UnknownName, WorkflowAlreadyRunning, WorkflowClosed } from "../errors"
 import { timeOrderedId } from "../ids"
 import { toStoredPayload } from "../payload-validation"
+import { SnapshotTrail } from "../snapshot"
 import type { RunRow } from "../store"
 import { fromStoredText, toStoredText } from "../stored-value"
 import {
@@ -35,6 +42,7 @@ import {
   OPEN,
   parentAsksCancel,
   spawned,
+  starting,
   tellResultWaiters,
   type Ack,
   type InboxItem,
@@ -85,6 +93,41 @@ export const newRow = (options: {
   parentNotified: false,
   cancelRequested: 0
 })
+
+/**
+ * A run `start` makes, not yet in the run table, and the `WorkflowStarted` its first task
+ * applies to its fresh instance and commits with its first commands (one commit).
+ *
+ * @example const { run, started } = startRun({ workflowId: "order-1", definition, input, now, snapshotEvery: 100 })
+ */
+export const startRun = (options: {
+  readonly workflowId: string
+  readonly definition: WorkflowDefinition<any, any>
+  /** In its stored form. */
+  readonly input: unknown
+  readonly now: number
+  readonly snapshotEvery: number
+}): { readonly run: RunState; readonly started: Incoming } => {
+  const { workflowId, definition, input } = options
+  const row = newRow({ workflowId, definition, input, parent: undefined, now: options.now })
+  // Nothing is appended yet: its first task numbers WorkflowStarted 1.
+  row.lastSeq = 0
+  const run = starting(
+    row,
+    definition,
+    WorkflowInstance.create(definition, { trace: false }),
+    options.snapshotEvery > 0 ? new SnapshotTrail() : undefined
+  )
+  const started: Incoming = {
+    type: "WorkflowStarted",
+    workflowType: definition.name,
+    workflowId,
+    runId: row.runId,
+    input,
+    randomSeed: row.runId
+  }
+  return { run, started }
+}
 
 export const makeLineage = ({
   table,

@@ -16,17 +16,16 @@ import {
   sleep,
   waitForSignal,
   workflow,
-  WorkflowInstance,
   type HistoryEvent,
   type Incoming,
   type WorkflowDefinition
 } from "../../core"
 import type { StoreError, WorkflowClosed } from "../../runtime"
-import { makeLineage, newRow } from "../../runtime/engine/lineage"
+import { makeLineage, newRow, startRun } from "../../runtime/engine/lineage"
 import { makeRunTable } from "../../runtime/engine/run-table"
-import { recovered, starting, woken, type RunState } from "../../runtime/engine/run-state"
+import { recovered, woken, type RunState } from "../../runtime/engine/run-state"
 import { runWorkflowTask, type Task } from "../../runtime/engine/workflow-task"
-import { decodeSnapshot, SnapshotTrail } from "../../runtime/snapshot"
+import { decodeSnapshot } from "../../runtime/snapshot"
 import type { RunRow } from "../../runtime/store"
 
 const greet = activity("greet", { input: Schema.String, output: Schema.String })
@@ -105,26 +104,9 @@ const harness = (workflows: ReadonlyArray<WorkflowDefinition<any, any>>, snapsho
 
   /** A run `start` made, with its WorkflowStarted waiting in its inbox and a caller on it. */
   const start = (definition: WorkflowDefinition<any, any>, input: unknown, workflowId = "w") => {
-    const row = newRow({ workflowId, definition, input, parent: undefined, now: T0 })
-    row.lastSeq = 0
-    const run = starting(
-      row,
-      definition,
-      WorkflowInstance.create(definition, { trace: false }),
-      snapshotEvery > 0 ? new SnapshotTrail() : undefined
-    )
+    const { run, started } = startRun({ workflowId, definition, input, now: T0, snapshotEvery })
     table.add(run)
-    run.inbox.push({
-      event: {
-        type: "WorkflowStarted",
-        workflowType: definition.name,
-        workflowId,
-        runId: row.runId,
-        input,
-        randomSeed: row.runId
-      },
-      ack: (exit) => void acked.push(exit)
-    })
+    run.inbox.push({ event: started, ack: (exit) => void acked.push(exit) })
     return run
   }
 
