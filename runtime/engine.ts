@@ -53,10 +53,17 @@ import {
   WorkflowClosed,
   WorkflowNotFound
 } from "./errors"
-import { makeGroupCommitter, type Submission } from "./group-commit"
 import { activityTask, OpenActivities, openTimers } from "./open-commands"
 import { decodeSnapshot, SnapshotTrail, type Snapshot } from "./snapshot"
-import { SqliteStore, WorkflowStore, emptyWriteSet, type RunRow, type WriteSet } from "./store"
+import {
+  emptyWriteSet,
+  makeGroupCommitter,
+  SqliteStore,
+  WorkflowStore,
+  type RunRow,
+  type Submission,
+  type WriteSet
+} from "./store"
 import { timeOrderedId } from "./ids"
 import { jsonSchemaOf, validate } from "./payload-validation"
 import { OPEN, RunState, statusOfTerminal, type Ack, type CommitInFlight, type InboxItem } from "./run-state"

@@ -11,9 +11,9 @@
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import { StoreError } from "./errors"
-import type { Ack } from "./run-state"
-import { emptyWriteSet, WorkflowStore, type WriteSet } from "./store"
+import { StoreError } from "../errors"
+import type { Ack } from "../run-state"
+import { emptyWriteSet, WorkflowStore, type WriteSet } from "./sqlite/store"
 
 export interface Submission {
   readonly writes: WriteSet

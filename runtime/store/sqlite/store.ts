@@ -26,9 +26,9 @@ import * as Layer from "effect/Layer"
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import type { ErrorInfo, HistoryEvent } from "../core"
-import type { RunStatus } from "./engine-api"
-import { StoreError } from "./errors"
+import type { ErrorInfo, HistoryEvent } from "../../../core"
+import type { RunStatus } from "../../engine-api"
+import { StoreError } from "../../errors"
 import { migrations, SCHEMA_VERSION } from "./migrations"
 
 export interface RunRow {
