@@ -12,13 +12,15 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { StoreError } from "../errors"
-import type { Ack } from "../run-state"
-import { emptyWriteSet, WorkflowStore, type WriteSet } from "./sqlite/store"
+import { emptyWriteSet, WorkflowStore, type WriteSet } from "./contract"
+
+/** Told once the submission is committed, or why it was not. */
+export type CommitAck = (exit: Exit.Exit<void, StoreError>) => void
 
 export interface Submission {
   readonly writes: WriteSet
   /** Resolved after the commit: callers waiting for durability (start, signal, cancel). */
-  readonly acks: ReadonlyArray<Ack>
+  readonly acks: ReadonlyArray<CommitAck>
   /** Side effects that must follow durability: dispatching activities, timers, children. */
   readonly afterCommit: () => void
   /** Called instead of `afterCommit` when the transaction failed. */

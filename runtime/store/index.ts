@@ -1,17 +1,16 @@
 /**
- * The store: the `WorkflowStore` contract, its SQLite implementation and the group commit that
- * feeds it.
+ * The store: the `WorkflowStore` contract, its implementations and the group commit that
+ * feeds it. The engine imports the store from here only.
  */
-export { makeGroupCommitter, type Submission } from "./group-commit"
 export {
   emptyWriteSet,
-  SqliteStore,
   WorkflowStore,
   type HistoryFacts,
   type Key,
   type RunQuery,
   type RunRow,
-  type SqliteStoreOptions,
   type TimerRow,
   type WriteSet
-} from "./sqlite/store"
+} from "./contract"
+export { makeGroupCommitter, type Submission } from "./group-commit"
+export { SqliteStore, type SqliteStoreOptions } from "./sqlite/store"

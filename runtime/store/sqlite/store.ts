@@ -1,162 +1,44 @@
 /**
- * The workflow store: runs, their histories, timers and snapshots. Open activities have no
- * table: they are read from the histories (engine invariant 4).
+ * The SQLite store: the `WorkflowStore` contract (../contract.ts) on one embedded file in WAL
+ * mode, fsynced on every commit by default.
  *
- * Invariants:
- * 1. Everything one `commit` carries is written in one transaction, or nothing is.
- * 2. A run's events are appended in seq order with no gaps; nothing stored is ever rewritten.
- * 3. Only one process writes a database file: the store holds SQLite's exclusive lock for
- *    its lifetime (released by the OS when the process dies, so a killed holder never blocks
- *    a restart), and names the holder's pid to a second opener.
- * 4. A file from a newer schema, or not ours, is refused before anything is written.
- * 5. A run's row is written when it starts and when its status or flags change, never for a
- *    step alone: a row read back takes its last seq, last event type and update time from
- *    the run's last event.
- *
- * The engine talks to the `WorkflowStore` interface only; SQLite is the default layer, so a
- * PostgreSQL store can follow without touching the engine.
+ * Invariants (beyond the contract's):
+ * 1. The single owner (contract invariant 6) is SQLite's exclusive lock, held for the store's
+ *    life and released by the OS when the process dies, so a killed holder never blocks a
+ *    restart; a second opener is told the holder's pid (from a pid file that only names it).
+ * 2. A file that is refused (contract invariant 7) is not modified: WAL is switched on only
+ *    after the schema check.
  */
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import type { ErrorInfo, HistoryEvent } from "../../../core"
-import type { RunStatus } from "../../engine-api"
+import type { HistoryEvent } from "../../../core"
 import { StoreError } from "../../errors"
+import { WorkflowStore, type WriteSet } from "../contract"
+import { fromRecord, rowsOf, type RunRecord } from "../run-record"
 import { migrations, SCHEMA_VERSION } from "./migrations"
-
-export interface RunRow {
-  readonly runId: string
-  readonly workflowId: string
-  readonly type: string
-  status: RunStatus
-  readonly inputJson: string
-  resultJson: string | undefined
-  error: ErrorInfo | undefined
-  divergenceJson: string | undefined
-  readonly parent: { readonly workflowId: string; readonly runId: string; readonly cmd: number } | undefined
-  readonly createdAt: number
-  /** The time, seq and type of the run's last event (invariant 5). */
-  updatedAt: number
-  closedAt: number | undefined
-  lastSeq: number
-  lastEventType: string | undefined
-  current: boolean
-  /** For a child run: whether its parent has recorded the outcome. */
-  parentNotified: boolean
-  /** 0 none, 1 requested by a parent and not yet recorded in this run, 2 recorded. */
-  cancelRequested: 0 | 1 | 2
-}
-
-export interface TimerRow {
-  readonly runId: string
-  readonly cmd: number
-  readonly fireAt: number
-}
-
-export interface Key {
-  readonly runId: string
-  readonly cmd: number
-}
-
-/** What one workflow task (or several, grouped) writes. */
-export interface WriteSet {
-  /** Workflow ids whose closed current run stops being current (a new run takes the id). */
-  readonly retire: Array<string>
-  /** New runs, whole (invariant 5). */
-  readonly runsAdded: Array<RunRow>
-  /**
-   * Runs whose status or flags changed (invariant 5). Everything but `current`, which only
-   * `retire` clears (after these are written, so a run that just closed is retired).
-   */
-  readonly runsChanged: Array<RunRow>
-  readonly events: Array<{ readonly runId: string; readonly body: string; readonly seq: number }>
-  readonly timersAdd: Array<TimerRow>
-  readonly timersDelete: Array<Key>
-  readonly snapshots: Array<{ readonly runId: string; readonly seq: number; readonly body: string }>
-  /** Flag updates on runs not otherwise written (a child's parent-notified / cancel state). */
-  readonly flags: Array<{
-    readonly runId: string
-    readonly parentNotified?: boolean
-    readonly cancelRequested?: 0 | 1 | 2
-  }>
-}
-
-export const emptyWriteSet = (): WriteSet => ({
-  retire: [],
-  runsAdded: [],
-  runsChanged: [],
-  events: [],
-  timersAdd: [],
-  timersDelete: [],
-  snapshots: [],
-  flags: []
-})
-
-export interface HistoryFacts {
-  /** LLM calls: completed activities whose result reports `usage.totalTokens` as a number. */
-  readonly llmUsage: { readonly calls: number; readonly totalTokens: number }
-  /** Failed attempts so far, by activity cmd (the highest `ActivityAttemptFailed.attempt`). */
-  readonly failedAttempts: ReadonlyMap<number, number>
-}
-
-export interface RunQuery {
-  readonly status?: RunStatus | undefined
-  readonly type?: string | undefined
-  readonly limit: number
-  readonly before?: { readonly createdAt: number; readonly runId: string } | undefined
-}
-
-export class WorkflowStore extends Context.Tag("temporal-lite/WorkflowStore")<
-  WorkflowStore,
-  {
-    /** Writes the set in one transaction (invariant 1). */
-    readonly commit: (writes: WriteSet) => Effect.Effect<void, StoreError>
-    readonly currentRun: (workflowId: string) => Effect.Effect<RunRow | undefined, StoreError>
-    readonly runsByIds: (runIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<RunRow>, StoreError>
-    /** Snapshots of the given runs, by run id. */
-    readonly snapshotsOf: (
-      runIds: ReadonlyArray<string>
-    ) => Effect.Effect<Map<string, { readonly seq: number; readonly body: string }>, StoreError>
-    /** Events of each run after its `afterSeq`, in seq order, by run id. */
-    readonly historiesOf: (
-      runs: ReadonlyArray<{ readonly runId: string; readonly afterSeq: number }>
-    ) => Effect.Effect<Map<string, Array<HistoryEvent>>, StoreError>
-    /** Runs still running or stuck: what recovery resumes. */
-    readonly openRuns: Effect.Effect<ReadonlyArray<RunRow>, StoreError>
-    readonly events: (
-      runId: string,
-      afterSeq?: number
-    ) => Effect.Effect<ReadonlyArray<HistoryEvent>, StoreError>
-    /** What `describe` tells of a run's history, read without decoding the history. */
-    readonly historyFacts: (runId: string) => Effect.Effect<HistoryFacts, StoreError>
-    readonly timers: Effect.Effect<ReadonlyArray<TimerRow>, StoreError>
-    readonly listRuns: (query: RunQuery) => Effect.Effect<ReadonlyArray<RunRow>, StoreError>
-    /** Closed child runs whose parent has not recorded their outcome. */
-    readonly unnotifiedChildren: Effect.Effect<ReadonlyArray<RunRow>, StoreError>
-    /** Run ids of open runs whose parent's run has closed: cancelled by the parent-close policy. */
-    readonly orphans: Effect.Effect<ReadonlyArray<string>, StoreError>
-    /**
-     * Open child runs whose parent asked the run they continued from to cancel, and which have
-     * not recorded a cancel: the request reached the old run after it had continued as new.
-     */
-    readonly inheritedCancels: Effect.Effect<ReadonlyArray<string>, StoreError>
-  }
->() {}
+import {
+  addRuns,
+  addTimers,
+  changeRuns,
+  chunks,
+  deleteTimers,
+  insertEvents,
+  placeholders,
+  retireIds
+} from "./statements"
 
 export interface SqliteStoreOptions {
   readonly filename: string
   /** FULL (default): every commit is fsynced. NORMAL: a power loss may drop the last commits. */
   readonly synchronous?: "FULL" | "NORMAL" | undefined
 }
-
-const CHUNK = 256
 
 const toStoreError = (message: string) => (cause: SqlError | unknown) =>
   new StoreError({ reason: classify(cause), message: `${message}: ${describeCause(cause)}`, cause })
@@ -299,216 +181,6 @@ const checkSchema = (sql: SqlClient.SqlClient, filename: string) =>
     }
   }).pipe(Effect.catchTag("SqlError", (error) => Effect.fail(toStoreError(`cannot read ${filename}`)(error))))
 
-interface RunRecord {
-  run_id: string
-  workflow_id: string
-  type: string
-  status: RunStatus
-  input: string
-  result: string | null
-  error: string | null
-  divergence: string | null
-  parent_workflow_id: string | null
-  parent_run_id: string | null
-  parent_cmd: number | null
-  created_at: number
-  updated_at: number
-  closed_at: number | null
-  last_seq: number
-  last_event_type: string | null
-  current: number
-  parent_notified: number
-  cancel_requested: number
-}
-
-/** A run's progress as its last event tells it (invariant 5); only `selectRuns` reads it. */
-interface RunTail {
-  tail_seq?: number | null
-  tail_type?: string | null
-  tail_at?: number | null
-}
-
-const fromRecord = (r: RunRecord & RunTail): RunRow => ({
-  runId: r.run_id,
-  workflowId: r.workflow_id,
-  type: r.type,
-  status: r.status,
-  inputJson: r.input,
-  resultJson: r.result ?? undefined,
-  error: r.error === null ? undefined : JSON.parse(r.error),
-  divergenceJson: r.divergence ?? undefined,
-  parent:
-    r.parent_workflow_id === null
-      ? undefined
-      : { workflowId: r.parent_workflow_id, runId: r.parent_run_id!, cmd: r.parent_cmd! },
-  createdAt: r.created_at,
-  updatedAt: r.tail_at ?? r.updated_at,
-  closedAt: r.closed_at ?? undefined,
-  lastSeq: r.tail_seq ?? r.last_seq,
-  lastEventType: r.tail_type ?? r.last_event_type ?? undefined,
-  current: r.current === 1,
-  parentNotified: r.parent_notified === 1,
-  cancelRequested: r.cancel_requested as 0 | 1 | 2
-})
-
-const toRecord = (r: RunRow): RunRecord => ({
-  run_id: r.runId,
-  workflow_id: r.workflowId,
-  type: r.type,
-  status: r.status,
-  input: r.inputJson,
-  result: r.resultJson ?? null,
-  error: r.error === undefined ? null : JSON.stringify(r.error),
-  divergence: r.divergenceJson ?? null,
-  parent_workflow_id: r.parent?.workflowId ?? null,
-  parent_run_id: r.parent?.runId ?? null,
-  parent_cmd: r.parent?.cmd ?? null,
-  created_at: r.createdAt,
-  updated_at: r.updatedAt,
-  closed_at: r.closedAt ?? null,
-  last_seq: r.lastSeq,
-  last_event_type: r.lastEventType ?? null,
-  current: r.current ? 1 : 0,
-  parent_notified: r.parentNotified ? 1 : 0,
-  cancel_requested: r.cancelRequested
-})
-
-const RUN_COLUMNS = Object.keys(toRecord({ parent: undefined } as unknown as RunRow)) as Array<
-  keyof RunRecord
->
-const RUN_UPDATES = RUN_COLUMNS.filter(
-  (c) =>
-    ![
-      "run_id",
-      "workflow_id",
-      "type",
-      "input",
-      "created_at",
-      "parent_workflow_id",
-      "parent_run_id",
-      "parent_cmd"
-    ].includes(c)
-)
-
-/**
- * Splits rows into power-of-two chunks (256, 128, …, 1): multi-row statements then come in
- * a handful of shapes, so their prepared statements are reused instead of re-prepared.
- */
-const chunks = <A>(items: ReadonlyArray<A>, max = CHUNK): Array<ReadonlyArray<A>> => {
-  const out: Array<ReadonlyArray<A>> = []
-  let i = 0
-  for (let size = max; size >= 1; size >>= 1) {
-    while (items.length - i >= size) {
-      out.push(items.slice(i, i + size))
-      i += size
-    }
-  }
-  return out
-}
-
-const placeholderCache = new Map<number, string>()
-/** `(?, ?), (?, ?), …`: built once per shape, since chunks come in a handful of sizes. */
-const placeholders = (rows: number, columns: number) => {
-  const key = rows * 1000 + columns
-  let text = placeholderCache.get(key)
-  if (text === undefined) {
-    const row = `(${Array.from({ length: columns }, () => "?").join(", ")})`
-    text = Array.from({ length: rows }, () => row).join(", ")
-    placeholderCache.set(key, text)
-  }
-  return text
-}
-
-/**
- * A statement over many rows, in `chunks`. A commit runs several per batch: each chunk shape's
- * text is built once, and a chunk's parameters go straight into one array.
- */
-class MultiRow<A> {
-  private readonly texts = new Map<number, string>()
-  constructor(
-    /** The statement, given the placeholders of its rows. */
-    private readonly text: (rows: string) => string,
-    private readonly columns: number,
-    private readonly bind: (row: A, params: Array<unknown>) => void,
-    private readonly max = CHUNK
-  ) {}
-
-  /** What writes `rows`: the text and parameters of each chunk. */
-  statements(rows: ReadonlyArray<A>): Array<readonly [string, Array<unknown>]> {
-    return chunks(rows, this.max).map((chunk) => {
-      const params: Array<unknown> = []
-      for (const row of chunk) this.bind(row, params)
-      return [this.textOf(chunk.length), params] as const
-    })
-  }
-
-  private textOf(rows: number) {
-    let text = this.texts.get(rows)
-    if (text === undefined) this.texts.set(rows, (text = this.text(placeholders(rows, this.columns))))
-    return text
-  }
-}
-
-// Without INDEXED BY, SQLite's planner picks runs_listing (current = 1) and scans every
-// current run for each chunk. One statement per chunk: most starts take a fresh id, and a
-// statement per id cost more than all of the batch's events together.
-const retireIds = new MultiRow<string>(
-  (rows) => `UPDATE runs INDEXED BY runs_current SET current = 0
-    WHERE current = 1 AND workflow_id IN (${rows})
-    AND status NOT IN ('running', 'stuck')`,
-  1,
-  (id, params) => params.push(id)
-)
-
-const addRuns = new MultiRow<RunRow>(
-  (rows) => `INSERT INTO runs (${RUN_COLUMNS.join(", ")}) VALUES ${rows}
-    ON CONFLICT(run_id) DO UPDATE SET ${RUN_UPDATES.map((c) => `${c} = excluded.${c}`).join(", ")}`,
-  RUN_COLUMNS.length,
-  (row, params) => {
-    const record = toRecord(row)
-    for (const c of RUN_COLUMNS) params.push(record[c])
-  },
-  32
-)
-
-/** Only the columns that change: an upsert rewrote every index that has one of its columns. */
-const CHANGED_COLUMNS = RUN_UPDATES.filter((c) => c !== "current")
-const changeRuns = new MultiRow<RunRow>(
-  // The flags never step back: a parent's request (a flag written by the parent's commit) is
-  // not undone by a row of the child built before it arrived.
-  (rows) => `UPDATE runs SET ${CHANGED_COLUMNS.map((c, i) =>
-    c === "cancel_requested" || c === "parent_notified"
-      ? `${c} = MAX(${c}, v.column${i + 2})`
-      : `${c} = v.column${i + 2}`
-  ).join(", ")}
-    FROM (VALUES ${rows}) AS v WHERE runs.run_id = v.column1`,
-  1 + CHANGED_COLUMNS.length,
-  (row, params) => {
-    const record = toRecord(row)
-    params.push(record.run_id)
-    for (const c of CHANGED_COLUMNS) params.push(record[c])
-  },
-  32
-)
-
-const insertEvents = new MultiRow<WriteSet["events"][number]>(
-  (rows) => `INSERT INTO events (run_id, seq, body) VALUES ${rows}`,
-  3,
-  (e, params) => params.push(e.runId, e.seq, e.body)
-)
-
-const addTimers = new MultiRow<TimerRow>(
-  (rows) => `INSERT OR REPLACE INTO timers (run_id, cmd, fire_at) VALUES ${rows}`,
-  3,
-  (t, params) => params.push(t.runId, t.cmd, t.fireAt)
-)
-
-const deleteTimers = new MultiRow<Key>(
-  (rows) => `DELETE FROM timers WHERE (run_id, cmd) IN (VALUES ${rows})`,
-  2,
-  (k, params) => params.push(k.runId, k.cmd)
-)
-
 const make = (options: SqliteStoreOptions) =>
   Effect.gen(function* () {
     const { sql, filename } = yield* open(options)
@@ -520,27 +192,11 @@ const make = (options: SqliteStoreOptions) =>
       sql
         .withTransaction(
           Effect.gen(function* () {
-            // A run added and changed in the same batch is added as it ends up; a run changed
-            // twice is written once, as it ends up (one UPDATE may not name a row twice).
-            const added = new Map(w.runsAdded.map((row) => [row.runId, row]))
-            const changed = new Map<string, RunRow>()
-            for (const row of w.runsChanged) (added.has(row.runId) ? added : changed).set(row.runId, row)
-            // Of the runs added under one id, a closed one followed by a newer one goes in
-            // retired: retire runs before they are in the table.
-            const newest = new Map<string, RunRow>()
-            for (const row of added.values()) newest.set(row.workflowId, row)
-            const addedRows = [...added.values()].map((row) =>
-              row.current &&
-              newest.get(row.workflowId) !== row &&
-              row.status !== "running" &&
-              row.status !== "stuck"
-                ? { ...row, current: false }
-                : row
-            )
+            const { changed, added } = rowsOf(w)
             const rowWrites = [
-              ...changeRuns.statements([...changed.values()]),
+              ...changeRuns.statements(changed),
               ...retireIds.statements(w.retire),
-              ...addRuns.statements(addedRows),
+              ...addRuns.statements(added),
               ...insertEvents.statements(w.events),
               ...addTimers.statements(w.timersAdd),
               ...deleteTimers.statements(w.timersDelete)
