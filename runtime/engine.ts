@@ -978,7 +978,7 @@ const makeEngine = (config: EngineOptions) =>
 
     const refuseWhileClosing = Effect.suspend(() =>
       closing
-        ? Effect.fail(new StoreError({ reason: "Io", message: "the engine is shutting down" }))
+        ? Effect.fail(new StoreError({ reason: "ShuttingDown", message: "the engine is shutting down" }))
         : Effect.void
     )
 

@@ -75,9 +75,31 @@ export class QueryFailed extends Schema.TaggedError<QueryFailed>()("QueryFailed"
   }
 }
 
-/** The database failed under us (locked, disk full, corrupt): retry later, nothing was half-written. */
+/**
+ * The database failed under us, or refused us; nothing was half-written. The reason says what
+ * the caller does next:
+ * - `Busy`, `Unavailable` (the database cannot be reached), `Io` (a write failed): retry later.
+ * - `Dropped`: not attempted, because an earlier commit of the same workflow failed: retry.
+ * - `ShuttingDown`: the engine is draining and takes nothing new: retry on a running engine.
+ * - `Locked`: another engine holds the database: stop, or start again once it has gone.
+ * - `Fenced`: this engine lost the database to another while running and writes nothing more:
+ *   restart it (recovery reads what is stored).
+ * - `Denied` (credentials or rights), `NewerSchema`, `NotOurs`, `Corrupt`: refused at start:
+ *   fix the configuration, upgrade, or point at the right database.
+ */
 export class StoreError extends Data.TaggedError("StoreError")<{
-  readonly reason: "Locked" | "Busy" | "Corrupt" | "NewerSchema" | "NotOurs" | "Io"
+  readonly reason:
+    | "Busy"
+    | "Unavailable"
+    | "Io"
+    | "Dropped"
+    | "ShuttingDown"
+    | "Locked"
+    | "Fenced"
+    | "Denied"
+    | "NewerSchema"
+    | "NotOurs"
+    | "Corrupt"
   readonly message: string
   readonly cause?: unknown
 }> {}

@@ -5,12 +5,16 @@
  * 1. Write sets commit in the order they were submitted; a run's next write set never
  *    commits before its previous one.
  * 2. A submission's `afterCommit` runs, and its acknowledgements resolve, only once its
- *    transaction has committed; on failure they fail with the store's error instead.
+ *    transaction has committed; otherwise they fail, and every submission hears once: with
+ *    the store's error, `Dropped` when it was built on a commit that failed before it, or
+ *    `ShuttingDown` when the committer stops first.
  * 3. Batching costs next to no latency: a batch gathers for a few event-loop turns (no timer),
  *    so what the ready workflow tasks and arriving requests produce joins it.
  */
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import { StoreError } from "../errors"
 import { emptyWriteSet, WorkflowStore, type WriteSet } from "./contract"
 
@@ -51,14 +55,35 @@ const merge = (submissions: ReadonlyArray<Submission>): WriteSet => {
   return out
 }
 
+const stopped = () =>
+  new StoreError({ reason: "ShuttingDown", message: "the engine stopped before the commit finished" })
+
+/** Why a commit failed: its StoreError, or one that says the commit was cut short. */
+const failureOf = (cause: Cause.Cause<StoreError>): StoreError =>
+  Option.getOrElse(Cause.failureOption(cause), () =>
+    Cause.isInterruptedOnly(cause)
+      ? stopped()
+      : new StoreError({
+          reason: "Io",
+          message: `the commit failed: ${describe(Cause.squash(cause))}`,
+          cause: Cause.squash(cause)
+        })
+  )
+
+const describe = (defect: unknown) => (defect instanceof Error ? defect.message : String(defect))
+
 /** Starts the committer fiber (in the current scope) and returns the submit function. */
 export const makeGroupCommitter = Effect.gen(function* () {
   const store = yield* WorkflowStore
   // A plain array, not an Effect Queue: taking a batch from a Queue builds a Chunk element by
   // element, about 2 KB of garbage per workflow step.
   let queued: Array<Submission> = []
+  /** Taken from the queue and not yet answered. */
+  let batch: Array<Submission> = []
+  let closed = false
   let wake: (() => void) | undefined
   const offer = (submission: Submission) => {
+    if (closed) return fail(submission, stopped())
     queued.push(submission)
     const resume = wake
     wake = undefined
@@ -86,47 +111,58 @@ export const makeGroupCommitter = Effect.gen(function* () {
     for (const ack of s.acks) ack(Exit.fail(error))
   }
 
-  const commitBatch = (batch: ReadonlyArray<Submission>) =>
-    Effect.gen(function* () {
-      const valid: Array<Submission> = []
-      for (const s of batch) {
-        if (s.isValid()) valid.push(s)
-        else
-          fail(
-            s,
-            new StoreError({ reason: "Io", message: "dropped: an earlier commit of this workflow failed" })
-          )
+  const commitBatch = Effect.gen(function* () {
+    const valid: Array<Submission> = []
+    for (const s of batch) {
+      if (s.isValid()) valid.push(s)
+      else
+        fail(
+          s,
+          new StoreError({
+            reason: "Dropped",
+            message: "dropped: an earlier commit of this workflow failed"
+          })
+        )
+    }
+    batch = valid
+    if (valid.length === 0) return
+    const exit = yield* Effect.exit(store.commit(merge(valid)))
+    batch = []
+    if (Exit.isSuccess(exit)) {
+      for (const s of valid) {
+        s.afterCommit()
+        for (const ack of s.acks) ack(Exit.void)
       }
-      if (valid.length === 0) return
-      const exit = yield* Effect.exit(store.commit(merge(valid)))
-      if (Exit.isSuccess(exit)) {
-        for (const s of valid) {
-          s.afterCommit()
-          for (const ack of s.acks) ack(Exit.void)
-        }
-        return
-      }
-      const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
-      for (const s of valid)
-        fail(s, error ?? new StoreError({ reason: "Io", message: "the commit was interrupted" }))
-    })
+      return
+    }
+    for (const s of valid) fail(s, failureOf(exit.cause))
+  })
 
   // A commit blocks the thread for its fsync, so nothing gathers while it runs: before
   // committing, give the event loop a turn or two (I/O included, so requests that have
   // arrived join), letting the workflow tasks and activities that are ready add to the batch.
   const gather = Effect.gen(function* () {
     yield* nonEmpty
-    const batch = takeUpTo(MAX_BATCH)
+    batch = takeUpTo(MAX_BATCH)
     for (let round = 0; round < LINGER_ROUNDS && batch.length < MAX_BATCH; round++) {
       yield* eventLoopTurn
       const more = takeUpTo(MAX_BATCH - batch.length)
       if (more.length === 0 && round > 0) break
       for (const s of more) batch.push(s)
     }
-    return batch
   })
 
-  yield* gather.pipe(Effect.flatMap(commitBatch), Effect.forever, Effect.forkScoped)
+  // Invariant 2 when the engine stops: nothing submitted is left waiting (the committer fiber,
+  // forked after this, is interrupted before it runs).
+  yield* Effect.addFinalizer(() =>
+    Effect.sync(() => {
+      closed = true
+      const unanswered = [...batch, ...takeUpTo(Infinity)]
+      batch = []
+      for (const s of unanswered) fail(s, stopped())
+    })
+  )
+  yield* gather.pipe(Effect.zipRight(commitBatch), Effect.forever, Effect.forkScoped)
 
   return {
     submit: offer,
