@@ -36,7 +36,14 @@ import {
   implement,
   type RegisteredActivity
 } from "../../runtime"
-import { awaitClosed, eventually, runUntilClosed, settle, tempDb } from "../support/engine-harness"
+import {
+  awaitClosed,
+  awaitingSignal,
+  eventually,
+  runUntilClosed,
+  settle,
+  tempDb
+} from "../support/engine-harness"
 import { gatedEngine } from "../support/gated-store"
 
 const engineLayer = (
@@ -51,17 +58,6 @@ const engineLayer = (
     cacheSize: options.cacheSize,
     snapshotEvery: options.snapshotEvery
   })
-
-/** Waits (without moving the clock) until the workflow exists and waits for a signal. */
-const awaitingSignal = (id: string) =>
-  Effect.flatMap(Engine, (engine) =>
-    eventually(
-      Effect.map(
-        Effect.either(engine.describe(id)),
-        (d) => d._tag === "Right" && d.right.pending.signals.length === 1
-      )
-    )
-  )
 
 /** Whether the fiber is still running. */
 const waiting = (fiber: Fiber.Fiber<unknown, unknown>) => Effect.map(Fiber.poll(fiber), Option.isNone)
@@ -682,30 +678,6 @@ describe("commits that fail or gather", () => {
     return "went"
   })
 
-  it.live("a run that closes and a new run under its id, in one commit: the old one is retired first", () => {
-    const { control, layer } = gatedEngine([waitsForGo])
-    return Effect.gen(function* () {
-      const engine = yield* Engine
-      yield* engine.start("waitsForGo", undefined, { id: "other" })
-      const first = yield* engine.start("waitsForGo", undefined, { id: "again" })
-      yield* awaitingSignal("again")
-      yield* control.gate.close
-      // Another run's commit holds the gate: what follows gathers into the next one.
-      const held = yield* Effect.fork(engine.signal("other", "go", undefined))
-      yield* settle
-      const went = yield* Effect.fork(engine.signal("again", "go", undefined))
-      yield* settle
-      // Closed in memory, not yet in the store: the id is free for a new run.
-      const second = yield* Effect.fork(engine.start("waitsForGo", undefined, { id: "again" }))
-      yield* settle
-      yield* control.gate.open
-      yield* Effect.all([Fiber.join(held), Fiber.join(went)])
-      const started = yield* Fiber.join(second)
-      expect(started.runId).not.toBe(first.runId)
-      expect((yield* engine.describe("again")).runId).toBe(started.runId)
-    }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
-  })
-
   it.live(
     "a signal refused while the close of its run is in flight names the status the close gives it",
     () => {
@@ -750,36 +722,6 @@ describe("commits that fail or gather", () => {
       expect(control.committed.slice(-2)).toEqual([["SignalReceived", "WorkflowCompleted"], []])
     }).pipe(Effect.ensuring(control.gate.open))
   })
-
-  const quick = workflow("quick", {}, function* () {
-    return "done"
-  })
-
-  it.live(
-    "a run started and closed, and a new start under its id, in one commit: the first is retired",
-    () => {
-      const { control, layer } = gatedEngine([waitsForGo, quick])
-      return Effect.gen(function* () {
-        const engine = yield* Engine
-        yield* engine.start("waitsForGo", undefined, { id: "other" })
-        yield* awaitingSignal("other")
-        yield* control.gate.close
-        // Another run's commit holds the gate: what follows gathers into the next one.
-        const held = yield* Effect.fork(engine.signal("other", "go", undefined))
-        yield* settle
-        // Completed in its first task: closed in memory, so the id is free for the next start.
-        const first = yield* Effect.fork(engine.start("quick", undefined, { id: "q" }))
-        yield* settle
-        const second = yield* Effect.fork(engine.start("quick", undefined, { id: "q" }))
-        yield* settle
-        yield* control.gate.open
-        yield* Fiber.join(held)
-        yield* Fiber.join(first)
-        const started = yield* Fiber.join(second)
-        expect((yield* engine.describe("q")).runId).toBe(started.runId)
-      }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
-    }
-  )
 
   it.live(
     "after a failed commit that closed the run in memory, the run is open to a signal, not to a start",

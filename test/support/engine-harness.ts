@@ -70,3 +70,14 @@ export const eventually = <A>(check: Effect.Effect<A | undefined, any, Engine>, 
     }
     return yield* Effect.dieMessage("condition not reached")
   })
+
+/** Waits (without moving the clock) until the workflow exists and waits for a signal. */
+export const awaitingSignal = (id: string) =>
+  Effect.flatMap(Engine, (engine) =>
+    eventually(
+      Effect.map(
+        Effect.either(engine.describe(id)),
+        (d) => d._tag === "Right" && d.right.pending.signals.length === 1
+      )
+    )
+  )
