@@ -20,4 +20,4 @@ export {
 } from "./engine-api"
 export { EngineLive, EngineOnStore, type EngineConfig, type EngineOptions } from "./engine"
 export * from "./errors"
-export { SqliteStore, WorkflowStore } from "./store"
+export { PostgresStore, SqliteStore, WorkflowStore, type PostgresStoreOptions } from "./store"

@@ -14,3 +14,4 @@ export {
 } from "./contract"
 export { makeGroupCommitter, type Submission } from "./group-commit"
 export { SqliteStore, type SqliteStoreOptions } from "./sqlite/store"
+export { PostgresStore, type PostgresStoreOptions } from "./postgres/store"
