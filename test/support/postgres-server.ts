@@ -5,6 +5,7 @@
  * harness (postgres.ts) and the benchmarks.
  */
 import { execFileSync, spawnSync } from "node:child_process"
+import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
@@ -119,18 +120,25 @@ export const startServer = async (
   const dir = fs.mkdtempSync(path.join(options.parent ?? os.tmpdir(), "tl-pg-"))
   if (user) fs.chownSync(dir, user.uid, user.gid)
   const data = path.join(dir, "data")
+  // Password authentication over TCP, so a wrong password is refused as a deployment refuses it.
+  const password = randomBytes(12).toString("hex")
+  const pwfile = path.join(dir, "pwfile")
+  fs.writeFileSync(pwfile, password, { mode: 0o600 })
+  if (user) fs.chownSync(pwfile, user.uid, user.gid)
   run(binaries, user, "initdb", [
     "-D",
     data,
     "-U",
     "temporal_lite",
-    "-A",
-    "trust",
+    `--pwfile=${pwfile}`,
+    "--auth-local=trust",
+    "--auth-host=scram-sha-256",
     "-E",
     "UTF8",
     "--locale=C",
     "--no-sync"
   ])
+  fs.rmSync(pwfile)
   const port = await freePort()
   const settings = [
     `-p ${port}`,
@@ -152,7 +160,7 @@ export const startServer = async (
     settings
   ])
   const record: ServerRecord = {
-    url: `postgres://temporal_lite@127.0.0.1:${port}/postgres`,
+    url: `postgres://temporal_lite:${password}@127.0.0.1:${port}/postgres`,
     dir,
     binDir: binaries.dir,
     user: user?.name

@@ -133,3 +133,6 @@ export const databaseUrl = (serverUrl: string, database: string) => {
   u.pathname = `/${database}`
   return u.toString()
 }
+
+/** Whether the run's server is the throwaway one (its authentication is known: passwords over TCP). */
+export const onThrowawayServer = () => locate()._tag === "Throwaway"

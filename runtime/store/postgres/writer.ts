@@ -19,6 +19,7 @@
  */
 import type { Connection } from "@effect/sql/SqlConnection"
 import type * as SqlClient from "@effect/sql/SqlClient"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Schedule from "effect/Schedule"
@@ -175,20 +176,68 @@ export const makeWriter = (options: WriterOptions) =>
         })
       )
 
+    /** One commit; `again` when a session found lost before COMMIT may be replaced once. */
+    const attempt = (statements: ReadonlyArray<Statement>, again: boolean): Effect.Effect<void, StoreError> =>
+      Effect.gen(function* () {
+        if (fenced) return yield* Effect.fail(fenced)
+        const conn = yield* session
+        const writes = Effect.gen(function* () {
+          yield* exec(conn, "BEGIN")
+          const owned = yield* exec(
+            conn,
+            `UPDATE temporal_lite.owner SET commits = commits + 1 WHERE id = 1 AND epoch = $1 RETURNING id`,
+            [epoch]
+          )
+          if (owned.length === 0) return false
+          for (const [text, params] of statements) yield* exec(conn, text, params)
+          return true
+        })
+        const wrote = yield* Effect.either(writes)
+        if (wrote._tag === "Left") {
+          if (!isConnectionLoss(wrote.left)) {
+            yield* exec(conn, "ROLLBACK").pipe(Effect.catchAll(() => lose))
+            return yield* Effect.fail(failed(wrote.left))
+          }
+          // The server rolls back an open transaction whose session ends: nothing was written,
+          // so the commit may run again on a new session (an idle one the server closed).
+          yield* lose
+          if (again) return yield* attempt(statements, false)
+          return yield* Effect.fail(failed(wrote.left))
+        }
+        if (!wrote.right) {
+          yield* exec(conn, "ROLLBACK").pipe(Effect.catchAll(() => lose))
+          return yield* fence("another engine took the database")
+        }
+        const committed = yield* Effect.either(exec(conn, "COMMIT"))
+        if (committed._tag === "Right") {
+          commits++
+          return
+        }
+        // A COMMIT the server refused wrote nothing; one whose answer was lost may have landed.
+        if (!isConnectionLoss(committed.left)) return yield* Effect.fail(failed(committed.left))
+        yield* lose
+        if (yield* lookUp(commits + 1)) {
+          commits++
+          return
+        }
+        return yield* Effect.fail(failed(committed.left))
+      })
+
     const lock = yield* Effect.makeSemaphore(1)
     held = yield* connect
     yield* Effect.addFinalizer(() => Effect.suspend(() => release(held)))
 
     return {
       /** Takes the database (invariant 2): the epoch grows, and this engine's becomes the fence. */
-      take: Effect.suspend(() =>
-        exec(
-          held!.conn,
-          `UPDATE temporal_lite.owner SET epoch = epoch + 1, holder = $1, since = $2
-          WHERE id = 1 RETURNING epoch::float8 AS epoch, commits::float8 AS commits`,
-          [options.holder, Date.now()]
-        )
-      ).pipe(
+      take: Clock.currentTimeMillis.pipe(
+        Effect.flatMap((now) =>
+          exec(
+            held!.conn,
+            `UPDATE temporal_lite.owner SET epoch = epoch + 1, holder = $1, since = $2
+            WHERE id = 1 RETURNING epoch::float8 AS epoch, commits::float8 AS commits`,
+            [options.holder, now]
+          )
+        ),
         Effect.map((rows) => {
           const owner = rows[0] as { epoch: number; commits: number }
           epoch = owner.epoch
@@ -199,50 +248,8 @@ export const makeWriter = (options: WriterOptions) =>
 
       /** Runs the statements in one transaction (contract invariants 1–3, writer invariants 2–5). */
       commit: (statements: ReadonlyArray<Statement>) =>
-        lock.withPermits(1)(
-          // Once begun, a commit runs to its answer: cut short, it would leave its session
-          // inside a transaction.
-          Effect.uninterruptible(
-            Effect.gen(function* () {
-              if (fenced) return yield* Effect.fail(fenced)
-              const conn = yield* session
-              const writes = Effect.gen(function* () {
-                yield* exec(conn, "BEGIN")
-                const owned = yield* exec(
-                  conn,
-                  `UPDATE temporal_lite.owner SET commits = commits + 1 WHERE id = 1 AND epoch = $1 RETURNING id`,
-                  [epoch]
-                )
-                if (owned.length === 0) return false
-                for (const [text, params] of statements) yield* exec(conn, text, params)
-                return true
-              })
-              const wrote = yield* Effect.either(writes)
-              if (wrote._tag === "Left") {
-                // The server rolls back an open transaction whose session ends.
-                if (isConnectionLoss(wrote.left)) yield* lose
-                else yield* exec(conn, "ROLLBACK").pipe(Effect.catchAll(() => lose))
-                return yield* Effect.fail(failed(wrote.left))
-              }
-              if (!wrote.right) {
-                yield* exec(conn, "ROLLBACK").pipe(Effect.catchAll(() => lose))
-                return yield* fence("another engine took the database")
-              }
-              const committed = yield* Effect.either(exec(conn, "COMMIT"))
-              if (committed._tag === "Right") {
-                commits++
-                return
-              }
-              // A COMMIT the server refused wrote nothing; one whose answer was lost may have landed.
-              if (!isConnectionLoss(committed.left)) return yield* Effect.fail(failed(committed.left))
-              yield* lose
-              if (yield* lookUp(commits + 1)) {
-                commits++
-                return
-              }
-              return yield* Effect.fail(failed(committed.left))
-            })
-          )
-        )
+        // Once begun, a commit runs to its answer: cut short, it would leave its session inside
+        // a transaction.
+        lock.withPermits(1)(Effect.uninterruptible(attempt(statements, true)))
     }
   })
