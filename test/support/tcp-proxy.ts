@@ -1,8 +1,10 @@
 /**
- * A TCP proxy in front of a server, for cutting a connection at a chosen moment: when armed,
- * the next connection that sends a message containing `marker` has it cut, either before the
- * server sees the message or once the server has answered it (its answer never reaches the
- * client). Every other byte passes through unchanged.
+ * A TCP proxy in front of a server, for losing a connection at a chosen moment the way a
+ * network partition loses it: when armed, the next connection that sends a message containing
+ * `marker` is cut on the client's side only, either before the server sees the message or
+ * once the server has answered it (the answer never reaches the client). The server's side
+ * stays open, as the server would keep a session whose client it cannot hear, until the proxy
+ * closes. Every other byte passes through unchanged.
  */
 import * as net from "node:net"
 
@@ -12,6 +14,7 @@ export interface TcpProxy {
   readonly port: number
   /** Cuts the next connection that sends `marker`; resolves once it is cut. */
   readonly arm: (marker: string, cut: Cut) => Promise<void>
+  /** Closes every connection, the servers' sides included, and stops listening. */
   readonly close: () => Promise<void>
 }
 
@@ -22,38 +25,35 @@ export const startTcpProxy = (target: { readonly host: string; readonly port: nu
     const server = net.createServer((client) => {
       const upstream = net.connect(target.port, target.host)
       sockets.add(client).add(upstream)
-      const cutBoth = () => {
+      /** Once cut, the server's side outlives the client's. */
+      let cut = false
+      const cutClient = (trap: { done: () => void }) => {
+        cut = true
         client.destroy()
-        upstream.destroy()
+        trap.done()
       }
-      let cutting = false
       client.on("data", (data) => {
         const trap = armed
         if (trap && data.includes(trap.marker)) {
           armed = undefined
-          cutting = true
-          if (trap.cut === "before") {
-            cutBoth()
-            return trap.done()
-          }
-          // The server gets the message; the client never gets its answer.
-          upstream.once("data", () => {
-            cutBoth()
-            trap.done()
-          })
+          if (trap.cut === "before") return cutClient(trap)
+          upstream.once("data", () => cutClient(trap))
         }
         upstream.write(data)
       })
       upstream.on("data", (data) => {
-        if (!cutting) client.write(data)
+        if (!cut) client.write(data)
       })
-      for (const socket of [client, upstream]) {
-        socket.on("error", cutBoth)
-        socket.on("close", () => {
-          sockets.delete(socket)
-          cutBoth()
-        })
-      }
+      client.on("error", () => client.destroy())
+      upstream.on("error", () => upstream.destroy())
+      client.on("close", () => {
+        sockets.delete(client)
+        if (!cut) upstream.destroy()
+      })
+      upstream.on("close", () => {
+        sockets.delete(upstream)
+        client.destroy()
+      })
     })
     server.on("error", reject)
     server.listen(0, "127.0.0.1", () => {

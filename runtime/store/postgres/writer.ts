@@ -10,8 +10,9 @@
  *    that has lost the database (the fence), and a commit whose answer was lost can be looked
  *    up.
  * 3. A lost connection is replaced before the next commit: the new session takes the lock again
- *    and must find the owner row as this engine left it (no other engine held the database
- *    meanwhile); otherwise the store is fenced for good (`Fenced`).
+ *    (ending this engine's former session first when the server still keeps it, as it does
+ *    through a partition) and must find the owner row as this engine left it (no other engine
+ *    held the database meanwhile); otherwise the store is fenced for good (`Fenced`).
  * 4. A commit whose COMMIT lost its answer is looked up before it is answered (contract
  *    invariant 2): landed is success, absent is a failure that wrote nothing; when it cannot
  *    be looked up, the store is fenced.
@@ -30,6 +31,10 @@ import type { Statement } from "./statements"
 
 /** The advisory lock's two keys: "TL", and 1 for the whole database (shards will take others). */
 const LOCK = "21580, 1"
+/** The lock in pg_locks (two int4 keys show as classid, objid and objsubid 2). */
+const HOLDER = `FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+  WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 21580 AND l.objid = 1 AND l.objsubid = 2
+    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`
 
 export interface WriterOptions {
   readonly sql: SqlClient.SqlClient
@@ -62,15 +67,21 @@ export const makeWriter = (options: WriterOptions) =>
     let commits = 0
     let fenced: StoreError | undefined
 
-    const release = (h: Held | undefined) => (h ? Scope.close(h.scope, Exit.void) : Effect.void)
+    // The session goes back to the pool: it gives the lock up first, so the next engine finds
+    // the database free as soon as this one has let it go (a dead session fails at once).
+    const release = (h: Held | undefined) =>
+      h
+        ? exec(h.conn, "SELECT pg_advisory_unlock_all()").pipe(
+            Effect.ignore,
+            Effect.timeoutOption("2 seconds"),
+            Effect.zipRight(Scope.close(h.scope, Exit.void))
+          )
+        : Effect.void
 
     const lockedError = (conn: Connection) =>
       exec(
         conn,
-        `SELECT a.application_name AS name, (extract(epoch FROM a.backend_start) * 1000)::float8 AS since
-        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-        WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 21580 AND l.objid = 1 AND l.objsubid = 2
-          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`
+        `SELECT a.application_name AS name, (extract(epoch FROM a.backend_start) * 1000)::float8 AS since ${HOLDER}`
       ).pipe(
         Effect.orElseSucceed(() => []),
         Effect.map((rows) => {
@@ -85,14 +96,38 @@ export const makeWriter = (options: WriterOptions) =>
         })
       )
 
+    const tryLock = (conn: Connection) =>
+      Effect.map(
+        exec(conn, `SELECT pg_try_advisory_lock(${LOCK}) AS locked`),
+        (rows) => rows[0]?.["locked"] === true
+      )
+
+    /** The backend of this engine's last writer session: after a loss, it may still hold the lock. */
+    let lastPid: number | undefined
+
     /** A new session holding the lock (invariant 1). */
     const connect = Effect.gen(function* () {
       const scope = yield* Scope.make()
       const attach = Effect.gen(function* () {
         const conn = yield* Scope.extend(sql.reserve, scope)
-        yield* exec(conn, `SET synchronous_commit = ${options.synchronousCommit}`)
-        const [row] = yield* exec(conn, `SELECT pg_try_advisory_lock(${LOCK}) AS locked`)
-        if (row?.["locked"] !== true) return yield* Effect.flatMap(lockedError(conn), Effect.fail)
+        const [session] = yield* exec(
+          conn,
+          `SELECT pg_backend_pid() AS pid, set_config('synchronous_commit', $1, false) AS durability`,
+          [options.synchronousCommit]
+        )
+        let locked = yield* tryLock(conn)
+        if (!locked && lastPid !== undefined) {
+          // This engine's own session from before a loss: the server has not noticed its client
+          // is gone (a partition is silent). It writes nothing now; end it, and take the lock.
+          const ended = yield* exec(
+            conn,
+            `SELECT pg_terminate_backend(l.pid, 10000) AS ended ${HOLDER} AND l.pid = $1 AND a.application_name = $2`,
+            [lastPid, options.holder]
+          )
+          if (ended.length > 0) locked = yield* tryLock(conn)
+        }
+        if (!locked) return yield* Effect.flatMap(lockedError(conn), Effect.fail)
+        lastPid = session?.["pid"] as number
         return { conn, scope }
       })
       return yield* attach.pipe(
