@@ -58,9 +58,10 @@ import { decodeSnapshot, SnapshotTrail, type Snapshot } from "./snapshot"
 import {
   emptyWriteSet,
   makeGroupCommitter,
-  SqliteStore,
+  StoreLive,
   WorkflowStore,
   type RunRow,
+  type StoreConfig,
   type Submission,
   type WriteSet
 } from "./store"
@@ -84,11 +85,8 @@ export interface EngineOptions {
   readonly snapshotEvery?: number | undefined
 }
 
-export interface EngineConfig extends EngineOptions {
-  readonly dbPath: string
-  /** FULL (default) fsyncs every group commit; NORMAL trades the last commits on power loss for speed. */
-  readonly synchronous?: "FULL" | "NORMAL" | undefined
-}
+/** The engine and the store it runs on (`StoreLive`: SQLite, or PostgreSQL with a database URL). */
+export interface EngineConfig extends EngineOptions, StoreConfig {}
 
 const toJson = (value: unknown): string => JSON.stringify(value ?? null)
 
@@ -1286,8 +1284,9 @@ const makeEngine = (config: EngineOptions) =>
 export const EngineOnStore = (options: EngineOptions): Layer.Layer<Engine, StoreError, WorkflowStore> =>
   Layer.scoped(Engine, makeEngine(options))
 
-/** The engine on its SQLite file. */
+/**
+ * The engine on the store its configuration selects: PostgreSQL when `databaseUrl` (else
+ * `DATABASE_URL`) names one, its SQLite file otherwise.
+ */
 export const EngineLive = (config: EngineConfig): Layer.Layer<Engine, StoreError> =>
-  EngineOnStore(config).pipe(
-    Layer.provide(SqliteStore({ filename: config.dbPath, synchronous: config.synchronous }))
-  )
+  EngineOnStore(config).pipe(Layer.provide(StoreLive(config)))

@@ -20,4 +20,12 @@ export {
 } from "./engine-api"
 export { EngineLive, EngineOnStore, type EngineConfig, type EngineOptions } from "./engine"
 export * from "./errors"
-export { PostgresStore, SqliteStore, WorkflowStore, type PostgresStoreOptions } from "./store"
+export {
+  parseDatabaseUrl,
+  PostgresStore,
+  SqliteStore,
+  StoreLive,
+  WorkflowStore,
+  type PostgresStoreOptions,
+  type StoreConfig
+} from "./store"

@@ -103,7 +103,9 @@ const serveCommand = Command.make(
     ),
     db: Options.text("db").pipe(
       Options.optional,
-      Options.withDescription("SQLite file (DB_PATH, default ./data/temporal-lite.db)")
+      Options.withDescription(
+        "SQLite file (DB_PATH, default ./data/temporal-lite.db); with DATABASE_URL=postgres://… the engine runs on PostgreSQL instead"
+      )
     ),
     registry: Options.text("registry").pipe(
       Options.optional,

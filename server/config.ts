@@ -7,6 +7,7 @@
  * | `HOST` | `127.0.0.1` |
  * | `PORT` | `8233` |
  * | `DB_PATH` | `./data/temporal-lite.db` |
+ * | `DATABASE_URL` | unset: the SQLite file of `DB_PATH`; `postgres://…`: that PostgreSQL database |
  * | `TEMPORAL_LITE_TOKEN` | unset: no auth; set: bearer token on every route but `/api/health` |
  * | `CORS_ORIGINS` | unset: same origin only; `*` or a comma list of origins |
  * | `BODY_LIMIT` | `1mb` (bytes, or with `kb`/`mb`, `kib`/`mib`) |
@@ -17,12 +18,15 @@
 import * as Data from "effect/Data"
 import * as Either from "effect/Either"
 import * as path from "node:path"
+import { parseDatabaseUrl, StoreError } from "../runtime"
 import { DEFAULT_REGISTRY, repoRoot } from "./registry"
 
 export interface ServeSettings {
   readonly host: string
   readonly port: number
   readonly dbPath: string
+  /** `postgres://…`: the engine runs on that PostgreSQL database instead of the SQLite file. */
+  readonly databaseUrl: string | undefined
   readonly token: string | undefined
   readonly corsOrigins: ReadonlyArray<string> | "*" | undefined
   readonly bodyLimit: number
@@ -114,10 +118,16 @@ export const settingsFromEnv = (
     return bad("ACTIVITY_CONCURRENCY", `expected a positive integer, got ${JSON.stringify(concurrencyText)}`)
   }
 
+  const databaseUrl = overrides.databaseUrl ?? value("DATABASE_URL")
+  const database = databaseUrl === undefined ? undefined : parseDatabaseUrl(databaseUrl)
+  if (database instanceof StoreError)
+    return bad("DATABASE_URL", database.message.replace(/^the database URL /, ""))
+
   return Either.right({
     host: overrides.host ?? value("HOST") ?? DEFAULT_HOST,
     port,
     dbPath: overrides.dbPath ?? value("DB_PATH") ?? DEFAULT_DB_PATH,
+    databaseUrl,
     token: overrides.token ?? value("TEMPORAL_LITE_TOKEN"),
     corsOrigins: overrides.corsOrigins ?? parseCorsOrigins(value("CORS_ORIGINS")),
     bodyLimit,

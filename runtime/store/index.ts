@@ -15,3 +15,5 @@ export {
 export { makeGroupCommitter, type Submission } from "./group-commit"
 export { SqliteStore, type SqliteStoreOptions } from "./sqlite/store"
 export { PostgresStore, type PostgresStoreOptions } from "./postgres/store"
+export { parseDatabaseUrl } from "./postgres/connection"
+export { StoreLive, type StoreConfig } from "./select"

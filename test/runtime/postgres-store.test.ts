@@ -4,11 +4,15 @@
  * writer.ts, invariants named in the titles), and the databases it refuses at start.
  */
 import { expect, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { PostgresStore, type StoreError } from "../../runtime"
+import * as fs from "node:fs"
+import { workflow } from "../../core"
+import { Engine, EngineLive, PostgresStore, type StoreError } from "../../runtime"
 import { emptyWriteSet, WorkflowStore, type RunRow } from "../../runtime/store"
+import { awaitClosed, tempDb } from "../support/engine-harness"
 import { freePort } from "../support/postgres-server"
 import {
   databaseUrl,
@@ -65,11 +69,11 @@ const idsIn = (url: string) =>
     (rows) => rows.map((r) => r.workflow_id)
   )
 
-/** Ends the session holding the engine's lock on the database, as a server restart would. */
+/** Ends the session holding the engine's lock on the database, as a server restart would, and waits until it has. */
 const endWriterSession = (url: string) =>
   queryDatabase(
     url,
-    `SELECT pg_terminate_backend(l.pid) FROM pg_locks l
+    `SELECT pg_terminate_backend(l.pid, 10000) FROM pg_locks l
      WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 21580 AND l.objid = 1
        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`
   )
@@ -183,6 +187,28 @@ describePostgres("the PostgreSQL store", () => {
       })
   )
 
+  it.live(
+    "selection: EngineLive runs on the database DATABASE_URL names (read through Effect's Config), not on its SQLite file",
+    () =>
+      Effect.gen(function* () {
+        const url = yield* freshDatabase("selection")
+        const { dbPath } = tempDb("selection")
+        const quick = workflow("quick", {}, function* () {
+          return "done"
+        })
+        const status = yield* Effect.flatMap(Engine, (engine) =>
+          engine.start("quick", undefined, { id: "chosen" })
+        ).pipe(
+          Effect.zipRight(awaitClosed("chosen")),
+          Effect.provide(EngineLive({ dbPath, workflows: [quick], activities: [] })),
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["DATABASE_URL", url]])))
+        )
+        expect(status).toBe("completed")
+        expect(yield* idsIn(url)).toEqual(["chosen"])
+        expect(fs.existsSync(dbPath)).toBe(false)
+      })
+  )
+
   it.effect(
     "bad input: nothing listening at the URL's host is refused at start, naming the host and the cause",
     () =>
@@ -245,11 +271,11 @@ describePostgres("the PostgreSQL store", () => {
       )
       expect(wrong).toEqual({
         reason: "Denied",
-        message: "DATABASE_URL must be a postgres:// or postgresql:// URL, not mysql://…"
+        message: "the database URL must be postgres:// or postgresql://, not mysql://…"
       })
       const garbage = yield* failure(Effect.scoped(Layer.build(PostgresStore({ url: "not a url" }))))
       expect(garbage.message).toBe(
-        "DATABASE_URL is not a URL; expected postgres://user:password@host:port/database"
+        "the database URL is not a URL; expected postgres://user:password@host:port/database"
       )
     })
   )

@@ -30,13 +30,13 @@ export const parseDatabaseUrl = (url: string): Database | StoreError => {
   } catch {
     return new StoreError({
       reason: "Denied",
-      message: "DATABASE_URL is not a URL; expected postgres://user:password@host:port/database"
+      message: "the database URL is not a URL; expected postgres://user:password@host:port/database"
     })
   }
   if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
     return new StoreError({
       reason: "Denied",
-      message: `DATABASE_URL must be a postgres:// or postgresql:// URL, not ${parsed.protocol}//…`
+      message: `the database URL must be postgres:// or postgresql://, not ${parsed.protocol}//…`
     })
   }
   const user = decodeURIComponent(parsed.username) || process.env["USER"] || "postgres"
