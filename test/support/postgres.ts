@@ -75,7 +75,7 @@ const sharedServer = async (binaries: PostgresBinaries): Promise<string> => {
     }
     try {
       if (fs.existsSync(file)) continue
-      const server = await startServer(binaries, { fsync: false })
+      const server = await startServer(binaries)
       fs.writeFileSync(`${file}.tmp`, JSON.stringify(server.record))
       fs.renameSync(`${file}.tmp`, file)
       return server.url
