@@ -1,9 +1,13 @@
 /**
  * A throwaway PostgreSQL server from the system's binaries (Debian's `postgresql` package
  * puts them in /usr/lib/postgresql/<version>/bin): initdb in a temp folder, run as an
- * unprivileged user (PostgreSQL refuses root), on a free port of 127.0.0.1. Used by the test
- * harness (postgres.ts) and the benchmarks.
+ * unprivileged user (PostgreSQL refuses root), on a free port of 127.0.0.1; and statements run on
+ * a database past any store. Used by the test harness (postgres.ts) and the benchmarks.
  */
+import * as Reactivity from "@effect/experimental/Reactivity"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import { execFileSync, spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
@@ -172,4 +176,22 @@ export const stopServer = (record: ServerRecord) => {
   if (record.user) spawnSync("runuser", ["-u", record.user, "--", pgCtl, ...args])
   else spawnSync(pgCtl, args)
   fs.rmSync(record.dir, { recursive: true, force: true })
+}
+
+/** Runs one statement on the database `url` names, on a connection of its own; its rows. */
+export const queryDatabase = <A = Record<string, unknown>>(
+  url: string,
+  statement: string,
+  params: ReadonlyArray<unknown> = []
+): Effect.Effect<ReadonlyArray<A>> =>
+  Effect.gen(function* () {
+    const sql = yield* PgClient.make({ url: Redacted.make(url) })
+    return (yield* sql.unsafe(statement, params)) as unknown as ReadonlyArray<A>
+  }).pipe(Effect.scoped, Effect.provide(Reactivity.layer), Effect.orDie)
+
+/** The server's URL with another database. */
+export const databaseUrl = (serverUrl: string, database: string) => {
+  const u = new URL(serverUrl)
+  u.pathname = `/${database}`
+  return u.toString()
 }

@@ -5,14 +5,19 @@
  * says where it runs in one line, and is skipped only when there is neither a URL nor a
  * `postgres` binary.
  */
-import * as PgClient from "@effect/sql-pg/PgClient"
-import * as Reactivity from "@effect/experimental/Reactivity"
 import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
 import * as fs from "node:fs"
 import { afterAll, describe, inject } from "vitest"
 import { serverFile } from "./postgres-global"
-import { findPostgres, startServer, type PostgresBinaries } from "./postgres-server"
+import {
+  databaseUrl,
+  findPostgres,
+  queryDatabase,
+  startServer,
+  type PostgresBinaries
+} from "./postgres-server"
+
+export { databaseUrl, queryDatabase }
 
 type Where =
   | { readonly _tag: "Url"; readonly url: string }
@@ -94,17 +99,6 @@ export const postgresServerUrl = (): Promise<string> => {
   return (server ??= found._tag === "Url" ? Promise.resolve(found.url) : sharedServer(found.binaries))
 }
 
-/** Runs one statement on the database `url` names, on a connection of its own; its rows. */
-export const queryDatabase = <A = Record<string, unknown>>(
-  url: string,
-  statement: string,
-  params: ReadonlyArray<unknown> = []
-): Effect.Effect<ReadonlyArray<A>> =>
-  Effect.gen(function* () {
-    const sql = yield* PgClient.make({ url: Redacted.make(url) })
-    return (yield* sql.unsafe(statement, params)) as unknown as ReadonlyArray<A>
-  }).pipe(Effect.scoped, Effect.provide(Reactivity.layer), Effect.orDie)
-
 const created: Array<string> = []
 let counter = 0
 
@@ -126,13 +120,6 @@ export const freshDatabase = (label: string): Effect.Effect<string> =>
     created.push(name)
     return databaseUrl(url, name)
   })
-
-/** The server's URL with another database. */
-export const databaseUrl = (serverUrl: string, database: string) => {
-  const u = new URL(serverUrl)
-  u.pathname = `/${database}`
-  return u.toString()
-}
 
 /** Whether the run's server is the throwaway one (its authentication is known: passwords over TCP). */
 export const onThrowawayServer = () => locate()._tag === "Throwaway"
