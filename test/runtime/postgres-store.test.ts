@@ -11,7 +11,7 @@ import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
 import { workflow } from "../../core"
 import { Engine, EngineLive, PostgresStore, type StoreError } from "../../runtime"
-import { emptyWriteSet, WorkflowStore, type RunRow } from "../../runtime/store"
+import { WorkflowStore } from "../../runtime/store"
 import { awaitClosed, tempDb } from "../support/engine-harness"
 import { freePort } from "../support/postgres-server"
 import {
@@ -22,34 +22,11 @@ import {
   postgresServerUrl,
   queryDatabase
 } from "../support/postgres"
+import { run, starting } from "../support/store-rows"
 import { startTcpProxy } from "../support/tcp-proxy"
 
-const T0 = 1_700_000_000_000
-
 /** The writes that start a run under id `id` (run id `run-<id>`). */
-const start = (id: string) => {
-  const row: RunRow = {
-    runId: `run-${id}`,
-    workflowId: id,
-    type: "wf",
-    status: "running",
-    inputJson: "null",
-    resultJson: undefined,
-    error: undefined,
-    divergenceJson: undefined,
-    parent: undefined,
-    createdAt: T0,
-    updatedAt: T0,
-    closedAt: undefined,
-    lastSeq: 1,
-    lastEventType: "WorkflowStarted",
-    current: true,
-    parentNotified: false,
-    cancelRequested: 0
-  }
-  const body = JSON.stringify({ type: "WorkflowStarted", seq: 1, at: T0, workflowId: id })
-  return { ...emptyWriteSet(), retire: [id], runsAdded: [row], events: [{ runId: row.runId, seq: 1, body }] }
-}
+const start = (id: string) => starting(run({ runId: `run-${id}`, workflowId: id }))
 
 /** An open store on `url`, and what closes it. */
 const openStore = (url: string) =>
@@ -57,6 +34,19 @@ const openStore = (url: string) =>
     const scope = yield* Effect.scope
     const context = yield* Layer.buildWithScope(PostgresStore({ url }), scope)
     return Context.get(context, WorkflowStore)
+  })
+
+/** A TCP proxy in front of the database's server for the test's life, and the URL through it. */
+const behindProxy = (url: string) =>
+  Effect.gen(function* () {
+    const target = new URL(url)
+    const proxy = yield* Effect.acquireRelease(
+      Effect.promise(() => startTcpProxy({ host: target.hostname, port: Number(target.port) })),
+      (p) => Effect.promise(p.close)
+    )
+    const through = new URL(url)
+    through.port = String(proxy.port)
+    return { arm: proxy.arm, url: through.toString() }
   })
 
 /** The workflow ids with a current run in the database (read past any store). */
@@ -144,14 +134,8 @@ describePostgres("the PostgreSQL store", () => {
     () =>
       Effect.gen(function* () {
         const url = yield* freshDatabase("writer_answer_lost")
-        const target = new URL(url)
-        const proxy = yield* Effect.acquireRelease(
-          Effect.promise(() => startTcpProxy({ host: target.hostname, port: Number(target.port) })),
-          (p) => Effect.promise(p.close)
-        )
-        const viaProxy = new URL(url)
-        viaProxy.port = String(proxy.port)
-        const store = yield* openStore(viaProxy.toString())
+        const proxy = yield* behindProxy(url)
+        const store = yield* openStore(proxy.url)
         yield* store.commit(start("a"))
         const cut = proxy.arm("COMMIT\u0000", "afterAnswer")
         yield* store.commit(start("b"))
@@ -168,14 +152,8 @@ describePostgres("the PostgreSQL store", () => {
     () =>
       Effect.gen(function* () {
         const url = yield* freshDatabase("writer_commit_cut")
-        const target = new URL(url)
-        const proxy = yield* Effect.acquireRelease(
-          Effect.promise(() => startTcpProxy({ host: target.hostname, port: Number(target.port) })),
-          (p) => Effect.promise(p.close)
-        )
-        const viaProxy = new URL(url)
-        viaProxy.port = String(proxy.port)
-        const store = yield* openStore(viaProxy.toString())
+        const proxy = yield* behindProxy(url)
+        const store = yield* openStore(proxy.url)
         yield* store.commit(start("a"))
         const cut = proxy.arm("COMMIT\u0000", "before")
         const failed = yield* failure(store.commit(start("b")))

@@ -23,6 +23,7 @@ import * as os from "node:os"
 import type { HistoryEvent } from "../../../core"
 import { StoreError } from "../../errors"
 import { WorkflowStore } from "../contract"
+import { historiesByRun, historyFactsOf, recoveryReads, timerRows } from "../queries"
 import { fromRecord, rowsOf, type RunRecord, type RunTail } from "../run-record"
 import { connectError, parseDatabaseUrl, storeError, type Database } from "./connection"
 import { migrations, SCHEMA, SCHEMA_VERSION } from "./migrations"
@@ -137,17 +138,7 @@ const make = (options: PostgresStoreOptions) =>
             JOIN temporal_lite.events e ON e.run_id = w.run_id AND e.seq > w.after_seq
             ORDER BY e.run_id, e.seq`,
           "reading histories"
-        ).pipe(
-          Effect.map((rows) => {
-            const out = new Map<string, Array<HistoryEvent>>()
-            for (const row of rows) {
-              let list = out.get(row.run_id)
-              if (!list) out.set(row.run_id, (list = []))
-              list.push(JSON.parse(row.body) as HistoryEvent)
-            }
-            return out
-          })
-        ),
+        ).pipe(Effect.map(historiesByRun)),
       openRuns: read(
         sql<RunRecord & RunTail>`${selectRuns} WHERE r.status IN ('running', 'stuck')`,
         "reading open runs"
@@ -176,17 +167,12 @@ const make = (options: PostgresStoreOptions) =>
               GROUP BY 1`,
             "reading failed attempts"
           )
-        }).pipe(
-          Effect.map(({ usage, failed }) => ({
-            llmUsage: { calls: usage[0]?.calls ?? 0, totalTokens: usage[0]?.totalTokens ?? 0 },
-            failedAttempts: new Map(failed.map((r) => [r.cmd, r.attempt]))
-          }))
-        ),
+        }).pipe(Effect.map(historyFactsOf)),
       timers: read(
         sql<{ run_id: string; cmd: number; fire_at: number }>`SELECT run_id, cmd, fire_at::float8 AS fire_at
           FROM temporal_lite.timers`,
         "reading timers"
-      ).pipe(Effect.map((rows) => rows.map((r) => ({ runId: r.run_id, cmd: r.cmd, fireAt: r.fire_at })))),
+      ).pipe(Effect.map(timerRows)),
       listRuns: (q) =>
         read(
           sql<RunRecord & RunTail>`${selectRuns} WHERE r.current = 1
@@ -196,25 +182,7 @@ const make = (options: PostgresStoreOptions) =>
             ORDER BY r.created_at DESC, r.run_id DESC LIMIT ${q.limit}`,
           "listing runs"
         ).pipe(Effect.map(runs)),
-      unnotifiedChildren: read(
-        sql<RunRecord>`${sql.literal(SELECT_ROWS)} WHERE r.parent_run_id IS NOT NULL AND r.parent_notified = 0
-          AND r.status NOT IN ('running', 'stuck', 'continued-as-new')`,
-        "reading children"
-      ).pipe(Effect.map(runs)),
-      orphans: read(
-        sql<{ run_id: string }>`SELECT c.run_id FROM temporal_lite.runs c
-          JOIN temporal_lite.runs p ON p.run_id = c.parent_run_id
-          WHERE c.status IN ('running', 'stuck') AND p.status NOT IN ('running', 'stuck')`,
-        "reading orphaned children"
-      ).pipe(Effect.map((rows) => rows.map((r) => r.run_id))),
-      inheritedCancels: read(
-        sql<{ run_id: string }>`SELECT c.run_id FROM temporal_lite.runs o JOIN temporal_lite.runs c
-            ON c.workflow_id = o.workflow_id AND c.current = 1 AND c.run_id <> o.run_id
-          WHERE o.status = 'continued-as-new' AND o.cancel_requested = 1 AND o.parent_run_id IS NOT NULL
-            AND c.parent_run_id = o.parent_run_id AND c.status IN ('running', 'stuck')
-            AND c.cancel_requested = 0`,
-        "reading inherited cancels"
-      ).pipe(Effect.map((rows) => rows.map((r) => r.run_id)))
+      ...recoveryReads(sql, read, { runs: "temporal_lite.runs", rows: SELECT_ROWS })
     })
   })
 

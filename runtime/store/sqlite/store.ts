@@ -21,6 +21,7 @@ import * as path from "node:path"
 import type { HistoryEvent } from "../../../core"
 import { StoreError } from "../../errors"
 import { WorkflowStore, type WriteSet } from "../contract"
+import { historiesByRun, historyFactsOf, recoveryReads, timerRows } from "../queries"
 import { fromRecord, rowsOf, type RunRecord } from "../run-record"
 import { migrations, SCHEMA_VERSION } from "./migrations"
 import {
@@ -276,17 +277,7 @@ const make = (options: SqliteStoreOptions) =>
             ) as Effect.Effect<ReadonlyArray<{ run_id: string; body: string }>, SqlError>,
             "reading histories"
           )
-        ).pipe(
-          Effect.map((parts) => {
-            const out = new Map<string, Array<HistoryEvent>>()
-            for (const row of parts.flat()) {
-              let list = out.get(row.run_id)
-              if (!list) out.set(row.run_id, (list = []))
-              list.push(JSON.parse(row.body) as HistoryEvent)
-            }
-            return out
-          })
-        ),
+        ).pipe(Effect.map((parts) => historiesByRun(parts.flat()))),
       openRuns: read(
         sql<RunRecord>`${selectRuns} WHERE status IN ('running', 'stuck')`,
         "reading open runs"
@@ -318,16 +309,11 @@ const make = (options: SqliteStoreOptions) =>
               GROUP BY 1`,
             "reading failed attempts"
           )
-        }).pipe(
-          Effect.map(({ usage, failed }) => ({
-            llmUsage: { calls: usage[0]?.calls ?? 0, totalTokens: usage[0]?.totalTokens ?? 0 },
-            failedAttempts: new Map(failed.map((r) => [r.cmd, r.attempt]))
-          }))
-        ),
+        }).pipe(Effect.map(historyFactsOf)),
       timers: read(
         sql<{ run_id: string; cmd: number; fire_at: number }>`SELECT run_id, cmd, fire_at FROM timers`,
         "reading timers"
-      ).pipe(Effect.map((rows) => rows.map((r) => ({ runId: r.run_id, cmd: r.cmd, fireAt: r.fire_at })))),
+      ).pipe(Effect.map(timerRows)),
       listRuns: (q) =>
         read(
           sql<RunRecord>`${selectRuns} WHERE current = 1
@@ -337,24 +323,7 @@ const make = (options: SqliteStoreOptions) =>
             ORDER BY created_at DESC, r.run_id DESC LIMIT ${q.limit}`,
           "listing runs"
         ).pipe(Effect.map((rows) => rows.map(fromRecord))),
-      unnotifiedChildren: read(
-        sql<RunRecord>`SELECT * FROM runs WHERE parent_run_id IS NOT NULL AND parent_notified = 0
-          AND status NOT IN ('running', 'stuck', 'continued-as-new')`,
-        "reading children"
-      ).pipe(Effect.map((rows) => rows.map(fromRecord))),
-      orphans: read(
-        sql<{ run_id: string }>`SELECT c.run_id FROM runs c JOIN runs p ON p.run_id = c.parent_run_id
-          WHERE c.status IN ('running', 'stuck') AND p.status NOT IN ('running', 'stuck')`,
-        "reading orphaned children"
-      ).pipe(Effect.map((rows) => rows.map((r) => r.run_id))),
-      inheritedCancels: read(
-        sql<{ run_id: string }>`SELECT c.run_id FROM runs o JOIN runs c
-            ON c.workflow_id = o.workflow_id AND c.current = 1 AND c.run_id <> o.run_id
-          WHERE o.status = 'continued-as-new' AND o.cancel_requested = 1 AND o.parent_run_id IS NOT NULL
-            AND c.parent_run_id = o.parent_run_id AND c.status IN ('running', 'stuck')
-            AND c.cancel_requested = 0`,
-        "reading inherited cancels"
-      ).pipe(Effect.map((rows) => rows.map((r) => r.run_id)))
+      ...recoveryReads(sql, read, { runs: "runs", rows: "SELECT * FROM runs r" })
     })
   })
 
