@@ -25,8 +25,9 @@
  * 5. Rows: a run's row is written when it is added and when its status or flags change, never
  *    for a step alone; a row read back takes its last seq, last event type and update time
  *    from the run's last event. A run added and changed in one commit is stored as it ends up,
- *    as is one changed twice; a timer or snapshot written twice keeps the last. The flags
- *    never step back: `parentNotified` once true stays true, `cancelRequested` only grows.
+ *    as is one changed twice; a timer or snapshot written twice keeps the last. A changed row
+ *    never steps a flag back (`parentNotified` once true stays true, `cancelRequested` only
+ *    grows), and a flag write only raises `cancelRequested`.
  * 6. Single owner: one engine writes a store at a time. Opening a store that a live engine
  *    holds fails with `Locked`, naming the holder; the hold ends with the holder's process, so
  *    a SIGKILLed engine never blocks its restart. A store that loses its hold while running
