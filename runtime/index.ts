@@ -1,5 +1,5 @@
 /**
- * Temporal Lite runtime: the durable engine on SQLite, as Effect services and Layers.
+ * Temporal Lite runtime: the durable engine on SQLite (or PostgreSQL), as Effect services and Layers.
  */
 export {
   implement,
