@@ -126,7 +126,17 @@ export const makeGroupCommitter = Effect.gen(function* () {
     }
     batch = valid
     if (valid.length === 0) return
-    const exit = yield* Effect.exit(store.commit(merge(valid)))
+    // A commit begun is waited for and answered, even when the committer is being stopped: cut
+    // short, one that had landed would be answered as failed (the store decides when a commit
+    // can be cut short, and says so with an interruption).
+    yield* Effect.uninterruptible(
+      Effect.flatMap(Effect.exit(store.commit(merge(valid))), (exit) =>
+        Effect.sync(() => answer(valid, exit))
+      )
+    )
+  })
+
+  const answer = (valid: ReadonlyArray<Submission>, exit: Exit.Exit<void, StoreError>) => {
     batch = []
     if (Exit.isSuccess(exit)) {
       for (const s of valid) {
@@ -136,7 +146,7 @@ export const makeGroupCommitter = Effect.gen(function* () {
       return
     }
     for (const s of valid) fail(s, failureOf(exit.cause))
-  })
+  }
 
   // A commit blocks the thread for its fsync, so nothing gathers while it runs: before
   // committing, give the event loop a turn or two (I/O included, so requests that have

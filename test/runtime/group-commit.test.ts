@@ -7,6 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Scope from "effect/Scope"
 import { StoreError } from "../../runtime"
 import {
@@ -166,17 +167,64 @@ describe("group commit", () => {
     }).pipe(Effect.scoped)
   )
 
-  it.live("a commit cut short by the engine stopping fails its submissions with ShuttingDown", () =>
-    Effect.gen(function* () {
-      const scope = yield* Scope.make()
-      const { submit, commits } = yield* committer(() => Effect.never).pipe(Scope.extend(scope))
-      const log: Array<string> = []
-      submit(submission("a", log))
-      yield* settle
-      expect(commits).toEqual([["a"]])
-      yield* Scope.close(scope, Exit.void)
-      expect(log).toEqual(["a failed ShuttingDown", "a ack ShuttingDown"])
-    })
+  it.live(
+    "a submission still queued when the committer stops, or whose commit the store cuts short, fails with ShuttingDown",
+    () =>
+      Effect.gen(function* () {
+        const began = yield* Deferred.make<void>()
+        const release = yield* Deferred.make<void>()
+        const scope = yield* Scope.make()
+        const { submit, commits } = yield* committer((writes) =>
+          writes.events.some((e) => e.body === "cut")
+            ? Effect.interrupt
+            : Effect.zipRight(Deferred.succeed(began, undefined), Deferred.await(release))
+        ).pipe(Scope.extend(scope))
+        const log: Array<string> = []
+        submit(submission("cut", log))
+        yield* settle
+        submit(submission("a", log))
+        yield* Deferred.await(began)
+        // Queued behind the commit in flight.
+        submit(submission("b", log))
+        const stopping = yield* Effect.fork(Scope.close(scope, Exit.void))
+        yield* settle
+        yield* Deferred.succeed(release, undefined)
+        yield* Fiber.join(stopping)
+        submit(submission("late", log))
+        expect(commits).toEqual([["cut"], ["a"]])
+        expect(log).toEqual([
+          "cut failed ShuttingDown",
+          "cut ack ShuttingDown",
+          "a after",
+          "a ack ok",
+          "b failed ShuttingDown",
+          "b ack ShuttingDown",
+          "late failed ShuttingDown",
+          "late ack ShuttingDown"
+        ])
+      })
+  )
+
+  it.live(
+    "invariant 2: a commit the store finishes while the committer stops is answered as committed (acknowledged = durable, both ways)",
+    () =>
+      Effect.gen(function* () {
+        const began = yield* Deferred.make<void>()
+        const release = yield* Deferred.make<void>()
+        const scope = yield* Scope.make()
+        // As the PostgreSQL writer's: once begun, a commit runs to its answer.
+        const { submit } = yield* committer(() =>
+          Effect.uninterruptible(Effect.zipRight(Deferred.succeed(began, undefined), Deferred.await(release)))
+        ).pipe(Scope.extend(scope))
+        const log: Array<string> = []
+        submit(submission("a", log))
+        yield* Deferred.await(began)
+        const stopping = yield* Effect.fork(Scope.close(scope, Exit.void))
+        yield* settle
+        yield* Deferred.succeed(release, undefined)
+        yield* Fiber.join(stopping)
+        expect(log).toEqual(["a after", "a ack ok"])
+      })
   )
 
   it.live("a commit that dies (a bug in a store) fails its submissions with Io, naming the defect", () =>
