@@ -5,11 +5,18 @@
  * from their schemas, the debugger bundles them to replay in the browser.
  */
 import * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
 import type * as Schema from "effect/Schema"
+import { codecOf, type Codec } from "./codec"
 import { makeDescriptor, type ActivityCall, type Descriptor } from "./descriptor"
+import { InvalidPayload } from "./errors"
 import type { ActivityOptions, RetryPolicy } from "./history"
 
-/** A schema whose decoded values are plain JSON-compatible data, checked at the boundary. */
+/**
+ * A definition's schema, `Schema<A, I>`: workflow code and activity implementations see `A`;
+ * history, HTTP and the listings of workflow types carry its encoded form `I`, which must be
+ * JSON. Transformations and defaults apply at the boundary (see codec.ts).
+ */
 export type AnySchema<A> = Schema.Schema<A, any, never>
 
 export interface WorkflowDefinition<I = any, O = any> {
@@ -134,6 +141,9 @@ export interface ActivityDefinition<I, O> {
  * once its completion is recorded. The implementation is registered with the engine; the
  * definition is what workflow code calls.
  *
+ * The call encodes its input with the input schema (an input that fails it, or that JSON
+ * cannot hold, throws `InvalidPayload` at the call, naming the field); the implementation
+ * gets a decoded copy per attempt, and the workflow a decoded copy of the recorded result.
  * On failure the engine retries by the policy; when retries are exhausted (or the error is
  * non-retryable) the yield throws `ActivityFailure`. On replay the recorded result is returned
  * and nothing runs.
@@ -147,14 +157,30 @@ export const activity = <I = void, O = unknown>(
   options: ActivityDefineOptions<I, O> = {}
 ): ActivityDefinition<I, O> => {
   const stored = activityOptions(options)
+  const inputCodec = codecOf(options.input)
+  const output = codecOf(options.output)
+  const inputWhat = `input of activity "${name}"`
   const call = (input: I): ActivityCall<O> =>
-    makeDescriptor<ActivityCall<O>>({ _tag: "Activity", name, input, options: stored })
+    makeDescriptor<ActivityCall<O>>({
+      _tag: "Activity",
+      name,
+      input: encodeOrThrow(inputCodec, input, inputWhat, "input"),
+      options: stored,
+      output
+    })
   return Object.assign(call, {
     activityName: name,
     input: options.input,
     output: options.output,
     options: stored
   })
+}
+
+/** The stored form of a value workflow code produces, or `InvalidPayload` thrown where the code produced it. */
+export const encodeOrThrow = <A>(codec: Codec<A>, value: A, what: string, root: string): unknown => {
+  const encoded = codec.encode(value)
+  if (Either.isLeft(encoded)) throw InvalidPayload.of(what, root, encoded.left)
+  return encoded.right
 }
 
 const millis = (d: Duration.DurationInput): number => Duration.toMillis(Duration.decode(d))

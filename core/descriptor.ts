@@ -6,6 +6,7 @@
  * typed result the interpreter resumes the generator with (the technique of Effect.gen).
  * Workflow code never performs the effect itself.
  */
+import type { Codec } from "./codec"
 import type { ActivityOptions } from "./history"
 
 /** Something `yield*` can run inside a workflow, evaluating to `A`. */
@@ -24,8 +25,11 @@ export type BranchResult<B> = B extends () => Generator<any, infer A, any>
 export interface ActivityCall<A = unknown> extends Yieldable<A> {
   readonly _tag: "Activity"
   readonly name: string
+  /** The stored form: encoded by the activity's input schema at the call. */
   readonly input: unknown
   readonly options: ActivityOptions
+  /** Decodes the recorded result for the workflow. */
+  readonly output: Codec<any>
 }
 export interface Sleep extends Yieldable<void> {
   readonly _tag: "Sleep"
@@ -35,11 +39,17 @@ export interface WaitForSignal<A = unknown> extends Yieldable<A> {
   readonly _tag: "WaitForSignal"
   readonly name: string
   readonly timeoutMs: number | undefined
+  /** Decodes the recorded payload for the workflow. */
+  readonly payload: Codec<any>
 }
 export interface OnQuery extends Yieldable<void> {
   readonly _tag: "OnQuery"
   readonly name: string
   readonly handler: (args: any) => unknown
+  /** Decodes the caller's arguments for the handler. */
+  readonly args: Codec<any>
+  /** Encodes the handler's answer for the caller. */
+  readonly answer: Codec<any>
 }
 export interface SideEffect<A = unknown> extends Yieldable<A> {
   readonly _tag: "SideEffect"
@@ -51,10 +61,13 @@ export interface Info extends Yieldable<WorkflowInfo> {
 export interface StartChild<A = unknown> extends Yieldable<A> {
   readonly _tag: "StartChild"
   readonly workflowType: string
+  /** The stored form: encoded by the child's input schema at the call. */
   readonly input: unknown
   readonly workflowId: string | undefined
   /** `child` waits for the result; `startChild` resolves at once to a handle. */
   readonly wait: boolean
+  /** Decodes the child's recorded result for the workflow. */
+  readonly output: Codec<any>
 }
 export interface ChildResult<A = unknown> extends Yieldable<A> {
   readonly _tag: "ChildResult"

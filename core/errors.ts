@@ -6,7 +6,9 @@
  * history is the serialisable `ErrorInfo`, never the live object.
  */
 import * as Data from "effect/Data"
+import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import { formatPath, toJson, type CodecIssue } from "./codec"
 
 /** The stored form of an error: what history, the HTTP API and the debugger carry. */
 export const ErrorInfo = Schema.Struct({
@@ -18,19 +20,26 @@ export const ErrorInfo = Schema.Struct({
 })
 export type ErrorInfo = typeof ErrorInfo.Type
 
-/** Turns anything thrown into its stored form, keeping the name and stack of real errors. */
+/**
+ * Turns anything thrown into its stored form, keeping the name and stack of real errors.
+ * `details` are stored as a JSON copy; details JSON cannot hold (a bigint, a Date, a cycle)
+ * are left out and the message says why, since a thrown error cannot be refused.
+ */
 export const toErrorInfo = (error: unknown): ErrorInfo => {
   if (error instanceof WorkflowFailure) return error.info
   if (error instanceof Error) {
     const tag = (error as { _tag?: unknown })._tag
     const name = typeof tag === "string" ? tag : error.name
-    const details = (error as { details?: unknown }).details
+    const details = toJson((error as { details?: unknown }).details)
     const nonRetryable = (error as { nonRetryable?: unknown }).nonRetryable === true
+    const message = Either.isRight(details)
+      ? error.message
+      : `${error.message} (details not stored: ${InvalidPayload.of("details of the error", "details", details.left).message})`
     return {
       name,
-      message: error.message,
+      message,
       ...(error.stack === undefined ? {} : { stack: error.stack }),
-      ...(details === undefined ? {} : { details }),
+      ...(Either.isLeft(details) || details.right === undefined ? {} : { details: details.right }),
       ...(nonRetryable ? { nonRetryable } : {})
     }
   }
@@ -56,6 +65,40 @@ const safeJson = (value: unknown): string => {
 export class Cancelled extends Data.TaggedError("Cancelled")<{ readonly reason: string }> {
   override get message() {
     return `cancelled: ${this.reason}`
+  }
+}
+
+/**
+ * The stored form of a cancelled run's error, from the reason its `WorkflowCancelled` records:
+ * the same for the run that was cancelled and for every replay of its history.
+ */
+export const cancelledError = (reason: string): ErrorInfo => ({
+  name: "Cancelled",
+  message: new Cancelled({ reason }).message
+})
+
+/**
+ * A value failed its schema, or holds what JSON cannot carry, where it was produced or
+ * received: a workflow's input or result, an activity's input or result, a signal's payload,
+ * a query's arguments or answer. `path` runs from the value's root (`input`, `result`,
+ * `payload`, …) to the field at fault. Nothing is stored of a value refused.
+ */
+export class InvalidPayload extends Schema.TaggedError<InvalidPayload>()("InvalidPayload", {
+  /** The value, as a reader names it: `input of workflow "order"`, `result of activity "fetch"`. */
+  what: Schema.String,
+  path: Schema.Array(Schema.Union(Schema.String, Schema.Number)),
+  detail: Schema.String
+}) {
+  /**
+   * The error for `issue`, found in the value `what` names, whose root is called `root`.
+   *
+   * @example InvalidPayload.of('input of workflow "order"', "input", { path: ["items", 3], detail: "…" })
+   */
+  static of(what: string, root: string, issue: CodecIssue): InvalidPayload {
+    return new InvalidPayload({ what, path: [root, ...issue.path], detail: issue.detail })
+  }
+  override get message() {
+    return `invalid ${this.what} at "${formatPath(this.path)}": ${this.detail}`
   }
 }
 

@@ -7,28 +7,34 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { ErrorInfo } from "./errors"
 import { HistoryEvent } from "./history"
+import { Divergence, JsonValue, RunStatus } from "./run-model"
 
 export const HISTORY_FORMAT = "temporal-lite/history@1"
 
-export const WorkflowSummary = Schema.Struct({
+/** The run an export holds, as it stood when exported. */
+export const HistoryWorkflow = Schema.Struct({
   id: Schema.String,
   type: Schema.String,
   runId: Schema.String,
-  status: Schema.String,
-  input: Schema.optional(Schema.Unknown),
-  result: Schema.optional(Schema.Unknown),
+  status: RunStatus,
+  input: Schema.optional(JsonValue),
+  result: Schema.optional(JsonValue),
   error: Schema.optional(ErrorInfo),
-  /** For a stuck run: the divergence the engine recorded (a NonDeterminismError's fields). */
-  divergence: Schema.optional(Schema.Unknown),
+  /** For a stuck run: why it is stuck. */
+  divergence: Schema.optional(Divergence),
   startedAt: Schema.optional(Schema.Number),
   closedAt: Schema.optional(Schema.Number)
-})
-export type WorkflowSummary = typeof WorkflowSummary.Type
+}).annotations({ identifier: "HistoryWorkflow", title: "Exported run" })
+export type HistoryWorkflow = typeof HistoryWorkflow.Type
 
 export const HistoryFile = Schema.Struct({
   format: Schema.Literal(HISTORY_FORMAT),
-  workflow: WorkflowSummary,
+  workflow: HistoryWorkflow,
   events: Schema.Array(HistoryEvent)
+}).annotations({
+  identifier: "HistoryFile",
+  title: "History export",
+  description: "temporal-lite/history@1: what the debugger loads and `replay` checks"
 })
 export type HistoryFile = typeof HistoryFile.Type
 

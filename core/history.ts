@@ -5,7 +5,8 @@
  * 1. `seq` numbers a run's events 1, 2, 3, … with no gaps; `at` is epoch milliseconds.
  * 2. A scheduling event (a command the workflow gave) carries the `cmd` of the yield that
  *    produced it; a completion names the `cmd` it completes.
- * 3. Events are JSON: inputs, results and payloads are plain JSON values.
+ * 3. Events are JSON: inputs, results and payloads are their values' stored (encoded) forms
+ *    (core/codec.ts); a value that is `undefined` is a field left out.
  */
 import * as Schema from "effect/Schema"
 import { ErrorInfo } from "./errors"
@@ -195,7 +196,12 @@ export class WorkflowCancelled extends Schema.Class<WorkflowCancelled>("Workflow
 export class WorkflowContinuedAsNew extends Schema.Class<WorkflowContinuedAsNew>("WorkflowContinuedAsNew")({
   type: Schema.tag("WorkflowContinuedAsNew"),
   ...base,
-  input: Json
+  input: Json,
+  /**
+   * The run that takes over the workflow id, added by the engine when it records the event
+   * (so a reader of the closed run can follow the chain); absent in histories recorded before.
+   */
+  nextRunId: Schema.optional(Schema.String)
 }) {}
 
 export const HistoryEvent = Schema.Union(

@@ -49,10 +49,21 @@ export {
   ChildWorkflowFailure,
   DivergenceSide,
   ErrorInfo,
+  InvalidPayload,
   NonDeterminismError,
   WorkflowFailure,
+  cancelledError,
   toErrorInfo
 } from "./errors"
+export {
+  codecOf,
+  formatPath,
+  jsonCodec,
+  toJson,
+  type Codec,
+  type CodecIssue,
+  type PathSegment
+} from "./codec"
 export * from "./history"
 export * from "./history-file"
 export {
@@ -65,5 +76,22 @@ export {
   type WorkflowStatus
 } from "./interpreter"
 export { replayHistory, type ReplayReport } from "./replay-history"
+export {
+  descriptionFields,
+  Divergence,
+  divergenceOf,
+  isWellFormed,
+  JsonValue,
+  MAX_WORKFLOW_ID_LENGTH,
+  PendingWork,
+  RunStatus,
+  StreamItem,
+  summaryFields,
+  WellFormedString,
+  WorkflowDescription,
+  WorkflowId,
+  workflowIdProblem,
+  WorkflowSummary
+} from "./run-model"
 export { SeededRandom } from "./determinism"
 export type { SourceLocation } from "./source-location"

@@ -20,7 +20,14 @@
  * 7. Branches are structured: the code that yielded `all`/`allSettled`/`race` resumes only when
  *    every branch it started has finished. Branches cancelled because a sibling settled (or the
  *    waiter itself was cancelled) get `Cancelled` once and run their `finally` blocks first.
+ * 8. Values cross the boundary of workflow code through codecs (codec.ts), the same way live
+ *    and on replay: what the code receives (its input, results, payloads, query arguments) is
+ *    decoded from the recorded form into a fresh copy, and what it gives (its result, a
+ *    continue-as-new input, query answers) is encoded into an owned copy. A recorded value the
+ *    code's schema cannot decode leaves the instance `stuck`, as a divergence does.
  */
+import * as Either from "effect/Either"
+import { codecOf, type Codec } from "./codec"
 import {
   describeDescriptor,
   isDescriptor,
@@ -43,16 +50,19 @@ import {
   ActivityFailure,
   Cancelled,
   ChildWorkflowFailure,
+  InvalidPayload,
   NonDeterminismError,
+  cancelledError,
   toErrorInfo,
   type DivergenceSide,
   type ErrorInfo
 } from "./errors"
 import type { Command, EventOf, EventType, HistoryEvent } from "./history"
 import { childHandle } from "./primitives"
+import type { RunStatus } from "./run-model"
 import { parseLocation, type SourceLocation } from "./source-location"
 
-export type WorkflowStatus = "running" | "completed" | "failed" | "cancelled" | "continued-as-new" | "stuck"
+export type WorkflowStatus = RunStatus
 
 export type Outcome =
   { readonly _tag: "value"; readonly value: unknown } | { readonly _tag: "error"; readonly error: ErrorInfo }
@@ -120,13 +130,27 @@ interface Op {
   readonly timer?: boolean
   /** For child waits: the cmd that started the child. */
   readonly childCmd?: number
+  /** For activity and signal waits: decodes what completes it. */
+  readonly codec?: Codec<unknown>
 }
 
 interface ChildState {
   readonly workflowType: string
   readonly workflowId: string
+  /** Decodes the child's recorded result for each waiter. */
+  readonly output: Codec<unknown>
+  /** Its outcome, with the result in its recorded form. */
   outcome: Resume | undefined
+  /** The event that recorded the outcome. */
+  outcomeEvent: HistoryEvent | undefined
   cancelRequested: boolean
+}
+
+/** What a registered query handler answers with, and how its arguments and answer cross. */
+interface QueryHandler {
+  readonly handler: (args: any) => unknown
+  readonly args: Codec<unknown>
+  readonly answer: Codec<unknown>
 }
 
 const BLOCKED: unique symbol = Symbol("blocked")
@@ -135,6 +159,7 @@ const CONTINUE_AS_NEW: unique symbol = Symbol("continueAsNew")
 /** A live workflow run: feed it events, take its commands. */
 export class WorkflowInstance {
   status: WorkflowStatus = "running"
+  /** The workflow's result in its stored (encoded) form: what `WorkflowCompleted` records. */
   result: unknown = undefined
   error: ErrorInfo | undefined = undefined
   divergence: NonDeterminismError | undefined = undefined
@@ -156,13 +181,10 @@ export class WorkflowInstance {
   private readonly ops = new Map<number, Op>()
   private readonly children = new Map<number, ChildState>()
   private readonly childWaiters = new Map<number, Array<Op>>()
-  private readonly signalBuffer: Array<{
-    readonly name: string
-    readonly payload: unknown
-    readonly seq: number
-  }> = []
+  /** Signals received and not yet consumed, in arrival order. */
+  private readonly signalBuffer: Array<EventOf<"SignalReceived">> = []
   private readonly signalWaiters: Array<Op> = []
-  private readonly queries = new Map<string, (args: any) => unknown>()
+  private readonly queries = new Map<string, QueryHandler>()
   private readonly ready: Array<{ fiber: Fiber; resume: Resume }> = []
   /** Trace steps by cmd, when tracing. */
   private readonly stepsByCmd: Array<TraceStep | undefined> = []
@@ -273,9 +295,9 @@ export class WorkflowInstance {
     return [...this.queries.keys()]
   }
 
-  /** Signals received and not yet consumed by a `waitForSignal`, in arrival order. */
+  /** Signals received and not yet consumed by a `waitForSignal`, in arrival order (payloads as recorded). */
   pendingSignals(): Array<{ readonly name: string; readonly payload: unknown; readonly seq: number }> {
-    return [...this.signalBuffer]
+    return this.signalBuffer.map((e) => ({ name: e.name, payload: e.payload, seq: e.seq }))
   }
 
   /** What the workflow is blocked on: open activities, timers, signal waits and children, by cmd. */
@@ -288,15 +310,17 @@ export class WorkflowInstance {
   }
 
   /**
-   * Answers a query with the handler the workflow registered; a handler that throws answers
-   * with its error and leaves the workflow as it was.
+   * Answers a query with the handler the workflow registered: `args` in their encoded form are
+   * decoded for the handler, and its answer is encoded by the query's output schema into a
+   * copy the caller owns. A handler that throws answers with its error, and arguments or an
+   * answer that do not fit answer with an `InvalidPayload`; the workflow is left as it was.
    */
   query(
     name: string,
     args?: unknown
   ): { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: ErrorInfo } {
-    const handler = this.queries.get(name)
-    if (!handler) {
+    const registered = this.queries.get(name)
+    if (!registered) {
       const known = this.queryNames()
       return {
         ok: false,
@@ -306,13 +330,27 @@ export class WorkflowInstance {
         }
       }
     }
+    const decoded = registered.args.decode(args)
+    if (Either.isLeft(decoded))
+      return {
+        ok: false,
+        error: toErrorInfo(InvalidPayload.of(`arguments of query "${name}"`, "args", decoded.left))
+      }
+    let value: unknown
     try {
       // A copy of the generator: a handler's Math.random() must not shift what the workflow draws next.
       const env = { now: this.now, random: this.random.copy() }
-      return { ok: true, value: withLogicalEnvironment(env, () => handler(args)) }
+      value = withLogicalEnvironment(env, () => registered.handler(decoded.right))
     } catch (error) {
       return { ok: false, error: toErrorInfo(error) }
     }
+    const answer = registered.answer.encode(value)
+    if (Either.isLeft(answer))
+      return {
+        ok: false,
+        error: toErrorInfo(InvalidPayload.of(`answer of query "${name}"`, "answer", answer.left))
+      }
+    return { ok: true, value: answer.right }
   }
 
   /**
@@ -345,9 +383,18 @@ export class WorkflowInstance {
       throw this.divergeAt(0, "WorkflowStarted applied twice", describeEvent(e), { kind: "nothing" })
     this.info = { workflowId: e.workflowId, runId: e.runId, workflowType: e.workflowType }
     this.random = new SeededRandom(e.randomSeed)
+    const input = this.decodeRecorded(
+      codecOf(this.definition.input),
+      e.input,
+      0,
+      e,
+      { kind: "Workflow", name: this.definition.name },
+      () => `input of workflow "${this.definition.name}"`,
+      "input"
+    )
     let gen: Iterator<unknown, unknown, unknown>
     try {
-      gen = this.definition.body(e.input)
+      gen = this.definition.body(input)
     } catch (error) {
       this.finish({ ok: false, error })
       return
@@ -397,7 +444,18 @@ export class WorkflowInstance {
     if (!op) return
     const resume: Resume =
       e.type === "ActivityCompleted"
-        ? { ok: true, value: e.result }
+        ? {
+            ok: true,
+            value: this.decodeRecorded(
+              op.codec!,
+              e.result,
+              e.cmd,
+              e,
+              { kind: "Activity", name: op.name! },
+              () => `result of activity "${op.name}"`,
+              "result"
+            )
+          }
         : {
             ok: false,
             error: new ActivityFailure({
@@ -426,13 +484,13 @@ export class WorkflowInstance {
   /** @internal */ onSignal(e: EventOf<"SignalReceived">) {
     const index = this.signalWaiters.findIndex((op) => op.name === e.name)
     if (index < 0) {
-      this.signalBuffer.push({ name: e.name, payload: e.payload, seq: e.seq })
+      this.signalBuffer.push(e)
       return
     }
     const [op] = this.signalWaiters.splice(index, 1)
     this.ops.delete(op!.cmd)
     if (op!.timer) this.emitCancel("TimerCancelled", op!.cmd)
-    this.complete(op!, { ok: true, value: e.payload }, e.seq)
+    this.complete(op!, { ok: true, value: this.decodeSignal(op!.codec!, op!.cmd, e) }, e.seq)
   }
 
   /** @internal */ onChildOutcome(e: EventOf<"ChildWorkflowCompleted"> | EventOf<"ChildWorkflowFailed">) {
@@ -440,6 +498,7 @@ export class WorkflowInstance {
     if (!child) return this.checkLateCompletion(e)
     const step = this.stepsByCmd[e.cmd]
     if (step) step.completedSeq = e.seq
+    child.outcomeEvent = e
     child.outcome =
       e.type === "ChildWorkflowCompleted"
         ? { ok: true, value: e.result }
@@ -456,8 +515,60 @@ export class WorkflowInstance {
     this.childWaiters.delete(e.cmd)
     for (const op of waiters) {
       this.ops.delete(op.cmd)
-      this.complete(op, child.outcome, e.seq)
+      this.complete(op, this.childOutcome(child, op.cmd), e.seq)
     }
+  }
+
+  /** A child's outcome for the waiter at `cmd`: each gets its own decoded copy of the result. */
+  private childOutcome(child: ChildState, cmd: number): Resume {
+    const outcome = child.outcome!
+    if (!outcome.ok) return outcome
+    const value = this.decodeRecorded(
+      child.output,
+      outcome.value,
+      cmd,
+      child.outcomeEvent!,
+      { kind: "StartChild", name: child.workflowType },
+      () => `result of child workflow "${child.workflowType}"`,
+      "result"
+    )
+    return { ok: true, value }
+  }
+
+  private decodeSignal(codec: Codec<unknown>, cmd: number, e: EventOf<"SignalReceived">): unknown {
+    return this.decodeRecorded(
+      codec,
+      e.payload,
+      cmd,
+      e,
+      { kind: "WaitForSignal", name: e.name },
+      () => `payload of signal "${e.name}"`,
+      "payload"
+    )
+  }
+
+  /**
+   * Invariant 8: a fresh decoded copy of a recorded value for workflow code. A value the
+   * code's schema refuses is a history this code cannot run: a divergence at `cmd`.
+   */
+  private decodeRecorded(
+    codec: Codec<unknown>,
+    stored: unknown,
+    cmd: number,
+    event: HistoryEvent,
+    actual: DivergenceSide,
+    what: () => string,
+    root: string
+  ): unknown {
+    const decoded = codec.decode(stored)
+    if (Either.isRight(decoded)) return decoded.right
+    const error = InvalidPayload.of(what(), root, decoded.left)
+    throw this.divergeAt(
+      cmd,
+      `the recorded ${root} does not decode: ${error.message}`,
+      describeEvent(event),
+      actual
+    )
   }
 
   /** @internal */ onCancelRequested(e: EventOf<"CancelRequested">) {
@@ -542,7 +653,7 @@ export class WorkflowInstance {
             input: d.input,
             options: d.options
           })
-        return this.block(fiber, { cmd, kind: "activity", fiber, step, name: d.name })
+        return this.block(fiber, { cmd, kind: "activity", fiber, step, name: d.name, codec: d.output })
       case "Sleep":
         if (!this.expect(cmd, d, "TimerStarted", "sleep"))
           this.emitNew(cmd, d, {
@@ -557,7 +668,7 @@ export class WorkflowInstance {
         return this.onWaitForSignal(fiber, cmd, d, step)
       case "OnQuery":
         this.expect(cmd, d, undefined)
-        this.queries.set(d.name, d.handler)
+        this.queries.set(d.name, { handler: d.handler, args: d.args, answer: d.answer })
         return this.resolved(step, undefined)
       case "SideEffect": {
         const recorded = this.expect(cmd, d, "SideEffectRecorded", d.kind)
@@ -570,17 +681,23 @@ export class WorkflowInstance {
       }
       case "Info":
         this.expect(cmd, d, undefined)
-        return this.resolved(step, this.info)
+        return this.resolved(step, { ...this.info! })
       case "StartChild":
         return this.onStartChild(fiber, cmd, d, step)
       case "ChildResult":
         return this.onChildResult(fiber, cmd, d, step)
       case "Combine":
         return this.onCombine(fiber, cmd, d, step)
-      case "ContinueAsNew":
+      case "ContinueAsNew": {
         this.expect(cmd, d, undefined)
-        this.finish({ ok: false, error: { [CONTINUE_AS_NEW]: true, input: d.input } })
+        const input = codecOf(this.definition.input).encode(d.input)
+        if (Either.isLeft(input)) {
+          const what = `continue-as-new input of workflow "${this.definition.name}"`
+          return { ok: false, error: InvalidPayload.of(what, "input", input.left) }
+        }
+        this.finish({ ok: false, error: { [CONTINUE_AS_NEW]: true, input: input.right } })
         return BLOCKED
+      }
     }
   }
 
@@ -610,7 +727,7 @@ export class WorkflowInstance {
       this.expect(cmd, d, undefined)
       const [signal] = this.signalBuffer.splice(index, 1)
       if (step) step.completedSeq = signal!.seq
-      return this.resolved(step, signal!.payload)
+      return this.resolved(step, this.decodeSignal(d.payload, cmd, signal!))
     }
     if (d.timeoutMs === 0) {
       // A poll: nothing buffered means nothing arrived, at once and with no timer.
@@ -630,7 +747,7 @@ export class WorkflowInstance {
     } else {
       this.expect(cmd, d, undefined)
     }
-    const op: Op = { cmd, kind: "signal", fiber, step, name: d.name, timer }
+    const op: Op = { cmd, kind: "signal", fiber, step, name: d.name, timer, codec: d.payload }
     this.signalWaiters.push(op)
     return this.block(fiber, op)
   }
@@ -654,7 +771,9 @@ export class WorkflowInstance {
     this.children.set(cmd, {
       workflowType: d.workflowType,
       workflowId,
+      output: d.output,
       outcome: undefined,
+      outcomeEvent: undefined,
       cancelRequested: false
     })
     if (!d.wait) return this.resolved(step, childHandle(workflowId, cmd))
@@ -674,7 +793,7 @@ export class WorkflowInstance {
         ok: false,
         error: new TypeError(`no child workflow was started at cmd ${d.childCmd}`)
       } as const
-    if (child.outcome) return this.settleStep(step, child.outcome)
+    if (child.outcome) return this.settleStep(step, this.childOutcome(child, cmd))
     return this.waitChild(fiber, cmd, d.childCmd, step)
   }
 
@@ -835,8 +954,9 @@ export class WorkflowInstance {
     }
   }
 
-  private finish(outcome: Resume) {
+  private finish(returned: Resume) {
     if (this.status !== "running") return
+    const outcome = returned.ok ? this.encodeResult(returned.value) : returned
     for (const op of [...this.ops.values()]) this.cancelOp(op)
     this.ready.length = 0
     let terminal: Command
@@ -849,7 +969,7 @@ export class WorkflowInstance {
       this.status = "continued-as-new"
     } else if (outcome.error instanceof Cancelled) {
       terminal = { type: "WorkflowCancelled", reason: this.cancelRequested ?? outcome.error.reason }
-      this.error = toErrorInfo(outcome.error)
+      this.error = cancelledError(terminal.reason)
       this.status = "cancelled"
     } else {
       terminal = { type: "WorkflowFailed", error: toErrorInfo(outcome.error) }
@@ -872,6 +992,16 @@ export class WorkflowInstance {
     }
     this.checkNew(this.lastCmd + 1, () => ({ kind: terminal.type }))
     this.commands.push(terminal)
+  }
+
+  /** Invariant 8: the workflow's result in its stored form, or the run fails where it cannot be stored. */
+  private encodeResult(value: unknown): Resume {
+    const encoded = codecOf(this.definition.output).encode(value)
+    if (Either.isRight(encoded)) return { ok: true, value: encoded.right }
+    return {
+      ok: false,
+      error: InvalidPayload.of(`result of workflow "${this.definition.name}"`, "result", encoded.left)
+    }
   }
 
   // ---- matching and producing ------------------------------------------------------------
@@ -1132,6 +1262,7 @@ const describeValue = (value: unknown): string => {
 
 export interface ReplayResult {
   readonly status: WorkflowStatus
+  /** In its stored (encoded) form, as the history records it. */
   readonly result: unknown
   readonly error: ErrorInfo | undefined
   readonly divergence: NonDeterminismError | undefined

@@ -23,8 +23,10 @@ import {
   type WorkflowInfo,
   type Yieldable
 } from "./descriptor"
+import { codecOf } from "./codec"
 import {
   durationToMillis,
+  encodeOrThrow,
   type QueryDefinition,
   type SignalDefinition,
   type WorkflowDefinition
@@ -43,7 +45,8 @@ export const sleep = (duration: Duration.DurationInput): Sleep =>
  * Takes the oldest unconsumed signal of this name, waiting for one if none has arrived.
  * Signals are stored on arrival, so one sent before the workflow waits is not lost. With a
  * timeout, resolves to `undefined` when the timeout fires first; `timeout: 0` polls: the
- * oldest buffered signal, or `undefined` at once (no timer, nothing recorded).
+ * oldest buffered signal, or `undefined` at once (no timer, nothing recorded). The payload is
+ * a decoded copy of the recorded one (the signal's schema applies), live and on replay.
  *
  * @example const approval = yield* waitForSignal(Approval, { timeout: "7 days" })
  */
@@ -59,19 +62,27 @@ export function waitForSignal<A>(
   return makeDescriptor<WaitForSignal<A | undefined>>({
     _tag: "WaitForSignal",
     name: signal.name,
-    timeoutMs: options?.timeout === undefined ? undefined : durationToMillis(options.timeout)
+    timeoutMs: options?.timeout === undefined ? undefined : durationToMillis(options.timeout),
+    payload: codecOf(signal.schema)
   })
 }
 
 /**
  * Registers the handler that answers a query from now on (a later registration replaces it).
  * Handlers must only read workflow state; one that throws answers with its error and the
- * workflow is unharmed.
+ * workflow is unharmed. The handler gets decoded arguments and its answer is encoded by the
+ * query's schemas: the caller gets a copy, never the workflow's own object.
  *
  * @example yield* onQuery(Status, () => stage)
  */
 export const onQuery = <A, Args>(query: QueryDefinition<A, Args>, handler: (args: Args) => A): OnQuery =>
-  makeDescriptor<OnQuery>({ _tag: "OnQuery", name: query.name, handler })
+  makeDescriptor<OnQuery>({
+    _tag: "OnQuery",
+    name: query.name,
+    handler,
+    args: codecOf(query.args),
+    answer: codecOf(query.output)
+  })
 
 /** The current time in epoch ms, recorded: a replay returns the same value. */
 export const now = (): SideEffect<number> =>
@@ -93,34 +104,43 @@ export interface ChildOptions {
   readonly id?: string
 }
 
+const startChildDescriptor = <A>(
+  definition: WorkflowDefinition<any, any>,
+  input: unknown,
+  options: ChildOptions,
+  wait: boolean
+) =>
+  makeDescriptor<StartChild<A>>({
+    _tag: "StartChild",
+    workflowType: definition.name,
+    input: encodeOrThrow(
+      codecOf(definition.input),
+      input,
+      `input of child workflow "${definition.name}"`,
+      "input"
+    ),
+    workflowId: options.id,
+    wait,
+    output: codecOf(definition.output)
+  })
+
 /**
  * Starts a child workflow and waits for its result. The child has its own history, linked to
  * the parent; its failure throws `ChildWorkflowFailure`; cancelling the parent cancels it.
+ * The input is encoded by the child's input schema at the call (`InvalidPayload` is thrown
+ * there when it does not fit); the result is a decoded copy of the child's recorded result.
  *
  * @example const out = yield* child(agentTask, { subtask }, { id: `task-${i}` })
  */
 export const child = <I, O>(definition: WorkflowDefinition<I, O>, input: I, options: ChildOptions = {}) =>
-  makeDescriptor<StartChild<O>>({
-    _tag: "StartChild",
-    workflowType: definition.name,
-    input,
-    workflowId: options.id,
-    wait: true
-  })
+  startChildDescriptor<O>(definition, input, options, true)
 
 /** Starts a child workflow without waiting; `yield* handle.result()` waits later. */
 export const startChild = <I, O>(
   definition: WorkflowDefinition<I, O>,
   input: I,
   options: ChildOptions = {}
-) =>
-  makeDescriptor<StartChild<ChildHandle<O>>>({
-    _tag: "StartChild",
-    workflowType: definition.name,
-    input,
-    workflowId: options.id,
-    wait: false
-  })
+) => startChildDescriptor<ChildHandle<O>>(definition, input, options, false)
 
 /** What `startChild` resolves to. */
 export const childHandle = <A>(workflowId: string, cmd: number): ChildHandle<A> => ({
@@ -178,7 +198,11 @@ export const race = <const T extends Branches>(branches: T): Combine<RaceResult<
  */
 export const patched = (patchId: string): Patched => makeDescriptor<Patched>({ _tag: "Patched", patchId })
 
-/** Ends this run and starts a new one of the same workflow with `input` and an empty history. */
+/**
+ * Ends this run and starts a new one of the same workflow with `input` and an empty history.
+ * The input is encoded by the workflow's input schema at the yield; one that does not fit
+ * throws `InvalidPayload` there.
+ */
 export const continueAsNew = <I>(input: I): ContinueAsNew =>
   makeDescriptor<ContinueAsNew>({ _tag: "ContinueAsNew", input })
 

@@ -12,6 +12,7 @@ export type ReplayReport =
   | {
       readonly _tag: "Matched"
       readonly status: WorkflowStatus
+      /** In its stored (encoded) form: compare it with the file's `workflow.result`. */
       readonly result: unknown
       readonly error: ErrorInfo | undefined
     }

@@ -19,7 +19,7 @@ import {
   workflow,
   type Descriptor
 } from "../core"
-import { extractCode, llmChat, parseReview, refactorRequest, reviewRequest, type Review } from "../agents"
+import { extractCode, llmChat, parseReview, refactorRequest, Review, reviewRequest } from "../agents"
 import { DurationString, durationMillis } from "./duration"
 
 /** The default time a reviewer has to answer. */
@@ -31,6 +31,9 @@ export const CodeReviewInput = Schema.Struct({
   reviewer: Schema.optional(Schema.String),
   /** How long to wait for the approval signal (default `"7 days"`). */
   approvalTimeout: Schema.optional(DurationString)
+}).annotations({
+  description: "The code to review, who approves it, and how long they have",
+  examples: [{ code: "function add(a, b) { return a + b }", reviewer: "ada", approvalTimeout: "2 days" }]
 })
 export type CodeReviewInput = typeof CodeReviewInput.Type
 
@@ -40,12 +43,19 @@ export const CodeReviewApproval = defineSignal(
   Schema.Struct({ approved: Schema.Boolean, feedback: Schema.optional(Schema.String) })
 )
 
-export type CodeReviewStage = "reviewing" | "awaiting-approval" | "merging" | "refactoring" | "done"
+export const CodeReviewStage = Schema.Literal(
+  "reviewing",
+  "awaiting-approval",
+  "merging",
+  "refactoring",
+  "done"
+)
+export type CodeReviewStage = typeof CodeReviewStage.Type
 
 /** Where the review is, and the LLM's review once it exists. */
-export const CodeReviewStatus = defineQuery<{ readonly stage: CodeReviewStage; readonly review?: Review }>(
-  "status"
-)
+export const CodeReviewStatus = defineQuery("status", {
+  output: Schema.Struct({ stage: CodeReviewStage, review: Schema.optional(Review) })
+})
 
 export const Notification = Schema.Struct({
   /** Who is told: the reviewer, or `"reviewers"` when none was named. */
@@ -83,22 +93,24 @@ export const merge = activity("merge", {
   timeout: "1 minute"
 })
 
-export type CodeReviewResult =
-  | {
-      readonly outcome: "merged"
-      readonly review: Review
-      readonly merge: MergeResult
-      readonly feedback?: string
-    }
-  | {
-      readonly outcome: "refactored"
-      readonly review: Review
-      readonly feedback: string | undefined
-      /** The refactored code (not merged: it goes through review again). */
-      readonly code: string
-      readonly model: string
-    }
-  | { readonly outcome: "timed-out"; readonly review: Review; readonly waited: string }
+export const CodeReviewResult = Schema.Union(
+  Schema.Struct({
+    outcome: Schema.Literal("merged"),
+    review: Review,
+    merge: MergeResult,
+    feedback: Schema.optional(Schema.String)
+  }),
+  Schema.Struct({
+    outcome: Schema.Literal("refactored"),
+    review: Review,
+    feedback: Schema.optional(Schema.String),
+    /** The refactored code (not merged: it goes through review again). */
+    code: Schema.String,
+    model: Schema.String
+  }),
+  Schema.Struct({ outcome: Schema.Literal("timed-out"), review: Review, waited: Schema.String })
+).annotations({ description: "Merged, refactored with the reviewer's feedback, or timed out" })
+export type CodeReviewResult = typeof CodeReviewResult.Type
 
 /**
  * Reads the review out of the model's answer. A real model may answer in prose; then the
@@ -131,7 +143,12 @@ const reviewOf = (content: string): Review => {
  */
 export const codeReview = workflow(
   "codeReview",
-  { input: CodeReviewInput, signals: [CodeReviewApproval], queries: [CodeReviewStatus] },
+  {
+    input: CodeReviewInput,
+    output: CodeReviewResult,
+    signals: [CodeReviewApproval],
+    queries: [CodeReviewStatus]
+  },
   function* ({ code, reviewer, approvalTimeout }): Generator<Descriptor, CodeReviewResult, any> {
     let stage: CodeReviewStage = "reviewing"
     let review: Review | undefined

@@ -15,7 +15,7 @@ export const MAX_ITEMS = 100
 export const FanOutFanInInput = Schema.Struct({
   /** The texts to analyse, one activity each. */
   items: Schema.Array(Schema.String).pipe(Schema.minItems(1), Schema.maxItems(MAX_ITEMS))
-})
+}).annotations({ examples: [{ items: ["durable execution", "for AI agents", "on one SQLite file"] }] })
 export type FanOutFanInInput = typeof FanOutFanInInput.Type
 
 export const TextStats = Schema.Struct({
@@ -33,14 +33,15 @@ export const analyzeText = activity("analyzeText", {
   timeout: "30 seconds"
 })
 
-export interface FanOutFanInResult {
-  readonly items: number
-  readonly words: number
-  readonly characters: number
+export const FanOutFanInResult = Schema.Struct({
+  items: Schema.Number,
+  words: Schema.Number,
+  characters: Schema.Number,
   /** The item with the most words (the first, on a tie). */
-  readonly longest: string
-  readonly perItem: ReadonlyArray<TextStats>
-}
+  longest: Schema.String,
+  perItem: Schema.Array(TextStats)
+})
+export type FanOutFanInResult = typeof FanOutFanInResult.Type
 
 /**
  * Analyses every item in parallel and sums the counts.
@@ -49,7 +50,7 @@ export interface FanOutFanInResult {
  */
 export const fanOutFanIn = workflow(
   "fanOutFanIn",
-  { input: FanOutFanInInput },
+  { input: FanOutFanInInput, output: FanOutFanInResult },
   function* ({ items }): Generator<Descriptor, FanOutFanInResult, any> {
     const perItem = yield* all(items.map((item) => analyzeText(item)))
     const longest = perItem.reduce((best, s) => (s.words > best.words ? s : best))

@@ -12,6 +12,11 @@
  *    executor retries, so a restart resumes the backoff where it was).
  * 4. A cancelled task's AbortSignal fires, its attempt is interrupted, and no outcome of it
  *    is reported.
+ * 5. Values cross as core/codec.ts says: each attempt gets its own decoded copy of the recorded
+ *    input, and a result is encoded by the output schema into an owned copy when the attempt
+ *    returns; one that does not fit, or that JSON cannot hold, fails the activity for good
+ *    (`InvalidActivityPayload`, naming the field). Heartbeat details are checked and copied
+ *    when given: what the next attempt is handed is the same live and after a restart.
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -19,11 +24,18 @@ import * as Exit from "effect/Exit"
 import * as Cause from "effect/Cause"
 import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
-import * as Schema from "effect/Schema"
 import * as Data from "effect/Data"
 import * as Either from "effect/Either"
-import type { ParseError } from "effect/ParseResult"
-import { toErrorInfo, type ActivityOptions, type ErrorInfo } from "../core"
+import {
+  InvalidPayload,
+  codecOf,
+  toErrorInfo,
+  toJson,
+  type ActivityOptions,
+  type Codec,
+  type CodecIssue,
+  type ErrorInfo
+} from "../core"
 import type { ActivityContext, RegisteredActivity } from "./activity"
 import { commandKey } from "./command-key"
 import { nextRetryDelay, resolvePolicy } from "./retry-policy"
@@ -81,10 +93,10 @@ class AttemptAbort {
   }
 }
 
-/** An implementation with its payload codecs, made once (deriving them per attempt showed). */
+/** An implementation with its payload codecs, looked up once. */
 interface Registered extends RegisteredActivity {
-  readonly decodeInput: ((input: unknown) => Either.Either<unknown, ParseError>) | undefined
-  readonly encodeOutput: ((output: unknown) => Either.Either<unknown, ParseError>) | undefined
+  readonly input: Codec<unknown>
+  readonly output: Codec<unknown>
 }
 
 /** An attempt under way: its abort, and its fiber when it runs as one. */
@@ -93,9 +105,9 @@ interface Running {
   fiber?: Fiber.RuntimeFiber<unknown, unknown>
 }
 
-const schemaError = (what: string, activity: string, error: unknown): ErrorInfo => ({
+const payloadError = (root: "input" | "result", activity: string, issue: CodecIssue): ErrorInfo => ({
   name: "InvalidActivityPayload",
-  message: `activity "${activity}": invalid ${what}: ${(error as Error).message}`,
+  message: InvalidPayload.of(`${root} of activity "${activity}"`, root, issue).message,
   nonRetryable: true
 })
 
@@ -108,11 +120,7 @@ export const makeActivityExecutor = (
     const registry = new Map<string, Registered>(
       registered.map((r) => [
         r.definition.activityName,
-        {
-          ...r,
-          decodeInput: r.definition.input && Schema.decodeUnknownEither(r.definition.input),
-          encodeOutput: r.definition.output && Schema.encodeUnknownEither(r.definition.output)
-        }
+        { ...r, input: codecOf(r.definition.input), output: codecOf(r.definition.output) }
       ])
     )
     const running = new Map<string, Running>()
@@ -150,26 +158,19 @@ export const makeActivityExecutor = (
       get signal() {
         return controller.signal
       },
-      lastHeartbeat: task.lastHeartbeat,
-      heartbeat: beat,
+      // Its own copy: what one attempt does to it is not what the next is handed.
+      lastHeartbeat: Either.getOrUndefined(toJson(task.lastHeartbeat)),
+      heartbeat(details) {
+        // Invariant 5: checked and copied here, where the implementation gives them.
+        const copied = toJson(details)
+        if (Either.isLeft(copied))
+          throw InvalidPayload.of(`heartbeat details of activity "${task.name}"`, "details", copied.left)
+        beat(copied.right)
+      },
       emit(chunk) {
         if (!controller.aborted) callbacks.emit(task, chunk)
       }
     })
-
-    const decodeInput = (task: ActivityTask, activity: Registered): Either.Either<unknown, ErrorInfo> =>
-      activity.decodeInput
-        ? Either.mapLeft(activity.decodeInput(task.input), (e) => schemaError("input", task.name, e))
-        : Either.right(task.input)
-
-    const encodeOutput = (
-      task: ActivityTask,
-      activity: Registered,
-      value: unknown
-    ): Either.Either<unknown, ErrorInfo> =>
-      activity.encodeOutput
-        ? Either.mapLeft(activity.encodeOutput(value), (e) => schemaError("output", task.name, e))
-        : Either.right(value)
 
     /** What an implementation returned, as an Effect: value, Promise or Effect alike. */
     const lift = (out: unknown): Effect.Effect<unknown, unknown> => {
@@ -238,9 +239,12 @@ export const makeActivityExecutor = (
         })
         return release()
       }
-      const input = decodeInput(task, activity)
-      if (Either.isLeft(input))
-        return finish(task, activity, Exit.fail({ error: input.left, details: task.lastHeartbeat }))
+      // Invariant 5: the attempt's own copy of the recorded input.
+      const input = activity.input.decode(task.input)
+      if (Either.isLeft(input)) {
+        const error = payloadError("input", task.name, input.left)
+        return finish(task, activity, Exit.fail({ error, details: task.lastHeartbeat }))
+      }
       const controller = new AttemptAbort()
       const entry: Running = { controller }
       running.set(k, entry)
@@ -302,10 +306,10 @@ export const makeActivityExecutor = (
       const number = task.failedAttempts + 1
       let failure: { error: ErrorInfo; details: unknown }
       if (Exit.isSuccess(exit)) {
-        const output = encodeOutput(task, activity, exit.value)
+        const output = activity.output.encode(exit.value)
         if (Either.isRight(output))
           return callbacks.report(task, { _tag: "Completed", attempt: number, result: output.right })
-        failure = { error: output.left, details: task.lastHeartbeat }
+        failure = { error: payloadError("result", task.name, output.left), details: task.lastHeartbeat }
       } else {
         const squashed = Cause.squash(exit.cause) as { error: unknown; details: unknown }
         failure = {

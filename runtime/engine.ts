@@ -17,6 +17,11 @@
  *    is retried when the engine starts, so deploying code that matches resumes it.
  * 6. A run that closes notifies its parent in the parent's own task (the child's
  *    `parentNotified` flag is set in that same commit), and cancels its open children.
+ * 7. Values are stored in their encoded form, checked where they enter (payload-validation.ts):
+ *    nothing of a value refused is stored. Readers of rows get fresh copies of that form;
+ *    `result` and typed queries decode it with the registered definition's schema.
+ * 8. `result` waits with one entry on the run, told by the commit that closes it: no stream,
+ *    no polling; a run closed before costs one read.
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -26,13 +31,21 @@ import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import {
+  divergenceOf,
   HISTORY_FORMAT,
+  InvalidPayload,
   WorkflowInstance,
+  cancelledError,
+  codecOf,
   terminalTypes,
+  workflowIdProblem,
   type Command,
+  type Divergence,
   type HistoryEvent,
   type HistoryFile,
   type Incoming,
+  type QueryDefinition,
+  type SignalDefinition,
   type WorkflowDefinition
 } from "../core"
 import type { RegisteredActivity } from "./activity"
@@ -40,18 +53,25 @@ import { makeActivityExecutor, type ActivityOutcome, type ActivityTask } from ".
 import {
   Engine,
   type ListFilter,
+  type ResultOptions,
   type RunStatus,
+  type StartedWorkflow,
+  type StartOptions,
   type StreamItem,
   type WorkflowDescription,
   type WorkflowTypeInfo
 } from "./engine-api"
 import {
+  InvalidWorkflowId,
   QueryFailed,
   StoreError,
   UnknownName,
   WorkflowAlreadyRunning,
   WorkflowClosed,
-  WorkflowNotFound
+  WorkflowNotFound,
+  WorkflowRunContinued,
+  WorkflowRunFailed,
+  WorkflowStuck
 } from "./errors"
 import { activityTask, OpenActivities, openTimers } from "./open-commands"
 import { decodeSnapshot, SnapshotTrail, type Snapshot } from "./snapshot"
@@ -66,9 +86,19 @@ import {
   type WriteSet
 } from "./store"
 import { timeOrderedId } from "./ids"
-import { jsonSchemaOf, validate } from "./payload-validation"
-import { OPEN, RunState, statusOfTerminal, type Ack, type CommitInFlight, type InboxItem } from "./run-state"
+import { longSleeps } from "./long-sleeps"
+import { jsonSchemaOf, toStoredPayload } from "./payload-validation"
+import {
+  OPEN,
+  RunState,
+  statusOfTerminal,
+  type Ack,
+  type ClosedRun,
+  type CommitInFlight,
+  type InboxItem
+} from "./run-state"
 import { decodeCursor, encodeCursor, summary } from "./run-views"
+import { fromStoredText, toStoredText } from "./stored-value"
 import { makeTimerQueue } from "./timer-queue"
 
 export interface EngineOptions {
@@ -88,7 +118,39 @@ export interface EngineOptions {
 /** The engine and the store it runs on (`StoreLive`: SQLite, or PostgreSQL with a database URL). */
 export interface EngineConfig extends EngineOptions, StoreConfig {}
 
-const toJson = (value: unknown): string => JSON.stringify(value ?? null)
+/** A definition or its name, as a call's typed form and its form by name take it. */
+const named = <D extends { readonly name: string }>(given: D | string) =>
+  typeof given === "string" ? { name: given, typed: undefined } : { name: given.name, typed: given }
+
+/** Where a newest-first listing goes on from: the runs strictly older than this one. */
+interface ListPosition {
+  readonly createdAt: number
+  readonly runId: string
+}
+
+/** The earlier of two list positions (the one that leaves fewer runs). */
+const earliest = (a: ListPosition | undefined, b: ListPosition | undefined) =>
+  a === undefined
+    ? b
+    : b === undefined
+      ? a
+      : a.createdAt < b.createdAt || (a.createdAt === b.createdAt && a.runId < b.runId)
+        ? a
+        : b
+
+/** One line for a run found stuck: who, why, and where in the code. */
+const stuckLine = (row: RunRow): string => {
+  const divergence = storedDivergence(row)
+  const at = divergence?.actual.location ?? divergence?.expected.location
+  return (
+    `workflow "${row.workflowId}" (${row.type}, run ${row.runId}) is stuck: ${divergence?.message ?? "no divergence recorded"}` +
+    `${at ? ` at ${at}` : ""}; what arrives for it is stored until code that matches its history is deployed`
+  )
+}
+
+/** A stuck run's divergence as its row stores it, with its message. */
+const storedDivergence = (row: RunRow): Divergence | undefined =>
+  row.divergenceJson === undefined ? undefined : divergenceOf(JSON.parse(row.divergenceJson))
 
 const makeEngine = (config: EngineOptions) =>
   Effect.gen(function* () {
@@ -132,6 +194,7 @@ const makeEngine = (config: EngineOptions) =>
     const unregister = (run: RunState) => {
       // Its readers read the store instead: instanceOf replays what is committed there.
       answerReaders(run, undefined)
+      tellResultWaiters(run, undefined)
       runs.delete(run.row.runId)
       if (current.get(run.row.workflowId) === run) current.delete(run.row.workflowId)
       // Nothing reads it again, and a run that lived through two scavenges is in the old
@@ -222,12 +285,12 @@ const makeEngine = (config: EngineOptions) =>
         const rebuilding = batch.filter((r) => runs.has(r.row.runId) && r.committed && needsRebuild(r))
         if (rebuilding.length === 0) return loaded
         const ids = rebuilding.map((r) => r.row.runId)
-        const snapshots =
-          snapshotEvery > 0 ? yield* store.snapshotsOf(ids) : new Map<string, { seq: number; body: string }>()
         const prefixes = new Map<string, Snapshot>()
-        for (const [runId, snapshot] of snapshots) {
-          const decoded = decodeSnapshot(snapshot.seq, snapshot.body)
-          if (decoded) prefixes.set(runId, decoded)
+        if (snapshotEvery > 0) {
+          for (const [runId, segments] of yield* store.snapshotsOf(ids)) {
+            const decoded = decodeSnapshot(segments)
+            if (decoded) prefixes.set(runId, decoded)
+          }
         }
         const tails = yield* store.historiesOf(
           ids.map((runId) => ({ runId, afterSeq: prefixes.get(runId)?.seq ?? 0 }))
@@ -240,6 +303,12 @@ const makeEngine = (config: EngineOptions) =>
       })
 
     const BATCH = 256
+
+    /**
+     * Invariant 5, made visible: the runs found stuck by this batch (those still stuck at
+     * start are found again then), logged one line each once the batch is done.
+     */
+    const foundStuck: Array<RunRow> = []
 
     const pumpOnce = Effect.gen(function* () {
       const batch = ready.splice(0, BATCH)
@@ -269,6 +338,7 @@ const makeEngine = (config: EngineOptions) =>
           yield* Effect.logError(`workflow task of ${run.row.workflowId} failed`, defect)
         }
       }
+      for (const row of foundStuck.splice(0)) yield* Effect.logWarning(stuckLine(row))
       return true
     })
 
@@ -389,6 +459,14 @@ const makeEngine = (config: EngineOptions) =>
       /** What follows the commit, in order (invariant 2). */
       readonly after: Array<() => void>
       readonly newRuns: Array<RunState>
+    }
+
+    /** Invariant 8: each `result` caller waiting on the run is told once. */
+    const tellResultWaiters = (run: RunState, closed: ClosedRun | undefined) => {
+      const waiters = run.resultWaiters
+      if (!waiters) return
+      run.resultWaiters = undefined
+      for (const waiter of waiters) Deferred.unsafeDone(waiter, Exit.succeed(closed))
     }
 
     const answerReaders = (run: RunState, instance: WorkflowInstance | undefined) => {
@@ -570,7 +648,11 @@ const makeEngine = (config: EngineOptions) =>
       const { run, writes, after } = task
       const row = run.row
       for (const command of commands) {
-        const event = append(task, command)
+        // The next run's id goes in the event that ends this one: a reader of the closed run follows the chain.
+        const event = append(
+          task,
+          command.type === "WorkflowContinuedAsNew" ? { ...command, nextRunId: timeOrderedId() } : command
+        )
         switch (event.type) {
           case "ActivityScheduled": {
             const scheduled = activityTask(row, event)
@@ -600,17 +682,17 @@ const makeEngine = (config: EngineOptions) =>
             break
           }
           case "WorkflowCompleted":
-            close(task, "completed", { resultJson: toJson(event.result) })
+            close(task, "completed", { resultJson: toStoredText(event.result) })
             break
           case "WorkflowFailed":
             close(task, "failed", { error: event.error })
             break
           case "WorkflowCancelled":
-            close(task, "cancelled", { error: { name: "Cancelled", message: event.reason } })
+            close(task, "cancelled", { error: cancelledError(event.reason) })
             break
           case "WorkflowContinuedAsNew":
-            continueAsNew(task, event.input)
-            close(task, "continued-as-new", {})
+            continueAsNew(task, event.input, event.nextRunId!)
+            close(task, "continued-as-new", { nextRunId: event.nextRunId })
             break
         }
       }
@@ -630,20 +712,23 @@ const makeEngine = (config: EngineOptions) =>
       run.row.divergenceJson = JSON.stringify(instance.divergence)
       run.rowChanged = true
       dropInstance(run)
+      foundStuck.push(run.row)
     }
 
     const makeRow = (options: {
       readonly workflowId: string
       readonly definition: WorkflowDefinition<any, any>
+      /** In its stored form. */
       readonly input: unknown
       readonly parent: RunRow["parent"]
       readonly now: number
+      readonly runId?: string
     }): RunRow => ({
-      runId: timeOrderedId(),
+      runId: options.runId ?? timeOrderedId(),
       workflowId: options.workflowId,
       type: options.definition.name,
       status: "running",
-      inputJson: toJson(options.input),
+      inputJson: toStoredText(options.input),
       resultJson: undefined,
       error: undefined,
       divergenceJson: undefined,
@@ -667,6 +752,7 @@ const makeEngine = (config: EngineOptions) =>
         readonly input: unknown
         readonly parent: RunRow["parent"]
         readonly continuedFromRunId?: string
+        readonly runId?: string
       }
     ): RunState => {
       const row = makeRow({ ...options, now: task.now })
@@ -713,6 +799,12 @@ const makeEngine = (config: EngineOptions) =>
             .message
         )
       }
+      const problem = workflowIdProblem(event.workflowId)
+      if (problem !== undefined)
+        return fail(
+          "InvalidWorkflowId",
+          new InvalidWorkflowId({ workflowId: event.workflowId, problem }).message
+        )
       const existing = current.get(event.workflowId)
       if (existing && OPEN.has(existing.row.status)) {
         return fail(
@@ -720,7 +812,12 @@ const makeEngine = (config: EngineOptions) =>
           new WorkflowAlreadyRunning({ workflowId: event.workflowId, runId: existing.row.runId }).message
         )
       }
-      const input = validate("input", definition.input, event.input)
+      const input = toStoredPayload(
+        definition.input,
+        event.input,
+        `input of workflow "${definition.name}"`,
+        "input"
+      )
       if (Either.isLeft(input)) return fail("InvalidPayload", input.left.message)
       newRun(task, {
         workflowId: event.workflowId,
@@ -730,7 +827,7 @@ const makeEngine = (config: EngineOptions) =>
       })
     }
 
-    const continueAsNew = (task: Task, input: unknown) => {
+    const continueAsNew = (task: Task, input: unknown, runId: string) => {
       const { run } = task
       run.row.current = false
       run.rowChanged = true
@@ -739,7 +836,8 @@ const makeEngine = (config: EngineOptions) =>
         definition: run.definition!,
         input,
         parent: run.row.parent,
-        continuedFromRunId: run.row.runId
+        continuedFromRunId: run.row.runId,
+        runId
       })
       // The new run takes the parent link: the parent hears of the last run only.
       run.row.parentNotified = true
@@ -748,7 +846,11 @@ const makeEngine = (config: EngineOptions) =>
     const close = (
       task: Task,
       status: RunStatus,
-      outcome: { readonly resultJson?: string; readonly error?: RunRow["error"] }
+      outcome: {
+        readonly resultJson?: string
+        readonly error?: RunRow["error"]
+        readonly nextRunId?: string | undefined
+      }
     ) => {
       const { run } = task
       const row = run.row
@@ -757,7 +859,10 @@ const makeEngine = (config: EngineOptions) =>
       run.rowChanged = true
       row.resultJson = outcome.resultJson
       row.error = outcome.error
+      // Nothing rebuilds a closed run from its snapshots; one this short has none.
+      if (snapshotEvery === 0 || row.lastSeq >= snapshotEvery) task.writes.snapshotsDropped.push(row.runId)
       task.after.push(() => {
+        tellResultWaiters(run, { row: run.committed ?? row, nextRunId: outcome.nextRunId })
         unregister(run)
         publish(row.runId, { _tag: "end", status })
         listeners.delete(row.runId)
@@ -780,7 +885,7 @@ const makeEngine = (config: EngineOptions) =>
           ? {
               type: "ChildWorkflowCompleted",
               cmd: parentRef.cmd,
-              result: row.resultJson === undefined ? null : JSON.parse(row.resultJson)
+              result: fromStoredText(row.resultJson ?? "")
             }
           : {
               type: "ChildWorkflowFailed",
@@ -817,6 +922,7 @@ const makeEngine = (config: EngineOptions) =>
         reason: `workflow type "${run.row.type}" is not registered with this engine; known: ${[...definitions.keys()].join(", ")}`
       })
       run.rowChanged = true
+      foundStuck.push(run.row)
     }
 
     /** Rebuilds the instance by replay of the snapshot and the tail (or the whole history). */
@@ -857,6 +963,7 @@ const makeEngine = (config: EngineOptions) =>
         // Once more with source locations, so the divergence names the line that yields the new command.
         const located = WorkflowInstance.replay(run.definition!, history, { trace: true, locations: true })
         row.divergenceJson = JSON.stringify(located.divergence ?? instance.divergence)
+        foundStuck.push(row)
         return
       }
       if (row.status === "stuck") {
@@ -900,7 +1007,7 @@ const makeEngine = (config: EngineOptions) =>
               type: "ActivityCompleted",
               cmd: task.cmd,
               attempt: outcome.attempt,
-              result: outcome.result ?? null
+              result: outcome.result
             }
           })
         case "Failed":
@@ -1029,18 +1136,40 @@ const makeEngine = (config: EngineOptions) =>
         return { instance, row }
       })
 
-    const start: Engine["Type"]["start"] = (type, input, options) =>
+    const start = (
+      workflowOrType: WorkflowDefinition<any, any> | string,
+      input?: unknown,
+      options?: StartOptions
+    ) =>
       Effect.gen(function* () {
         yield* refuseWhileClosing
+        const { name: type, typed } = named(workflowOrType)
         const definition = definitions.get(type)
         if (!definition) {
           return yield* Effect.fail(
             new UnknownName({ kind: "workflow type", name: type, known: [...definitions.keys()] })
           )
         }
-        yield* validate("input", definition.input, input)
+        const stored = yield* toStoredPayload(
+          definition.input,
+          input,
+          `input of workflow "${type}"`,
+          "input",
+          typed && { schema: typed.input }
+        )
         const workflowId = options?.id ?? timeOrderedId()
+        const problem = workflowIdProblem(workflowId)
+        if (problem !== undefined) return yield* Effect.fail(new InvalidWorkflowId({ workflowId, problem }))
         const existing = current.get(workflowId)
+        if (existing && existing.row.status === "stuck") {
+          return yield* Effect.fail(
+            new WorkflowStuck({
+              workflowId,
+              runId: existing.row.runId,
+              divergence: storedDivergence(existing.row)!
+            })
+          )
+        }
         if (existing && OPEN.has(existing.row.status)) {
           return yield* Effect.fail(new WorkflowAlreadyRunning({ workflowId, runId: existing.row.runId }))
         }
@@ -1048,7 +1177,7 @@ const makeEngine = (config: EngineOptions) =>
         const row = makeRow({
           workflowId,
           definition,
-          input: input ?? null,
+          input: stored,
           parent: undefined,
           now: clock.unsafeCurrentTimeMillis()
         })
@@ -1063,20 +1192,21 @@ const makeEngine = (config: EngineOptions) =>
           workflowType: definition.name,
           workflowId,
           runId: row.runId,
-          input: input ?? null,
+          input: stored,
           randomSeed: row.runId
         }
         // Only a signal or a cancel reaching a closed run is refused, never a run's first event.
         yield* Effect.async<void, StoreError | WorkflowClosed>((ack) =>
           deliver(run, { event: started, ack })
         ).pipe(Effect.catchTag("WorkflowClosed", Effect.die))
-        return { id: workflowId, runId: row.runId, status: "running" as const }
+        return { id: workflowId, runId: row.runId, status: "running" as const } as StartedWorkflow<any>
       })
 
-    const signal: Engine["Type"]["signal"] = (id, name, payload) =>
+    const signal = (id: string, signalOrName: SignalDefinition<any> | string, payload?: unknown) =>
       Effect.gen(function* () {
         yield* refuseWhileClosing
         const run = yield* openRun(id)
+        const { name, typed } = named(signalOrName)
         const definition = run.definition
         const declared = definition?.signals.find((s) => s.name === name)
         if (!declared) {
@@ -1089,14 +1219,21 @@ const makeEngine = (config: EngineOptions) =>
             })
           )
         }
-        yield* validate(`payload of signal "${name}"`, declared.schema, payload)
+        const stored = yield* toStoredPayload(
+          declared.schema,
+          payload,
+          `payload of signal "${name}"`,
+          "payload",
+          typed && { schema: typed.schema }
+        )
         yield* Effect.async<void, StoreError | WorkflowClosed>((ack) =>
-          deliver(run, { event: { type: "SignalReceived", name, payload: payload ?? null }, ack })
+          deliver(run, { event: { type: "SignalReceived", name, payload: stored }, ack })
         )
       })
 
-    const query: Engine["Type"]["query"] = (id, name, args) =>
+    const query = (id: string, queryOrName: QueryDefinition<any, any> | string, args?: unknown) =>
       Effect.gen(function* () {
+        const { name, typed } = named(queryOrName)
         const row = yield* findRow(id)
         const definition = definitions.get(row.type)
         const declared = definition?.queries.find((q) => q.name === name)
@@ -1110,7 +1247,13 @@ const makeEngine = (config: EngineOptions) =>
             })
           )
         }
-        const decodedArgs = yield* validate(`arguments of query "${name}"`, declared.args, args)
+        const storedArgs = yield* toStoredPayload(
+          declared.args,
+          args,
+          `arguments of query "${name}"`,
+          "args",
+          typed && { schema: typed.args }
+        )
         const { instance } = yield* instanceOf(row)
         if (!instance) {
           return yield* Effect.fail(
@@ -1121,10 +1264,86 @@ const makeEngine = (config: EngineOptions) =>
             })
           )
         }
-        const answer = instance.query(name, decodedArgs)
+        const answer = instance.query(name, storedArgs)
         if (!answer.ok)
           return yield* Effect.fail(new QueryFailed({ workflowId: id, query: name, error: answer.error }))
-        return answer.value
+        // The answer is an encoded copy the instance made for this caller: decoded in place.
+        if (!typed) return answer.value
+        return yield* Effect.mapError(codecOf(typed.output).decodeOwned(answer.value), (issue) =>
+          InvalidPayload.of(`answer of query "${name}"`, "answer", issue)
+        )
+      })
+
+    /**
+     * Invariant 8: the run once closed. An open run (in memory: engine invariant 3) tells the
+     * waiter from the commit that closes it; otherwise the store's row is read, once.
+     */
+    const closedRun = (id: string, runId: string | undefined) =>
+      Effect.gen(function* () {
+        const waiter = yield* Deferred.make<ClosedRun | undefined>()
+        // Looked up and registered in one step: no close can slip in between.
+        const open = yield* Effect.sync(() => {
+          const run = runId === undefined ? current.get(id) : runs.get(runId)
+          if (!run || run.row.workflowId !== id) return undefined
+          ;(run.resultWaiters ??= new Set()).add(waiter)
+          return run
+        })
+        if (open) {
+          const closed = yield* Deferred.await(waiter).pipe(
+            Effect.onInterrupt(() => Effect.sync(() => open.resultWaiters?.delete(waiter)))
+          )
+          // Told nothing: the run left memory without closing; the store has what became of it.
+          if (closed) return closed
+        }
+        const row = runId === undefined ? yield* store.currentRun(id) : (yield* store.runsByIds([runId]))[0]
+        if (!row || row.workflowId !== id) return yield* Effect.fail(new WorkflowNotFound({ workflowId: id }))
+        if (OPEN.has(row.status))
+          return yield* Effect.dieMessage(`run ${row.runId} of ${id} is open in the store but not in memory`)
+        return { row, nextRunId: undefined } satisfies ClosedRun
+      })
+
+    /** The run that continued `row`: from its last event, or (histories from before it was recorded) the id's current run. */
+    const nextRunOf = (row: RunRow) =>
+      Effect.gen(function* () {
+        const last = (yield* store.events(row.runId, row.lastSeq - 1))[0]
+        if (last?.type === "WorkflowContinuedAsNew" && last.nextRunId !== undefined) return last.nextRunId
+        const successor = yield* store.currentRun(row.workflowId)
+        if (!successor) return yield* Effect.fail(new WorkflowNotFound({ workflowId: row.workflowId }))
+        return successor.runId
+      })
+
+    const result = (idOrStarted: string | StartedWorkflow<any>, options?: ResultOptions) =>
+      Effect.gen(function* () {
+        const id = typeof idOrStarted === "string" ? idOrStarted : idOrStarted.id
+        let runId = options?.runId ?? (typeof idOrStarted === "string" ? undefined : idOrStarted.runId)
+        for (;;) {
+          const closed = yield* closedRun(id, runId)
+          const row = closed.row
+          if (row.status === "completed") {
+            // Parsed from its text: a copy no one else holds, decoded in place.
+            const output = definitions.get(row.type)?.output
+            return yield* Effect.mapError(
+              codecOf(output).decodeOwned(fromStoredText(row.resultJson ?? "")),
+              (issue) => InvalidPayload.of(`result of workflow "${row.type}"`, "result", issue)
+            )
+          }
+          if (row.status !== "continued-as-new") {
+            return yield* Effect.fail(
+              new WorkflowRunFailed({
+                workflowId: id,
+                runId: row.runId,
+                status: row.status === "cancelled" ? "cancelled" : "failed",
+                error: row.error ?? { name: row.status, message: `the run ended ${row.status}` }
+              })
+            )
+          }
+          const next = closed.nextRunId ?? (yield* nextRunOf(row))
+          if (options?.followRuns === false)
+            return yield* Effect.fail(
+              new WorkflowRunContinued({ workflowId: id, runId: row.runId, nextRunId: next })
+            )
+          runId = next
+        }
       })
 
     const cancel: Engine["Type"]["cancel"] = (id, reason) =>
@@ -1150,10 +1369,10 @@ const makeEngine = (config: EngineOptions) =>
         const children = open ? open.children : new Map<number, string>()
         return {
           ...summary(row),
-          input: JSON.parse(row.inputJson),
-          result: row.resultJson === undefined ? undefined : JSON.parse(row.resultJson),
+          input: fromStoredText(row.inputJson),
+          result: row.resultJson === undefined ? undefined : fromStoredText(row.resultJson),
           error: row.error,
-          divergence: row.divergenceJson === undefined ? undefined : JSON.parse(row.divergenceJson),
+          divergence: storedDivergence(row),
           historyLength: row.lastSeq,
           pending: {
             activities: ops
@@ -1183,21 +1402,55 @@ const makeEngine = (config: EngineOptions) =>
         } satisfies WorkflowDescription
       })
 
-    const list: Engine["Type"]["list"] = (filter: ListFilter) =>
-      Effect.gen(function* () {
-        const limit = Math.max(1, Math.min(filter.limit ?? 50, 1000))
-        const rows = yield* store.listRuns({
+    /**
+     * Up to `limit` current runs matching `filter`, newest first, from `before` on: the time
+     * range bounds the store's own newest-first order (the upper bound is where the reading
+     * starts; the lower bound is where it stops).
+     */
+    const listPage = (filter: ListFilter, limit: number, before: ListPosition | undefined) =>
+      Effect.map(
+        store.listRuns({
           status: filter.status,
           type: filter.type,
           limit: limit + 1,
-          before: decodeCursor(filter.cursor)
-        })
-        const page = rows.slice(0, limit)
+          before: earliest(
+            before,
+            filter.startedBefore === undefined ? undefined : { createdAt: filter.startedBefore, runId: "" }
+          )
+        }),
+        (rows) => {
+          const inRange =
+            filter.startedAfter === undefined ? rows : rows.filter((r) => r.createdAt >= filter.startedAfter!)
+          const page = inRange.slice(0, limit)
+          return { page, more: inRange.length > limit }
+        }
+      )
+
+    const list: Engine["Type"]["list"] = (filter: ListFilter) =>
+      Effect.gen(function* () {
+        const limit = Math.max(1, Math.min(filter.limit ?? 50, 1000))
+        const { page, more } = yield* listPage(filter, limit, decodeCursor(filter.cursor))
         return {
           workflows: page.map(summary),
-          nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : undefined
+          nextCursor: more ? encodeCursor(page[page.length - 1]!) : undefined
         }
       })
+
+    const count: Engine["Type"]["count"] = (filter) =>
+      Effect.gen(function* () {
+        let total = 0
+        let before: ListPosition | undefined
+        for (;;) {
+          const { page, more } = yield* listPage(filter, 1000, before)
+          total += page.length
+          if (!more) return total
+          const last = page[page.length - 1]!
+          before = { createdAt: last.createdAt, runId: last.runId }
+        }
+      })
+
+    const summaryOf: Engine["Type"]["summary"] = (id) =>
+      Effect.map(findRow(id), (row) => ({ ...summary(row), divergence: storedDivergence(row) }))
 
     const history: Engine["Type"]["history"] = (id) =>
       Effect.gen(function* () {
@@ -1210,10 +1463,10 @@ const makeEngine = (config: EngineOptions) =>
             type: row.type,
             runId: row.runId,
             status: row.status,
-            input: JSON.parse(row.inputJson),
-            ...(row.resultJson === undefined ? {} : { result: JSON.parse(row.resultJson) }),
+            input: fromStoredText(row.inputJson),
+            ...(row.resultJson === undefined ? {} : { result: fromStoredText(row.resultJson) }),
             ...(row.error === undefined ? {} : { error: row.error }),
-            ...(row.divergenceJson === undefined ? {} : { divergence: JSON.parse(row.divergenceJson) }),
+            ...(row.divergenceJson === undefined ? {} : { divergence: storedDivergence(row) }),
             startedAt: row.createdAt,
             ...(row.closedAt === undefined ? {} : { closedAt: row.closedAt })
           },
@@ -1230,18 +1483,28 @@ const makeEngine = (config: EngineOptions) =>
             let set = listeners.get(row.runId)
             if (!set) listeners.set(row.runId, (set = new Set()))
             set.add(listener)
-            yield* Effect.addFinalizer(() => Effect.sync(() => listeners.get(row.runId)?.delete(listener)))
+            // The last to leave takes the run's entry with it: a finished run's is never
+            // deleted by its close (issue 22 item 11: kept for ever once anyone streamed it).
+            yield* Effect.addFinalizer(() =>
+              Effect.sync(() => {
+                const watching = listeners.get(row.runId)
+                if (watching?.delete(listener) && watching.size === 0) listeners.delete(row.runId)
+              })
+            )
             const past = yield* store.events(row.runId, options?.afterSeq ?? 0)
             // Read in seq order: the last is the newest.
             let lastSeq = past.at(-1)?.seq ?? options?.afterSeq ?? 0
             // Closed only by what is committed: the row in memory runs ahead of its commit.
             const terminal = past.find((e) => terminalTypes.has(e.type))
             const head = Stream.fromIterable(past.map((event): StreamItem => ({ _tag: "history", event })))
-            if (terminal) {
-              return Stream.concat(
-                head,
-                Stream.make<[StreamItem]>({ _tag: "end", status: statusOfTerminal[terminal.type]! })
-              )
+            // Closed: its end is said even to a reader that already has every event.
+            const closedAs = terminal
+              ? statusOfTerminal[terminal.type]!
+              : OPEN.has(row.status)
+                ? undefined
+                : row.status
+            if (closedAs !== undefined) {
+              return Stream.concat(head, Stream.make<[StreamItem]>({ _tag: "end", status: closedAs }))
             }
             const live = Stream.fromQueue(queue).pipe(
               Stream.filter((item) => item._tag !== "history" || item.event.seq > lastSeq),
@@ -1274,15 +1537,41 @@ const makeEngine = (config: EngineOptions) =>
       })
     )
 
-    return Engine.of({ start, signal, query, cancel, describe, list, history, subscribe, workflowTypes })
+    const retained = () => ({
+      openRuns: runs.size,
+      instances: cache.size,
+      streamedRuns: listeners.size,
+      parentsWithChildren: childrenOf.size
+    })
+
+    return Engine.of({
+      start: start as Engine["Type"]["start"],
+      signal: signal as Engine["Type"]["signal"],
+      query: query as Engine["Type"]["query"],
+      result: result as Engine["Type"]["result"],
+      cancel,
+      describe,
+      summary: summaryOf,
+      list,
+      count,
+      history,
+      subscribe,
+      workflowTypes,
+      registered: (type) => definitions.has(type),
+      retained
+    })
   })
 
 /**
  * The engine on the `WorkflowStore` it is given: recovery runs when the layer is built;
- * releasing it drains.
+ * releasing it drains. It runs on the clock it is given with sleeps of any length (timers,
+ * retry delays and timeouts past 24.8 days fire on time: see long-sleeps.ts).
  */
 export const EngineOnStore = (options: EngineOptions): Layer.Layer<Engine, StoreError, WorkflowStore> =>
-  Layer.scoped(Engine, makeEngine(options))
+  Layer.scoped(
+    Engine,
+    Effect.clockWith((clock) => Effect.withClock(makeEngine(options), longSleeps(clock)))
+  )
 
 /**
  * The engine on the store its configuration selects: PostgreSQL when `databaseUrl` (else

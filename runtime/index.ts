@@ -10,22 +10,26 @@ export {
 } from "./activity"
 export {
   Engine,
+  type EngineRetained,
   type ListFilter,
+  type RunFilter,
   type RunStatus,
   type StartedWorkflow,
   type StreamItem,
   type WorkflowDescription,
-  type WorkflowSummaryRow,
+  type WorkflowSummary,
   type WorkflowTypeInfo
 } from "./engine-api"
 export { EngineLive, EngineOnStore, type EngineConfig, type EngineOptions } from "./engine"
 export * from "./errors"
 export {
+  ensureFolderOf,
   parseDatabaseUrl,
   PostgresStore,
   SqliteStore,
   StoreLive,
   WorkflowStore,
   type PostgresStoreOptions,
+  type SqliteStoreOptions,
   type StoreConfig
 } from "./store"

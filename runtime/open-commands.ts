@@ -14,7 +14,7 @@ type AttemptFailed = Extract<HistoryEvent, { type: "ActivityAttemptFailed" }>
 export class OpenActivities {
   private readonly byCmd = new Map<number, { scheduled: Scheduled; failure?: AttemptFailed }>()
 
-  /** Seeded with the events `events()` gave (a snapshot's), or empty. */
+  /** Seeded with the events of a history (a snapshot's compact one will do), or empty. */
   constructor(events: Iterable<HistoryEvent> = []) {
     for (const event of events) this.track(event)
   }
@@ -37,14 +37,8 @@ export class OpenActivities {
     }
   }
 
-  /** Each open activity's ActivityScheduled and last ActivityAttemptFailed, in seq order. */
-  events(): Array<HistoryEvent> {
-    const out: Array<HistoryEvent> = []
-    for (const { scheduled, failure } of this.byCmd.values()) {
-      out.push(scheduled)
-      if (failure) out.push(failure)
-    }
-    return out.sort((a, b) => a.seq - b.seq)
+  isOpen(cmd: number): boolean {
+    return this.byCmd.has(cmd)
   }
 
   /** What the executor runs for each, continuing after its last failed attempt. */

@@ -32,6 +32,12 @@ export interface CommitInFlight {
   reclaimed: boolean
 }
 
+/** What `engine.result` waiters are told when the run closes: its committed row, and the run that continued it. */
+export interface ClosedRun {
+  readonly row: RunRow
+  readonly nextRunId: string | undefined
+}
+
 export class RunState {
   instance: WorkflowInstance | undefined = undefined
   inbox: Array<InboxItem> = []
@@ -54,6 +60,11 @@ export class RunState {
   /** Child workflow ids by the cmd that started them. */
   readonly children = new Map<number, string>()
   waiters: Array<Deferred.Deferred<WorkflowInstance | undefined>> = []
+  /**
+   * `engine.result` callers, told once: the closed run when its close is committed, or
+   * undefined when the run leaves memory without closing (they read the store then).
+   */
+  resultWaiters: Set<Deferred.Deferred<ClosedRun | undefined>> | undefined = undefined
   /** Created by `start` and not yet committed: its first write set inserts the row. */
   fresh = false
   /** Status or flags changed since the row was last written: the next write is a full upsert. */

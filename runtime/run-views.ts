@@ -2,7 +2,7 @@
  * What readers are shown of runs: the summary row of a listing and the opaque page cursor.
  * (The LLM usage `describe` reports is read by the store: `historyFacts`.)
  */
-import type { WorkflowSummaryRow } from "./engine-api"
+import type { WorkflowSummary } from "./engine-api"
 import type { RunRow } from "./store"
 
 export const encodeCursor = (row: { readonly createdAt: number; readonly runId: string }) =>
@@ -14,7 +14,7 @@ export const decodeCursor = (cursor: string | undefined) => {
   return Number.isFinite(createdAt) && rest.length > 0 ? { createdAt, runId: rest.join(":") } : undefined
 }
 
-export const summary = (row: RunRow): WorkflowSummaryRow => ({
+export const summary = (row: RunRow): WorkflowSummary => ({
   id: row.workflowId,
   runId: row.runId,
   type: row.type,

@@ -3,16 +3,19 @@
  * a client can switch on. Field paths of schema failures are given from the request body's
  * root (`input.code`, `data.approved`, `args`), so the client sees where in what it sent.
  */
+import { BadRequest, Conflict, NotFound, QueryHandlerFailed, Unavailable } from "../api"
 import type {
   InvalidPayload,
+  InvalidWorkflowId,
   QueryFailed,
   StoreError,
   UnknownName,
   WorkflowAlreadyRunning,
   WorkflowClosed,
-  WorkflowNotFound
+  WorkflowNotFound,
+  WorkflowStuck
 } from "../runtime"
-import { BadRequest, Conflict, NotFound, QueryHandlerFailed, Unavailable } from "./api-errors"
+import { formatPath } from "../core"
 
 export const workflowNotFound = (e: WorkflowNotFound): NotFound =>
   new NotFound({ code: "WorkflowNotFound", message: e.message, details: { workflowId: e.workflowId } })
@@ -24,6 +27,13 @@ export const alreadyRunning = (e: WorkflowAlreadyRunning): Conflict =>
     details: { workflowId: e.workflowId, runId: e.runId }
   })
 
+export const workflowStuck = (e: WorkflowStuck): Conflict =>
+  new Conflict({
+    code: "WorkflowStuck",
+    message: e.message,
+    details: { workflowId: e.workflowId, runId: e.runId, divergence: e.divergence }
+  })
+
 export const workflowClosed = (e: WorkflowClosed): Conflict =>
   new Conflict({
     code: "WorkflowClosed",
@@ -31,11 +41,18 @@ export const workflowClosed = (e: WorkflowClosed): Conflict =>
     details: { workflowId: e.workflowId, status: e.status }
   })
 
+export const invalidWorkflowId = (e: InvalidWorkflowId): BadRequest =>
+  new BadRequest({
+    code: "InvalidWorkflowId",
+    message: e.message,
+    details: { workflowId: e.workflowId, problem: e.problem }
+  })
+
 const unknownCodes = {
   "workflow type": "UnknownWorkflowType",
   signal: "UnknownSignal",
   query: "UnknownQuery",
-  activity: "UnknownActivity"
+  activity: "UnknownWorkflowType"
 } as const
 
 export const unknownName = (e: UnknownName): BadRequest =>
@@ -50,14 +67,17 @@ export const unknownName = (e: UnknownName): BadRequest =>
     }
   })
 
-/** `field` is where the validated value sits in the request: `input`, `data` or `args`. */
+/**
+ * `field` is where the validated value sits in the request (`input`, `data` or `args`): it
+ * takes the place of the engine's name for the value's root.
+ */
 export const invalidPayload =
   (field: string) =>
   (e: InvalidPayload): BadRequest => {
-    const path = [field, ...e.path]
+    const path = [field, ...e.path.slice(1)]
     return new BadRequest({
       code: "InvalidPayload",
-      message: `invalid ${e.what} at "${path.join(".")}": ${e.detail}`,
+      message: `invalid ${e.what} at "${formatPath(path)}": ${e.detail}`,
       details: { path, what: e.what, detail: e.detail }
     })
   }

@@ -13,31 +13,28 @@ import * as Schema from "effect/Schema"
 import { readFile } from "node:fs/promises"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { NonDeterminismError } from "../core"
-import {
-  Engine,
-  type StoreError,
-  type WorkflowDescription,
-  type WorkflowNotFound,
-  type WorkflowTypeInfo
-} from "../runtime"
 import {
   Api,
   API_VERSION,
+  DEFAULT_PAGE,
   END_EVENT_ID,
-  WorkflowDescription as WorkflowDescriptionSchema,
+  NotFound,
+  untypedData,
   WorkflowList,
   WorkflowTypes
-} from "./api"
-import { NotFound } from "./api-errors"
+} from "../api"
+import type { Divergence, WorkflowDescription } from "../core"
+import { Engine, type StoreError, type WorkflowNotFound, type WorkflowTypeInfo } from "../runtime"
 import {
   alreadyRunning,
   invalidPayload,
+  invalidWorkflowId,
   queryFailed,
   storeUnavailable,
   unknownName,
   workflowClosed,
-  workflowNotFound
+  workflowNotFound,
+  workflowStuck
 } from "./engine-errors"
 import { eventStreamResponse } from "./sse"
 
@@ -53,8 +50,6 @@ export class ServerRuntime extends Context.Tag("temporal-lite/server/ServerRunti
   }
 >() {}
 
-const DEFAULT_PAGE = 50
-
 /**
  * Checks an answer built from engine data against its schema. The framework reports a
  * failure to encode an answer as a 400 decode error, which would blame the client for our
@@ -67,30 +62,22 @@ const conform =
 
 export const debuggerUrl = (id: string): string => `/debugger/?workflow=${encodeURIComponent(id)}`
 
-/** The stored divergence fields, with the message the error class words for them. */
-const divergenceOf = (d: NonNullable<WorkflowDescription["divergence"]>) => {
-  const error = new NonDeterminismError({
-    cmd: d.cmd,
-    expected: d.expected,
-    actual: d.actual,
-    reason: d.reason
-  })
-  return {
-    cmd: error.cmd,
-    expected: error.expected,
-    actual: error.actual,
-    reason: error.reason,
-    message: error.message
-  }
-}
-
-const description = (d: WorkflowDescription) => ({
+const description = (d: WorkflowDescription, typeRegistered: boolean) => ({
   ...d,
   input: d.input ?? null,
-  // The engine may hand back the stored fields rather than the error object: rebuild it for its message.
-  divergence: d.divergence && divergenceOf(d.divergence),
+  typeRegistered,
   debuggerUrl: debuggerUrl(d.id)
 })
+
+/** What a stuck run's signal or cancel answer adds: it is stored, and when it takes effect. */
+const stuckNote = (what: string, divergence: Divergence | undefined) =>
+  divergence === undefined
+    ? {}
+    : {
+        stuck: true as const,
+        divergence,
+        message: `the workflow is stuck (${divergence.message}); the ${what} is stored and takes effect once code that matches its history is deployed`
+      }
 
 const sourceUrl = (type: string) => `/api/workflow-types/${encodeURIComponent(type)}/source`
 
@@ -117,43 +104,49 @@ export const WorkflowsLive = HttpApiBuilder.group(Api, "workflows", (handlers) =
   Effect.gen(function* () {
     const engine = yield* Engine
     const runtime = yield* ServerRuntime
+    /** The answer to a stored signal or cancel, as the run stands once it is committed. */
+    const accepted = (id: string, what: string) =>
+      Effect.map(engine.summary(id), (run) => ({
+        id,
+        accepted: true as const,
+        ...stuckNote(what, run.divergence)
+      }))
     return handlers
       .handle("start", ({ payload }) =>
         engine.start(payload.type, payload.input, { id: payload.id }).pipe(
           Effect.catchTags({
             UnknownName: (e) => Effect.fail(unknownName(e)),
             InvalidPayload: (e) => Effect.fail(invalidPayload("input")(e)),
+            InvalidWorkflowId: (e) => Effect.fail(invalidWorkflowId(e)),
             WorkflowAlreadyRunning: (e) => Effect.fail(alreadyRunning(e)),
+            WorkflowStuck: (e) => Effect.fail(workflowStuck(e)),
             StoreError: (e) => Effect.fail(storeUnavailable(e))
           })
         )
       )
       .handle("list", ({ urlParams }) =>
-        engine
-          .list({
-            status: urlParams.status,
-            type: urlParams.type,
-            limit: urlParams.limit ?? DEFAULT_PAGE,
-            cursor: urlParams.cursor
-          })
-          .pipe(
-            Effect.flatMap(conform(WorkflowList)),
-            Effect.catchTag("StoreError", (e) => Effect.fail(storeUnavailable(e)))
-          )
+        engine.list({ ...urlParams, limit: urlParams.limit ?? DEFAULT_PAGE }).pipe(
+          Effect.flatMap(conform(WorkflowList)),
+          Effect.catchTag("StoreError", (e) => Effect.fail(storeUnavailable(e)))
+        )
+      )
+      .handle("count", ({ urlParams }) =>
+        engine.count(urlParams).pipe(
+          Effect.map((count) => ({ count })),
+          Effect.catchTag("StoreError", (e) => Effect.fail(storeUnavailable(e)))
+        )
       )
       .handle("describe", ({ path }) =>
-        engine
-          .describe(path.id)
-          .pipe(
-            Effect.map(description),
-            Effect.flatMap(conform(WorkflowDescriptionSchema)),
-            Effect.catchTags(notFoundOrUnavailable)
-          )
+        engine.describe(path.id).pipe(
+          Effect.map((d) => description(d, engine.registered(d.type))),
+          Effect.flatMap(conform(untypedData.description)),
+          Effect.catchTags(notFoundOrUnavailable)
+        )
       )
       .handle("history", ({ path }) => engine.history(path.id).pipe(Effect.catchTags(notFoundOrUnavailable)))
       .handle("signal", ({ path, payload }) =>
         engine.signal(path.id, payload.signalName, payload.data).pipe(
-          Effect.as({ id: path.id, accepted: true as const }),
+          Effect.zipRight(accepted(path.id, "signal")),
           Effect.catchTags({
             ...notFoundOrUnavailable,
             UnknownName: (e) => Effect.fail(unknownName(e)),
@@ -164,7 +157,12 @@ export const WorkflowsLive = HttpApiBuilder.group(Api, "workflows", (handlers) =
       )
       .handle("query", ({ path, urlParams }) =>
         engine.query(path.id, path.name, urlParams.args).pipe(
-          Effect.map((result) => ({ result: result ?? null })),
+          // A stuck run answers from the last point its code still matched: said beside the answer.
+          Effect.zip(engine.summary(path.id)),
+          Effect.map(([result, run]) => ({
+            result: result ?? null,
+            ...(run.divergence === undefined ? {} : { stuck: true as const, divergence: run.divergence })
+          })),
           Effect.catchTags({
             ...notFoundOrUnavailable,
             UnknownName: (e) => Effect.fail(unknownName(e)),
@@ -175,7 +173,7 @@ export const WorkflowsLive = HttpApiBuilder.group(Api, "workflows", (handlers) =
       )
       .handle("cancel", ({ path, urlParams }) =>
         engine.cancel(path.id, urlParams.reason ?? "cancelled through the HTTP API").pipe(
-          Effect.as({ id: path.id, accepted: true as const }),
+          Effect.zipRight(accepted(path.id, "cancel")),
           Effect.catchTags({
             ...notFoundOrUnavailable,
             WorkflowClosed: (e) => Effect.fail(workflowClosed(e))
@@ -214,7 +212,7 @@ export const WorkflowTypesLive = HttpApiBuilder.group(Api, "workflowTypes", (han
             new NotFound({
               code: "UnknownWorkflowType",
               message: `no workflow type "${type}"; registered: ${types.map((t) => `"${t.name}"`).join(", ") || "none"}`,
-              details: { name: type, known: types.map((t) => t.name) }
+              details: { kind: "workflow type", name: type, known: types.map((t) => t.name) }
             })
           )
     }

@@ -3,6 +3,7 @@
  * SIGINT drain and exit 0; a failure to start prints one line naming the cause and exits 1.
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { settingsFromEnv } from "./config"
@@ -18,6 +19,10 @@ NodeRuntime.runMain(
   serve(settings.right).pipe(
     Effect.tapError((error) =>
       Effect.sync(() => console.error(`temporal-lite: ${describeStartFailure(error)}`))
+    ),
+    // A defect is a bug, but still gets its line: never an exit without a word.
+    Effect.tapDefect((cause) =>
+      Effect.sync(() => console.error(`temporal-lite: ${describeStartFailure(Cause.squash(cause))}`))
     )
   ),
   { disableErrorReporting: true }

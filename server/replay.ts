@@ -9,7 +9,7 @@ import * as Either from "effect/Either"
 import { readFile } from "node:fs/promises"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { parseHistoryFile, replay, type DivergenceSide } from "../core"
+import { parseHistoryFile, replayHistory, type DivergenceSide } from "../core"
 import { loadRegistry } from "./registry"
 
 export interface ReplayOutcome {
@@ -68,24 +68,30 @@ export const replayFile = (file: string, registryPath: string): Effect.Effect<Re
     }
 
     const what = `${history.workflow.type} ${history.workflow.id} (${history.events.length} events)`
-    // The file is decoded and the definition chosen by its type: what is left is the replay.
-    const outcome = replay(definition, history.events, { locations: true })
-    const d = outcome.divergence
-    if (d === undefined) {
-      return {
-        exitCode: 0,
-        lines: [`✓ ${what}: the current code reproduces the history (status ${outcome.status})`]
+    const report = replayHistory(definition, history)
+    switch (report._tag) {
+      case "BadFile":
+        return unusable(`${file}: ${report.error.message}`)
+      case "WrongWorkflow":
+        return unusable(`${file}: ${report.message}`)
+      case "Matched":
+        return {
+          exitCode: 0,
+          lines: [`✓ ${what}: the current code reproduces the history (status ${report.status})`]
+        }
+      case "Diverged": {
+        const d = report.divergence
+        const location = d.actual.location ?? d.expected.location
+        return {
+          exitCode: 1,
+          lines: [
+            `✗ ${what}: the current code diverges from the history at cmd ${d.cmd}`,
+            `  history has: ${side(d.expected)}`,
+            `  code yields: ${side(d.actual)}`,
+            `  at:          ${location ? displayLocation(location) : "(no source location)"}`,
+            `  reason:      ${d.reason}`
+          ]
+        }
       }
-    }
-    const location = d.actual.location ?? d.expected.location
-    return {
-      exitCode: 1,
-      lines: [
-        `✗ ${what}: the current code diverges from the history at cmd ${d.cmd}`,
-        `  history has: ${side(d.expected)}`,
-        `  code yields: ${side(d.actual)}`,
-        `  at:          ${location ? displayLocation(location) : "(no source location)"}`,
-        `  reason:      ${d.reason}`
-      ]
     }
   })

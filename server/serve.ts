@@ -4,13 +4,16 @@
  * server.ts).
  */
 import * as HttpServer from "@effect/platform/HttpServer"
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import * as HashSet from "effect/HashSet"
 import * as Layer from "effect/Layer"
-import { mkdirSync } from "node:fs"
+import * as Logger from "effect/Logger"
 import * as path from "node:path"
-import { EngineLive, parseDatabaseUrl, StoreError } from "../runtime"
-import { API_VERSION } from "./api"
+import { EngineLive, ensureFolderOf, parseDatabaseUrl, StoreError } from "../runtime"
+import { API_VERSION } from "../api"
 import type { ServeSettings } from "./config"
 import { ensureDebuggerBuild } from "./debugger-build"
 import { loadRegistry, type Registry } from "./registry"
@@ -56,17 +59,24 @@ export const startLines = (
   ...(registry.banner ? [`  ${registry.banner}`] : [])
 ]
 
-/** The server and its engine for `settings` and an already loaded registry, as one Layer. */
+/**
+ * The server and its engine for `settings` and an already loaded registry, as one Layer (the
+ * `Engine` too is in its output, for what runs beside the server).
+ */
 export const serverLayer = (settings: ServeSettings, registry: Registry) =>
   ServerLive({
     host: settings.host,
     port: settings.port,
     token: settings.token,
     corsOrigins: settings.corsOrigins,
+    allowedHosts: settings.allowedHosts,
     bodyLimit: settings.bodyLimit,
-    debuggerDir: settings.debuggerDir
+    headersTimeoutMs: settings.headersTimeoutMs,
+    requestTimeoutMs: settings.requestTimeoutMs,
+    debuggerDir: settings.debuggerDir,
+    workflows: registry.workflows
   }).pipe(
-    Layer.provide(
+    Layer.provideMerge(
       EngineLive({
         dbPath: path.resolve(settings.dbPath),
         databaseUrl: settings.databaseUrl,
@@ -78,13 +88,19 @@ export const serverLayer = (settings: ServeSettings, registry: Registry) =>
     )
   )
 
-/** The registry of `settings`, its data folder created (the database's folder). */
+/**
+ * The registry of `settings`, its data folder created (the database's folder); fails with a
+ * `StoreError` naming the folder and the cause when it cannot be created.
+ */
 export const loadServeRegistry = (settings: ServeSettings) =>
   Effect.gen(function* () {
     const dbPath = path.resolve(settings.dbPath)
-    const dataDir = path.dirname(dbPath)
-    yield* Effect.sync(() => mkdirSync(dataDir, { recursive: true }))
-    return yield* loadRegistry(settings.registryPath, { dataDir, dbPath, env: process.env })
+    yield* ensureFolderOf(dbPath)
+    return yield* loadRegistry(settings.registryPath, {
+      dataDir: path.dirname(dbPath),
+      dbPath,
+      env: process.env
+    })
   })
 
 /** The base URL of a listening server. */
@@ -95,19 +111,38 @@ export const serverUrl = (server: HttpServer.HttpServer): string => {
     : `unix:${address.path}`
 }
 
+/**
+ * What the server logs, one plain line each (a level, the message, the cause when there is
+ * one), on stderr: a stuck run, a failed task, a request that failed unexpectedly.
+ */
+export const serverLogger = Logger.make(({ logLevel, message, cause, date }) => {
+  const text = (Array.isArray(message) ? message : [message])
+    .map((part) =>
+      Cause.isCause(part)
+        ? Cause.pretty(part)
+        : part instanceof Error
+          ? (part.stack ?? String(part))
+          : String(part)
+    )
+    .join(" ")
+  const why = Cause.isEmpty(cause) ? "" : `\n${Cause.pretty(cause)}`
+  console.error(`${date.toISOString()} ${logLevel.label} ${text}${why}`)
+})
+
 /** Runs the server until interrupted; fails when the registry, the database or the port refuses. */
 export const serve = (settings: ServeSettings, options: ServeOptions = {}) =>
   Effect.scoped(
     Effect.gen(function* () {
       const log = options.log ?? ((line: string) => console.log(line))
-      if (options.buildDebugger !== false) yield* ensureDebuggerBuild(settings.debuggerDir, log)
+      // Before the build, which takes a while: a database folder that cannot be made fails at once.
       const registry = yield* loadServeRegistry(settings)
+      if (options.buildDebugger !== false) yield* ensureDebuggerBuild(settings.debuggerDir, log)
       const context = yield* Layer.build(serverLayer(settings, registry))
       const url = serverUrl(Context.get(context, HttpServer.HttpServer))
       for (const line of startLines(url, settings, registry)) log(line)
       return yield* Effect.never
     })
-  )
+  ).pipe(Effect.locallyWith(FiberRef.currentLoggers, () => HashSet.make(serverLogger)))
 
 /** One line for a failure to start, naming what refused. */
 export const describeStartFailure = (error: unknown): string => {

@@ -11,6 +11,7 @@
  */
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
+import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Deferred from "effect/Deferred"
@@ -18,16 +19,22 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { createServer } from "node:http"
 import type { Duplex } from "node:stream"
-import { Api } from "./api"
-import { envelope } from "./api-errors"
+import { Api, envelope } from "../api"
+import { MAX_WORKFLOW_ID_LENGTH, type WorkflowDefinition } from "../core"
+import { AuthorizationLive } from "./auth"
 import { HandlersLive, ServerRuntime } from "./handlers"
-import { DecodeErrorsAsEnvelope, guard, type GuardOptions } from "./http-guard"
+import { ApiFailuresAsEnvelope, guard, JsonBodyLive, type GuardOptions } from "./request-guard"
 import { DocsLive, debuggerRoutes, staticRoutes } from "./static"
 
 export interface ServerOptions extends GuardOptions {
-  readonly host: string
   /** 0 picks a free port (tests); read it from `HttpServer.HttpServer`'s address. */
   readonly port: number
+  /** The registered workflows, whose schemas the OpenAPI document shows. */
+  readonly workflows: ReadonlyArray<WorkflowDefinition<any, any>>
+  /** How long a request's headers may take to arrive (408 after). */
+  readonly headersTimeoutMs: number
+  /** How long a whole request, body included, may take to arrive (408 after). */
+  readonly requestTimeoutMs: number
   /** The debugger's build folder, served at /debugger/. */
   readonly debuggerDir: string
   readonly heartbeatMs?: number
@@ -49,10 +56,16 @@ export const ServerLive = (options: ServerOptions) =>
   Layer.unwrapEffect(Effect.sync(() => makeServerLayer(options)))
 
 const makeServerLayer = (options: ServerOptions) => {
-  const node = createServer({ keepAliveTimeout: 5_000 })
+  const node = createServer({
+    keepAliveTimeout: 5_000,
+    headersTimeout: options.headersTimeoutMs,
+    requestTimeout: options.requestTimeoutMs,
+    // How often Node looks for requests past those timeouts: often enough that a short one holds.
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, options.headersTimeoutMs / 4))
+  })
   const NodeServer = NodeHttpServer.layer(() => node, { port: options.port, host: options.host })
   const inflight = new InflightRequests()
-  node.on("clientError", answerUnparsable)
+  node.on("clientError", answerUnparsable(options))
 
   // Built after the listener (it asks for it), so it is released before the listener closes.
   const RuntimeLive = Layer.scoped(
@@ -73,7 +86,10 @@ const makeServerLayer = (options: ServerOptions) => {
     })
   )
 
-  const ApiLive = HttpApiBuilder.api(Api).pipe(Layer.provide(HandlersLive))
+  const ApiLive = HttpApiBuilder.api(Api).pipe(
+    Layer.provide(HandlersLive),
+    Layer.provide([AuthorizationLive(options.token), JsonBodyLive(options.bodyLimit)])
+  )
   const guarded = guard(options, staticRoutes)
 
   // What HttpApiBuilder.serve does, with the guard around the app itself rather than given to
@@ -83,11 +99,14 @@ const makeServerLayer = (options: ServerOptions) => {
     Effect.map((app) => HttpServer.serve(inflight.track(guarded(app)))),
     Layer.unwrapEffect,
     Layer.provide([HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer]),
+    // Every id the engine takes is served by every route: the router's limit is on the
+    // decoded parameter, in UTF-16 units (a character is at most two).
+    Layer.provide(HttpRouter.setRouterConfig({ maxParamLength: 2 * MAX_WORKFLOW_ID_LENGTH })),
     HttpMiddleware.withTracerDisabledWhen(() => options.tracing !== true)
   )
 
   return Serve.pipe(
-    Layer.provide([DocsLive, debuggerRoutes(options.debuggerDir), DecodeErrorsAsEnvelope]),
+    Layer.provide([DocsLive(options.workflows), debuggerRoutes(options.debuggerDir), ApiFailuresAsEnvelope]),
     Layer.provide(ApiLive),
     Layer.provide(RuntimeLive),
     Layer.provideMerge(NodeServer)
@@ -125,19 +144,42 @@ class InflightRequests {
 }
 
 /**
- * Requests Node's parser refuses (an unknown method, a malformed request line or header)
- * never reach the app; they too get the envelope rather than Node's bare 400.
+ * Requests Node refuses before they reach the app (an unknown method, a malformed request
+ * line or header, headers or a body that took too long) get the envelope rather than Node's
+ * bare answer, and the connection is closed.
  */
-const answerUnparsable = (error: Error & { code?: string }, socket: Duplex) => {
-  if (error.code === "ECONNRESET" || !socket.writable) return socket.destroy()
-  const [status, reason] =
-    error.code === "HPE_HEADER_OVERFLOW" ? [431, "Request Header Fields Too Large"] : [400, "Bad Request"]
-  const body = JSON.stringify(
-    envelope("UnparsableRequest", `the request could not be parsed: ${error.message}`, {
-      parserCode: error.code ?? null
-    })
-  )
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
-  )
-}
+const answerUnparsable =
+  (timeouts: { readonly headersTimeoutMs: number; readonly requestTimeoutMs: number }) =>
+  (error: Error & { code?: string }, socket: Duplex): void => {
+    if (error.code === "ECONNRESET" || !socket.writable) return void socket.destroy()
+    const [status, reason, body] =
+      error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? ([
+            408,
+            "Request Timeout",
+            envelope(
+              "RequestTimeout",
+              `the request did not arrive in time (headers within ${timeouts.headersTimeoutMs} ms, all of it within ${timeouts.requestTimeoutMs} ms)`,
+              { headersTimeoutMs: timeouts.headersTimeoutMs, requestTimeoutMs: timeouts.requestTimeoutMs }
+            )
+          ] as const)
+        : error.code === "HPE_HEADER_OVERFLOW"
+          ? ([
+              431,
+              "Request Header Fields Too Large",
+              envelope("HeaderFieldsTooLarge", `the request's headers are too large: ${error.message}`, {
+                parserCode: error.code
+              })
+            ] as const)
+          : ([
+              400,
+              "Bad Request",
+              envelope("UnparsableRequest", `the request could not be parsed: ${error.message}`, {
+                parserCode: error.code ?? null
+              })
+            ] as const)
+    const text = JSON.stringify(body)
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`
+    )
+  }

@@ -18,9 +18,8 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Deferred from "effect/Deferred"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import type { StreamItem } from "../runtime"
-import { END_EVENT_ID } from "./api"
-import { envelope } from "./api-errors"
+import { END_EVENT_ID, envelope, type ErrorCode } from "../api"
+import type { StreamItem } from "../core"
 
 const event = (name: string, data: unknown, id?: string): string =>
   Sse.encoder.write({ _tag: "Event", event: name, id, data: JSON.stringify(data) })
@@ -44,9 +43,9 @@ export interface EventStreamOptions<E> {
   readonly heartbeatMs: number
   /** Turns a failure of the item stream into the envelope sent as `event: error`. */
   readonly describeError: (error: E) => {
-    readonly code: string
+    readonly code: ErrorCode
     readonly message: string
-    readonly details?: unknown
+    readonly details: unknown
   }
 }
 
@@ -61,7 +60,7 @@ export const eventStreamResponse = <E>(
       Stream.map(encodeItem),
       Stream.catchAll((error) => {
         const { code, message, details } = options.describeError(error)
-        return Stream.make(event("error", envelope(code, message, details ?? null)))
+        return Stream.make(event("error", envelope(code, message, details as never)))
       }),
       Stream.merge(Stream.fromSchedule(Schedule.spaced(options.heartbeatMs)).pipe(Stream.as(": ping\n\n")), {
         haltStrategy: "left"

@@ -5,15 +5,18 @@
  * Only files inside the debugger's dist folder are ever served: the requested path is
  * resolved and refused if it leaves the folder.
  */
+import * as HttpApi from "@effect/platform/HttpApi"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpApiSwagger from "@effect/platform/HttpApiSwagger"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { existsSync, statSync } from "node:fs"
 import * as path from "node:path"
-import { envelope } from "./api-errors"
+import { documentedApi, envelope } from "../api"
+import type { WorkflowDefinition } from "../core"
 
 export const DOCS_PATH = "/docs"
 export const OPENAPI_PATH = "/api/openapi.json"
@@ -28,8 +31,8 @@ export const staticRoutes: ReadonlyArray<readonly [string, string]> = [
   ["GET", "/"]
 ]
 
-const notFound = (code: string, message: string) =>
-  HttpServerResponse.unsafeJson(envelope(code, message), { status: 404 })
+const notFound = (code: "DebuggerNotBuilt" | "FileNotFound", message: string) =>
+  HttpServerResponse.unsafeJson(envelope(code, message, null), { status: 404 })
 
 const debuggerMissing = (distDir: string) =>
   notFound(
@@ -101,9 +104,18 @@ export const debuggerRoutes = (distDir: string) =>
 
 /**
  * The OpenAPI document and the interactive docs (Swagger UI, inlined in the page: nothing
- * is loaded from a CDN).
+ * is loaded from a CDN), both of the API as documented for `workflows`: each type's data is
+ * described by its schemas, generated once at start-up.
  */
-export const DocsLive = Layer.mergeAll(
-  HttpApiBuilder.middlewareOpenApi({ path: OPENAPI_PATH }),
-  HttpApiSwagger.layer({ path: DOCS_PATH })
-)
+export const DocsLive = (workflows: ReadonlyArray<WorkflowDefinition<any, any>>) =>
+  Layer.mergeAll(
+    HttpApiBuilder.middlewareOpenApi({ path: OPENAPI_PATH }),
+    HttpApiSwagger.layer({ path: DOCS_PATH })
+  ).pipe(
+    Layer.provide(
+      Layer.sync(HttpApi.Api, () => ({
+        api: documentedApi(workflows) as unknown as HttpApi.Api["Type"]["api"],
+        context: Context.empty()
+      }))
+    )
+  )

@@ -3,7 +3,7 @@
  * against the type's schema first), and for the open workflow send a signal, run a query or
  * cancel it. Each form shows the API's answer or its error.
  */
-import type { ApiClient, ApiResult, WorkflowTypeInfo } from "./api-client"
+import type { ApiResult, ServerApi, WorkflowTypeInfo } from "./server-api"
 import { h, json, render } from "./dom"
 import { checkJson } from "./json-schema-check"
 
@@ -29,19 +29,18 @@ const parseJson = (text: string): { ok: true; value: unknown } | { ok: false; me
   }
 }
 
-const names = (list: WorkflowTypeInfo["signals"]): Array<string> =>
-  (list ?? []).map((s) => (typeof s === "string" ? s : s.name))
-const signalSchema = (type: WorkflowTypeInfo | undefined, name: string): unknown => {
-  const signal = type?.signals?.find((s) => typeof s !== "string" && s.name === name)
-  return typeof signal === "object" ? signal.schema : undefined
-}
+/** What the page knows of a type: the server's description, or just a name bundled here. */
+type KnownType = Pick<WorkflowTypeInfo, "name"> & Partial<WorkflowTypeInfo>
+
+const signalSchema = (type: KnownType | undefined, name: string): unknown =>
+  type?.signals?.find((s) => s.name === name)?.schema ?? undefined
 
 export const createControls = (
   host: HTMLElement,
-  api: ApiClient,
+  api: ServerApi,
   options: { readonly localTypes: ReadonlyArray<string>; readonly onStarted: (id: string) => void }
 ): Controls => {
-  let types: ReadonlyArray<WorkflowTypeInfo> = options.localTypes.map((name) => ({ name }))
+  let types: ReadonlyArray<KnownType> = options.localTypes.map((name) => ({ name }))
   let target: Target | undefined
 
   const show = (out: HTMLElement, result: ApiResult<unknown> | { ok: false; error: { message: string } }) => {
@@ -218,8 +217,8 @@ export const createControls = (
         ? `Acting on workflow ${next.id}`
         : "Open a workflow from the server to signal, query or cancel it."
       const type = types.find((t) => t.name === next?.type)
-      const signals = new Set([...(next?.signals ?? []), ...names(type?.signals)])
-      const queries = new Set([...(next?.queries ?? []), ...names(type?.queries)])
+      const signals = new Set([...(next?.signals ?? []), ...(type?.signals ?? []).map((s) => s.name)])
+      const queries = new Set([...(next?.queries ?? []), ...(type?.queries ?? [])])
       render(
         signalList,
         [...signals].map((n) => h("option", { value: n }))

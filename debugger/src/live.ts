@@ -6,7 +6,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { HistoryEvent } from "../../core"
-import type { ApiClient } from "./api-client"
+import type { ServerApi } from "./server-api"
 
 const decodeEvent = Schema.decodeUnknownEither(HistoryEvent)
 
@@ -20,7 +20,7 @@ export interface LiveHandlers {
 }
 
 /** Follows workflow `id`, whose first `known` events are loaded; returns the function that stops. */
-export const follow = (api: ApiClient, id: string, known: number, handlers: LiveHandlers): (() => void) => {
+export const follow = (api: ServerApi, id: string, known: number, handlers: LiveHandlers): (() => void) => {
   let delivered = known
   let pending: Array<HistoryEvent> = []
   let scheduled = false

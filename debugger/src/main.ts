@@ -9,7 +9,7 @@
 import * as Either from "effect/Either"
 import { decodeHistoryFile, parseHistoryFile, type HistoryEvent, type HistoryFile } from "../../core"
 import { renderAnalysis } from "./analysis-view"
-import { createApiClient } from "./api-client"
+import { createServerApi } from "./server-api"
 import { takeTokenFromUrl } from "./auth"
 import { createControls } from "./controls"
 import { h, render } from "./dom"
@@ -34,7 +34,7 @@ import { createWorkflowList } from "./workflow-list"
 
 // Before anything reads the URL or calls the API: `?access_token=` moves into sessionStorage.
 takeTokenFromUrl()
-const api = createApiClient({ onUnauthorized: (message) => tokenPrompt.show(message) })
+const api = createServerApi({ onUnauthorized: (message) => tokenPrompt.show(message) })
 const locator = browserSourceLocator()
 const workflows = bundledWorkflows()
 

@@ -2,18 +2,12 @@
  * The workflows the server knows: status, type, started, last event; filtered by status.
  * An unreachable server (an offline file, a static host) shows a note, not an error page.
  */
-import type { ApiClient, WorkflowListItem } from "./api-client"
+import { RunStatus } from "../../core"
+import type { ServerApi, WorkflowSummary } from "./server-api"
 import { dateTime, h, render } from "./dom"
 
-export const STATUSES = [
-  "",
-  "running",
-  "completed",
-  "failed",
-  "cancelled",
-  "stuck",
-  "continued-as-new"
-] as const
+/** The filter's choices: every status, or any. */
+export const STATUSES = ["", ...RunStatus.literals] as const
 
 export interface WorkflowList {
   refresh(): Promise<void>
@@ -22,17 +16,20 @@ export interface WorkflowList {
 
 export const createWorkflowList = (
   host: HTMLElement,
-  api: ApiClient,
+  api: ServerApi,
   onOpen: (id: string) => void
 ): WorkflowList => {
-  let status = ""
+  let status: RunStatus | "" = ""
   let selected: string | undefined
   const filter = h(
     "select",
     {
       "aria-label": "filter by status",
       "data-testid": "status-filter",
-      onchange: (e: Event) => ((status = (e.target as HTMLSelectElement).value), void list.refresh())
+      onchange: (e: Event) => (
+        (status = (e.target as HTMLSelectElement).value as RunStatus | ""),
+        void list.refresh()
+      )
     },
     STATUSES.map((s) => h("option", { value: s }, s || "all statuses"))
   )
@@ -49,7 +46,7 @@ export const createWorkflowList = (
     body
   )
 
-  const item = (w: WorkflowListItem) =>
+  const item = (w: WorkflowSummary) =>
     h(
       "li",
       {
@@ -64,16 +61,14 @@ export const createWorkflowList = (
       h(
         "div",
         { class: "muted small" },
-        (w.createdAt ?? w.startedAt) ? `started ${dateTime(w.createdAt ?? w.startedAt)}` : "",
-        w.lastEventType || w.lastEventAt || w.updatedAt
-          ? ` · last ${w.lastEventType ?? "event"} ${dateTime(w.lastEventAt ?? w.updatedAt)}`
-          : ""
+        `started ${dateTime(w.createdAt)}`,
+        ` · last ${w.lastEventType ?? "event"} ${dateTime(w.updatedAt)}`
       )
     )
 
   const list: WorkflowList = {
     async refresh() {
-      const result = await api.listWorkflows({ status, limit: 200 })
+      const result = await api.listWorkflows({ ...(status === "" ? {} : { status }), limit: 200 })
       if (!result.ok) {
         render(
           body,

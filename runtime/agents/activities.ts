@@ -11,11 +11,11 @@
  * 3. Tools act inside the calling workflow's workspace only, keyed by the activity's
  *    idempotency key and run (see `workspace-tools.ts`).
  */
-import { appendFileSync, mkdirSync, readFileSync } from "node:fs"
+import { appendFileSync, mkdirSync } from "node:fs"
 import * as path from "node:path"
 import { implement, type ActivityContext, type RegisteredActivity } from "../activity"
 import { listFiles, llmChat, readFile, runCommand, writeFile, type LlmUsage } from "../../agents"
-import { parseJsonLines } from "./json-lines"
+import { forEachJsonLine } from "./json-lines"
 import type { LlmProvider } from "./llm-provider"
 import { WorkspaceTools, type ToolCallMeta, type WorkspaceToolsOptions } from "./workspace-tools"
 
@@ -46,9 +46,10 @@ export interface LlmCallTotals {
 
 /**
  * Counts the LLM calls really made, per workflow. With a file, each call is appended as a
- * JSON line and the file is read back at construction, so the counts survive restarts: the
- * crash demo compares them with history to show a replay called no model. Without one it
- * counts in memory only (tests).
+ * JSON line, and the counts are read from the file when asked, so they survive restarts (the
+ * crash demo compares them with history to show a replay called no model) and the ledger
+ * holds no call in memory, however many were made. Without one it keeps the calls in memory
+ * (tests).
  *
  * History (`usageFromHistory`) says what was billed for recorded answers; this ledger also
  * sees calls whose answer was lost (a crash before the completion was recorded).
@@ -58,30 +59,27 @@ export interface LlmCallTotals {
 export class LlmCallLedger {
   private readonly records: LlmCallRecord[] = []
 
-  constructor(readonly file?: string) {
-    if (file === undefined) return
-    let text = ""
-    try {
-      text = readFileSync(file, "utf8")
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error
-    }
-    this.records = parseJsonLines<LlmCallRecord>(text)
+  constructor(readonly file?: string) {}
+
+  /** The calls held in memory: none with a file. */
+  get retained(): number {
+    return this.records.length
   }
 
   /** Appends a call. Synchronous on purpose: the line is on disk before the activity's result is. */
   record(record: LlmCallRecord): void {
-    this.records.push(record)
-    if (this.file === undefined) return
+    if (this.file === undefined) return void this.records.push(record)
     mkdirSync(path.dirname(this.file), { recursive: true })
     appendFileSync(this.file, JSON.stringify(record) + "\n", "utf8")
   }
 
   /** The calls recorded, oldest first; only those of `workflowId` when given. */
   entries(workflowId?: string): ReadonlyArray<LlmCallRecord> {
-    return workflowId === undefined
-      ? [...this.records]
-      : this.records.filter((r) => r.workflowId === workflowId)
+    const out: Array<LlmCallRecord> = []
+    this.forEach((r) => {
+      if (workflowId === undefined || r.workflowId === workflowId) out.push(r)
+    })
+    return out
   }
 
   /** The calls and tokens of one workflow (all its runs). */
@@ -91,15 +89,20 @@ export class LlmCallLedger {
     let promptTokens = 0
     let completionTokens = 0
     let totalTokens = 0
-    for (const r of this.records) {
-      if (r.workflowId !== workflowId) continue
+    this.forEach((r) => {
+      if (r.workflowId !== workflowId) return
       calls += 1
       if (r.outcome === "failed") failedCalls += 1
       promptTokens += r.usage?.promptTokens ?? 0
       completionTokens += r.usage?.completionTokens ?? 0
       totalTokens += r.usage?.totalTokens ?? 0
-    }
+    })
     return { calls, failedCalls, promptTokens, completionTokens, totalTokens }
+  }
+
+  private forEach(each: (record: LlmCallRecord) => void): void {
+    if (this.file === undefined) for (const r of this.records) each(r)
+    else forEachJsonLine(this.file, each)
   }
 }
 

@@ -38,6 +38,7 @@ export {
   type WorkspaceToolsOptions,
   type WriteFileResult
 } from "./workspace-tools"
+export { makeSandbox, SANDBOX_WORKSPACE, type Sandbox, type SandboxMode } from "./sandbox"
 export {
   agentActivities,
   LLM_CALL_LEDGER_FILE,

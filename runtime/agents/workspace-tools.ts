@@ -5,10 +5,15 @@
  *
  * Invariants:
  * 1. Nothing outside the workspace is read, written, listed or passed to a command: paths
- *    are relative, `..` may not climb out, and no symlink on the way may point out (a
- *    dangling one is refused too). Refusals are `NonRetryableError`s naming the path.
+ *    are relative and resolved against the real file system as the kernel walks them (a
+ *    symlink is followed to its real target, and `..` steps up from where the walk really
+ *    is), and may not climb out; a symlink on the way that points out or nowhere is refused.
+ *    A command gets each path argument as resolved, not as given. Refusals are
+ *    `NonRetryableError`s naming the path.
  * 2. Commands run without a shell, from an allow-list that checks every argument, in the
- *    workspace, with a timeout and an output cap.
+ *    workspace, with a timeout and an output cap; under bubblewrap when it runs here
+ *    (sandbox.ts), with the workspace as the only folder of the machine they can see to write.
+ * 5. Each workflow id has a folder of its own: distinct ids never share one.
  * 3. A write is done at most once per call: the ledger (`.tool-log.jsonl` in the workspace)
  *    records each write under its idempotency key and run, and a retried attempt that finds
  *    its key returns the recorded result without writing. (Were the process to die between
@@ -23,6 +28,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { NonRetryableError } from "../activity"
 import { parseJsonLines } from "./json-lines"
+import { makeSandbox, type Sandbox, type SandboxMode } from "./sandbox"
 
 /** The ledger file inside each workspace. */
 export const TOOL_LEDGER_FILE = ".tool-log.jsonl"
@@ -63,6 +69,8 @@ export interface WorkspaceToolsOptions {
   readonly maxOutputBytes?: number
   /** The largest file read or written (default 1 MiB). */
   readonly maxFileBytes?: number
+  /** How commands are confined (default `auto`: under bubblewrap when it runs here). */
+  readonly sandbox?: SandboxMode
 }
 
 /** Who is calling: the activity's idempotency key and run, and its cancellation. */
@@ -120,26 +128,50 @@ export interface RunCommandResult {
   readonly durationMs: number
 }
 
+const PLAIN_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}$/
+/** What every encoded name ends with (a plain id that does too is encoded as well). */
+const ENCODED_SUFFIX = /-[0-9a-f]{32}$/
+
 /**
- * The folder name of a workflow's workspace: the id itself when it is a plain name, else a
- * cleaned name plus a hash of the id, so `a/b`, `..` or `.x` can neither escape the root nor
- * collide with each other or with files kept at the root.
+ * The folder name of a workflow's workspace (invariant 5): the id itself when it is a plain
+ * name, else a cleaned name plus 128 bits of a hash of the id, so `a/b`, `..` or `.x` can
+ * neither escape the root nor collide with each other, with a plain id or with files kept at
+ * the root. Names differ for different ids (up to a SHA-256 collision): the hash is of the
+ * id's UTF-16 code units, so even ids holding lone surrogates stay apart.
+ *
+ * @example workspaceDirName("agent-1") // "agent-1"; workspaceDirName("team/a") // "team_a-<32 hex>"
  */
-export const workspaceDirName = (workflowId: string): string => {
-  if (/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(workflowId) && workflowId.length <= 100) return workflowId
-  const clean = workflowId
+export const workspaceDirName = (workflowId: string): string =>
+  PLAIN_ID.test(workflowId) && !ENCODED_SUFFIX.test(workflowId)
+    ? workflowId
+    : `${cleanName(workflowId)}-${sha256(Buffer.from(workflowId, "utf16le")).slice(0, 32)}`
+
+/**
+ * The name versions before 0.2 gave a non-plain id: a 40-bit hash, which a plain id could
+ * equal (`team/a` and `team_a-65f838a2fb` shared a folder). A workspace under it is adopted
+ * by the id its ledger shows it belongs to (see `Workspace.base`).
+ */
+const legacyDirName = (workflowId: string): string =>
+  PLAIN_ID.test(workflowId) ? workflowId : `${cleanName(workflowId)}-${sha256(workflowId).slice(0, 10)}`
+
+const cleanName = (workflowId: string): string =>
+  workflowId
     .replace(/[^A-Za-z0-9._-]+/g, "_")
     .replace(/^[.]+/, "_")
     .slice(0, 80)
-  return `${clean}-${sha256(workflowId).slice(0, 10)}`
-}
 
-const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex")
+const sha256 = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex")
 
 const isInside = (relative: string): boolean =>
   relative === "" || (relative.split(path.sep)[0] !== ".." && !path.isAbsolute(relative))
 
 const errnoOf = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code
+
+const exists = (file: string): Promise<boolean> =>
+  fs.lstat(file).then(
+    () => true,
+    () => false
+  )
 
 /**
  * The tools of every workflow's workspace under one root. One instance per process: it
@@ -155,6 +187,8 @@ export class WorkspaceTools {
   readonly commandTimeoutMs: number
   readonly maxOutputBytes: number
   readonly maxFileBytes: number
+  private readonly sandboxMode: SandboxMode
+  private sandboxReady: Promise<Sandbox> | undefined
   private readonly locks = new Map<string, Promise<unknown>>()
 
   constructor(options: WorkspaceToolsOptions) {
@@ -163,6 +197,23 @@ export class WorkspaceTools {
     this.commandTimeoutMs = options.commandTimeoutMs ?? 10_000
     this.maxOutputBytes = options.maxOutputBytes ?? 64 * 1024
     this.maxFileBytes = options.maxFileBytes ?? 1024 * 1024
+    this.sandboxMode = options.sandbox ?? "auto"
+  }
+
+  /**
+   * How commands are confined here, found out on first use: `kind` is `bubblewrap`, or `none`
+   * with the reason. Rejects when the `bubblewrap` mode was asked for and cannot be had.
+   */
+  sandbox(): Promise<Sandbox> {
+    return (this.sandboxReady ??= fs
+      .mkdir(this.root, { recursive: true })
+      .then(() => makeSandbox(this.sandboxMode, this.root))
+      .then((sandbox) => {
+        // Said once, where the operator looks: commands of agents run with the engine's rights.
+        if (sandbox.kind === "none" && this.sandboxMode === "auto")
+          console.warn(`temporal-lite: workspace commands run unconfined: ${sandbox.reason}`)
+        return sandbox
+      }))
   }
 
   /** The workspace folder of a workflow (created on first use). */
@@ -172,7 +223,7 @@ export class WorkspaceTools {
 
   /** The tools bound to one workflow's workspace. */
   workspace(workflowId: string): Workspace {
-    return new Workspace(this, this.dirFor(workflowId))
+    return new Workspace(this, this.dirFor(workflowId), workflowId)
   }
 
   /** Runs `task` after every earlier task on the same workspace has settled. */
@@ -193,7 +244,8 @@ export class Workspace {
   constructor(
     private readonly tools: WorkspaceTools,
     /** The workspace folder. */
-    readonly dir: string
+    readonly dir: string,
+    private readonly workflowId: string
   ) {}
 
   /** Reads a UTF-8 file. Fails (non-retryable) when it is missing, a folder, too large or outside. */
@@ -315,16 +367,21 @@ export class Workspace {
         `run_command: "${command}" is not on the allow-list (${Object.keys(commands).join(", ")})`,
         { command }
       )
-    await this.checkArgs(command, spec, args)
+    const resolved = await this.checkArgs(command, spec, args)
     const base = await this.base()
+    const sandbox = await this.tools.sandbox().catch((error: Error) => {
+      throw new NonRetryableError(`run_command: ${error.message}`)
+    })
+    const hidden = (await exists(path.join(base, TOOL_LEDGER_FILE))) ? [TOOL_LEDGER_FILE] : []
+    const run = sandbox.command(spec.executable ?? command, resolved, base, hidden)
     const started = Date.now()
     const outcome = await new Promise<{ error: ExecFileException | null; stdout: string; stderr: string }>(
       (resolve) => {
         execFile(
-          spec.executable ?? command,
-          [...args],
+          run.file,
+          [...run.args],
           {
-            cwd: base,
+            cwd: run.cwd,
             timeout: this.tools.commandTimeoutMs,
             maxBuffer: this.tools.maxOutputBytes,
             killSignal: "SIGKILL",
@@ -366,12 +423,17 @@ export class Workspace {
     return readToolLedger(this.dir)
   }
 
-  private async checkArgs(command: string, spec: CommandSpec, args: ReadonlyArray<string>): Promise<void> {
+  /** The arguments to run `command` with: each path argument as resolved (invariant 1). */
+  private async checkArgs(
+    command: string,
+    spec: CommandSpec,
+    args: ReadonlyArray<string>
+  ): Promise<ReadonlyArray<string>> {
     if (args.some((a) => a.includes("\0")))
       throw new NonRetryableError(`run_command: an argument of ${command} holds a NUL byte`)
     switch (spec.args) {
       case "text":
-        return
+        return args
       case "exact": {
         const allowed = spec.exact ?? []
         if (!allowed.some((list) => list.length === args.length && list.every((a, i) => a === args[i])))
@@ -379,31 +441,53 @@ export class Workspace {
             `run_command: ${command} may only run as ${allowed.map((l) => `"${[command, ...l].join(" ")}"`).join(" or ")}, ` +
               `not "${[command, ...args].join(" ")}"`
           )
-        return
+        return args
       }
-      case "paths":
+      case "paths": {
+        const resolved: Array<string> = []
         for (const arg of args) {
           if (arg.startsWith("-")) {
             if (!(spec.options ?? []).includes(arg))
               throw new NonRetryableError(
                 `run_command: option "${arg}" of ${command} is not allowed (allowed: ${(spec.options ?? []).join(" ") || "none"})`
               )
+            resolved.push(arg)
           } else {
-            await this.resolve(`run_command ${command}`, arg)
+            const { relative } = await this.resolve(`run_command ${command}`, arg)
+            // A file named "-x" is a path, not an option.
+            resolved.push(relative.startsWith("-") ? `./${relative}` : relative)
           }
         }
+        return resolved
+      }
     }
   }
 
-  /** The workspace's real path, created on first use. */
+  /**
+   * The workspace's real path, created on first use (taking over its folder of before 0.2
+   * when its ledger shows it is this workflow's: see `legacyDirName`).
+   */
   private async base(): Promise<string> {
+    if (!(await exists(this.dir))) await this.adoptLegacyFolder()
     await fs.mkdir(this.dir, { recursive: true })
     return fs.realpath(this.dir)
   }
 
+  private async adoptLegacyFolder(): Promise<void> {
+    const legacy = path.join(path.dirname(this.dir), legacyDirName(this.workflowId))
+    if (legacy === this.dir) return
+    const entries = await readToolLedger(legacy)
+    if (entries.length === 0 || !entries.every((e) => e.key.startsWith(`${this.workflowId}/`))) return
+    await fs.rename(legacy, this.dir).catch((error: unknown) => {
+      // Taken over by a concurrent call already.
+      if (errnoOf(error) !== "ENOENT") throw error
+    })
+  }
+
   /**
-   * Resolves a workspace-relative path, refusing (invariant 1) absolute paths, climbs out,
-   * the ledger, and any existing symlink on the way that points out or nowhere.
+   * Resolves a workspace-relative path as the kernel will walk it (invariant 1), refusing
+   * absolute paths, climbs out, the ledger, and a symlink on the way that points out or
+   * nowhere. `relative` is the real path from the workspace (`.` for the workspace itself).
    */
   private async resolve(tool: string, requested: string): Promise<{ absolute: string; relative: string }> {
     const refuse = (why: string): never => {
@@ -416,27 +500,34 @@ export class Workspace {
     if (path.isAbsolute(requested) || /^[A-Za-z]:[\\/]/.test(requested) || requested.startsWith("~"))
       refuse("absolute paths are not allowed; give a path relative to the workspace")
     const base = await this.base()
-    const absolute = path.resolve(base, requested)
-    const relative = path.relative(base, absolute)
-    if (!isInside(relative)) refuse("it leaves the workspace")
-    if (relative.split(path.sep)[0] === TOOL_LEDGER_FILE) refuse("the tool ledger is not open to tools")
-    // Walk the existing part of the path: a symlink anywhere on it must resolve inside.
-    let probe = base
-    for (const segment of relative === "" ? [] : relative.split(path.sep)) {
-      probe = path.join(probe, segment)
-      const stat = await fs.lstat(probe).catch((error: unknown) => {
+    const from = (absolute: string) => path.relative(base, absolute)
+    // Where the walk really is: a real path while the segments exist, then the missing rest.
+    let at = base
+    let existing = true
+    for (const segment of requested.split("/")) {
+      if (segment === "" || segment === ".") continue
+      if (segment === "..") {
+        at = path.dirname(at)
+        if (!isInside(from(at))) refuse("it leaves the workspace")
+        continue
+      }
+      at = path.join(at, segment)
+      if (!existing) continue
+      const stat = await fs.lstat(at).catch((error: unknown) => {
         if (errnoOf(error) === "ENOENT" || errnoOf(error) === "ENOTDIR") return undefined
         throw error
       })
-      if (!stat) break
-      if (stat.isSymbolicLink()) {
-        const real = await fs.realpath(probe).catch(() => undefined)
-        if (real === undefined) refuse(`"${path.relative(base, probe)}" is a symlink to nowhere`)
-        else if (!isInside(path.relative(base, real)))
-          refuse(`"${path.relative(base, probe)}" is a symlink out of the workspace`)
+      if (!stat) existing = false
+      else if (stat.isSymbolicLink()) {
+        const real = await fs.realpath(at).catch(() => undefined)
+        if (real === undefined) refuse(`"${from(at)}" is a symlink to nowhere`)
+        else if (!isInside(from(real))) refuse(`"${from(at)}" is a symlink out of the workspace`)
+        else at = real
       }
     }
-    return { absolute, relative: relative === "" ? "." : relative.split(path.sep).join("/") }
+    const relative = from(at)
+    if (relative.split(path.sep)[0] === TOOL_LEDGER_FILE) refuse("the tool ledger is not open to tools")
+    return { absolute: at, relative: relative === "" ? "." : relative.split(path.sep).join("/") }
   }
 
   private async record(

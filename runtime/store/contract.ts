@@ -11,7 +11,11 @@
  * 2. A failed commit leaves the store as it was, and says so: a store that cannot tell whether
  *    a commit landed (its connection lost during COMMIT) finds out before it answers, and when
  *    it cannot, refuses every later commit (`Fenced`) rather than let the engine build on a
- *    state it does not know.
+ *    state it does not know. The error's reason and message name the cause (`DiskFull`,
+ *    `ReadOnly`, `Io`, `Busy`, …); `Rejected` means the write set's own data was refused (a
+ *    constraint it breaks, a value too big), so the same write fails again and the writes
+ *    committed with it can go without it (group-commit invariant 4). A store that fails
+ *    whatever is written never says `Rejected`.
  * 3. Order and durability: commits apply in the order they are called, and one that succeeds
  *    is durable (fsynced, or `synchronous_commit=on`) before it returns. A run's events are
  *    numbered 1, 2, … with no gap; a seq written twice fails the whole commit; nothing
@@ -25,9 +29,11 @@
  * 5. Rows: a run's row is written when it is added and when its status or flags change, never
  *    for a step alone; a row read back takes its last seq, last event type and update time
  *    from the run's last event. A run added and changed in one commit is stored as it ends up,
- *    as is one changed twice; a timer or snapshot written twice keeps the last. A changed row
- *    never steps a flag back (`parentNotified` once true stays true, `cancelRequested` only
- *    grows), and a flag write only raises `cancelRequested`.
+ *    as is one changed twice; a timer, or a snapshot segment (run, seq), written twice keeps
+ *    the last. A changed row never steps a flag back (`parentNotified` once true stays true,
+ *    `cancelRequested` only grows), and a flag write only raises `cancelRequested`. A run's
+ *    snapshot segments read back in seq order; a run in `snapshotsDropped` keeps none, also
+ *    when its last segment is in the same commit.
  * 6. Single owner: one engine writes a store at a time. Opening a store that a live engine
  *    holds fails with `Locked`, naming the holder; the hold ends with the holder's process, so
  *    a SIGKILLed engine never blocks its restart. A store that loses its hold while running
@@ -92,7 +98,14 @@ export interface WriteSet {
   readonly events: Array<{ readonly runId: string; readonly body: string; readonly seq: number }>
   readonly timersAdd: Array<TimerRow>
   readonly timersDelete: Array<Key>
+  /** Snapshot segments, each of a run's events since its previous one (runtime/snapshot.ts): added. */
   readonly snapshots: Array<{ readonly runId: string; readonly seq: number; readonly body: string }>
+  /**
+   * Runs whose snapshots are of no more use (they closed): all their segments are deleted,
+   * after this commit's own segments are written (a run's last segment may share its close's
+   * commit).
+   */
+  readonly snapshotsDropped: Array<string>
   /** Flag updates on runs not otherwise written (a child's parent-notified / cancel state). */
   readonly flags: Array<{
     readonly runId: string
@@ -109,6 +122,7 @@ export const emptyWriteSet = (): WriteSet => ({
   timersAdd: [],
   timersDelete: [],
   snapshots: [],
+  snapshotsDropped: [],
   flags: []
 })
 
@@ -146,10 +160,10 @@ export class WorkflowStore extends Context.Tag("temporal-lite/WorkflowStore")<
     readonly currentRun: (workflowId: string) => Effect.Effect<RunRow | undefined, StoreError>
     /** The rows of these runs (any order; unknown ids are left out). */
     readonly runsByIds: (runIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<RunRow>, StoreError>
-    /** Snapshots of the given runs, by run id. */
+    /** The snapshot segments of the given runs, by run id, each run's in seq order (invariant 5). */
     readonly snapshotsOf: (
       runIds: ReadonlyArray<string>
-    ) => Effect.Effect<Map<string, { readonly seq: number; readonly body: string }>, StoreError>
+    ) => Effect.Effect<Map<string, Array<{ readonly seq: number; readonly body: string }>>, StoreError>
     /** Events of each run after its `afterSeq`, in seq order, by run id. */
     readonly historiesOf: (
       runs: ReadonlyArray<{ readonly runId: string; readonly afterSeq: number }>

@@ -10,6 +10,10 @@
  *    `ShuttingDown` when the committer stops first.
  * 3. Batching costs next to no latency: a batch gathers for a few event-loop turns (no timer),
  *    so what the ready workflow tasks and arriving requests produce joins it.
+ * 4. One bad write fails only itself: a batch the store refuses for the data of a write set
+ *    (`Rejected`) is split in halves committed one after the other, so the write set at fault
+ *    fails alone (about 2·log2(n) commits find it among n). A store that fails whatever is
+ *    written (disk full, I/O error) fails the whole batch at once.
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
@@ -58,6 +62,9 @@ const merge = (submissions: ReadonlyArray<Submission>): WriteSet => {
 const stopped = () =>
   new StoreError({ reason: "ShuttingDown", message: "the engine stopped before the commit finished" })
 
+const dropped = () =>
+  new StoreError({ reason: "Dropped", message: "dropped: an earlier commit of this workflow failed" })
+
 /** Why a commit failed: its StoreError, or one that says the commit was cut short. */
 const failureOf = (cause: Cause.Cause<StoreError>): StoreError =>
   Option.getOrElse(Cause.failureOption(cause), () =>
@@ -105,48 +112,67 @@ export const makeGroupCommitter = Effect.gen(function* () {
     })
   })
 
+  /**
+   * The cause of the commits failing now, once logged: a full disk fails every commit until
+   * space is freed, and is logged when it starts and when commits go through again.
+   */
+  let failing: string | undefined
+
   /** Invariant 2: a submission that is not committed fails, and so do its acknowledgements. */
   const fail = (s: Submission, error: StoreError) => {
     s.onFailure(error)
     for (const ack of s.acks) ack(Exit.fail(error))
   }
 
-  const commitBatch = Effect.gen(function* () {
-    const valid: Array<Submission> = []
-    for (const s of batch) {
-      if (s.isValid()) valid.push(s)
-      else
-        fail(
-          s,
-          new StoreError({
-            reason: "Dropped",
-            message: "dropped: an earlier commit of this workflow failed"
-          })
-        )
-    }
-    batch = valid
-    if (valid.length === 0) return
-    // A commit begun is waited for and answered, even when the committer is being stopped: cut
-    // short, one that had landed would be answered as failed (the store decides when a commit
-    // can be cut short, and says so with an interruption).
-    yield* Effect.uninterruptible(
-      Effect.flatMap(Effect.exit(store.commit(merge(valid))), (exit) =>
-        Effect.sync(() => answer(valid, exit))
-      )
-    )
-  })
-
-  const answer = (valid: ReadonlyArray<Submission>, exit: Exit.Exit<void, StoreError>) => {
-    batch = []
-    if (Exit.isSuccess(exit)) {
-      for (const s of valid) {
-        s.afterCommit()
-        for (const ack of s.acks) ack(Exit.void)
+  /**
+   * Commits `part` of the batch and answers each of its submissions. A part the store refuses
+   * for one write set's data goes again in halves (invariant 4), each checked again: a write
+   * set built on one that failed is dropped.
+   */
+  const commitPart = (part: ReadonlyArray<Submission>): Effect.Effect<void> =>
+    Effect.gen(function* () {
+      const valid: Array<Submission> = []
+      for (const s of part) {
+        if (s.isValid()) valid.push(s)
+        else fail(s, dropped())
       }
-      return
-    }
-    for (const s of valid) fail(s, failureOf(exit.cause))
-  }
+      if (valid.length === 0) return
+      const exit = yield* Effect.exit(store.commit(merge(valid)))
+      if (Exit.isSuccess(exit)) {
+        if (failing !== undefined) {
+          failing = undefined
+          yield* Effect.logInfo("commits go through again")
+        }
+        for (const s of valid) {
+          s.afterCommit()
+          for (const ack of s.acks) ack(Exit.void)
+        }
+        return
+      }
+      const error = failureOf(exit.cause)
+      if (error.reason === "Rejected" && valid.length > 1) {
+        const half = valid.length >> 1
+        yield* commitPart(valid.slice(0, half))
+        return yield* commitPart(valid.slice(half))
+      }
+      if (error.reason === "Rejected") {
+        yield* Effect.logWarning(`a write was refused and not stored: ${error.message}`)
+        return fail(valid[0]!, error)
+      }
+      if (failing !== error.message && error.reason !== "ShuttingDown") {
+        failing = error.message
+        yield* Effect.logError(`commits fail: ${error.message}`)
+      }
+      for (const s of valid) fail(s, error)
+    })
+
+  // A commit begun is waited for and answered, even when the committer is being stopped: cut
+  // short, one that had landed would be answered as failed (the store decides when a commit
+  // can be cut short, and says so with an interruption). So are the halves of a refused batch:
+  // the batch is answered whole before the committer stops.
+  const commitBatch = Effect.uninterruptible(
+    Effect.suspend(() => commitPart(batch)).pipe(Effect.ensuring(Effect.sync(() => (batch = []))))
+  )
 
   // A commit blocks the thread for its fsync, so nothing gathers while it runs: before
   // committing, give the event loop a turn or two (I/O included, so requests that have

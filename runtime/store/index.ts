@@ -13,7 +13,7 @@ export {
   type WriteSet
 } from "./contract"
 export { makeGroupCommitter, type Submission } from "./group-commit"
-export { SqliteStore, type SqliteStoreOptions } from "./sqlite/store"
+export { ensureFolderOf, SqliteStore, type SqliteStoreOptions } from "./sqlite/store"
 export { PostgresStore, type PostgresStoreOptions } from "./postgres/store"
 export { parseDatabaseUrl } from "./postgres/connection"
 export { StoreLive, type StoreConfig } from "./select"

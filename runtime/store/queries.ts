@@ -48,18 +48,30 @@ export const recoveryReads = (
   }
 }
 
-/** Event rows read in (run, seq) order, as each run's history. */
-export const historiesByRun = (
-  rows: ReadonlyArray<{ readonly run_id: string; readonly body: string }>
-): Map<string, Array<HistoryEvent>> => {
-  const out = new Map<string, Array<HistoryEvent>>()
+/** Rows read in (run, seq) order, each run's made into a list in that order. */
+const byRun = <R extends { readonly run_id: string }, A>(
+  rows: ReadonlyArray<R>,
+  item: (row: R) => A
+): Map<string, Array<A>> => {
+  const out = new Map<string, Array<A>>()
   for (const row of rows) {
     let list = out.get(row.run_id)
     if (!list) out.set(row.run_id, (list = []))
-    list.push(JSON.parse(row.body) as HistoryEvent)
+    list.push(item(row))
   }
   return out
 }
+
+/** Event rows read in (run, seq) order, as each run's history. */
+export const historiesByRun = (
+  rows: ReadonlyArray<{ readonly run_id: string; readonly body: string }>
+): Map<string, Array<HistoryEvent>> => byRun(rows, (row) => JSON.parse(row.body) as HistoryEvent)
+
+/** Snapshot segment rows read in (run, seq) order, as each run's segments (contract invariant 5). */
+export const segmentsByRun = (
+  rows: ReadonlyArray<{ readonly run_id: string; readonly seq: number; readonly body: string }>
+): Map<string, Array<{ readonly seq: number; readonly body: string }>> =>
+  byRun(rows, (row) => ({ seq: row.seq, body: row.body }))
 
 /** `describe`'s facts from the rows of its two queries (each store scans the JSON its own way). */
 export const historyFactsOf = (rows: {

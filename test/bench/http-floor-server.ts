@@ -15,12 +15,12 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { createServer } from "node:http"
-import { StartedWorkflow, StartWorkflowRequest } from "../../server/api"
+import { StartedWorkflow, untypedData } from "../../api"
 
 const FloorApi = HttpApi.make("floor").add(
   HttpApiGroup.make("workflows").add(
     HttpApiEndpoint.post("start", "/api/workflows")
-      .setPayload(StartWorkflowRequest)
+      .setPayload(untypedData.start)
       .addSuccess(StartedWorkflow, { status: 201 })
   )
 )

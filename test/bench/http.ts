@@ -21,14 +21,10 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { call, repoRoot, spawnListening, spawnServer } from "../../scripts/server-process"
+import { flag, option } from "./args"
 import { percentile } from "./percentile"
 
-const args = process.argv.slice(2)
-const option = (name: string) => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? args[i + 1] : undefined
-}
-const json = args.includes("--json")
+const json = flag("json")
 const clients = Number(option("clients") ?? 50)
 const seconds = Number(option("seconds") ?? 5)
 const warmupSeconds = 1

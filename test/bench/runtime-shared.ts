@@ -84,3 +84,15 @@ export const report = (value: Record<string, unknown>) =>
 export const removeDb = (dbPath: string) => {
   for (const suffix of ["", "-wal", "-shm", "-journal", ".lock"]) fs.rmSync(dbPath + suffix, { force: true })
 }
+
+export const Tick = defineSignal("bench.tick", Schema.Number)
+
+/** Signal-rate probe: counts ticks until a negative one (one long history). */
+export const inbox = workflow("bench.inbox", { input: Schema.Null, signals: [Tick] }, function* () {
+  let count = 0
+  for (;;) {
+    const tick = yield* waitForSignal(Tick)
+    if (tick < 0) return count
+    count += tick
+  }
+})

@@ -15,7 +15,10 @@
  * - resume: a child starts 10,000 workflows blocked in an activity and is SIGKILLed; the time
  *   from spawning a fresh process to all 10,000 having taken their next step;
  * - waiting: RSS of a child with 100,000 workflows waiting on a signal (default cacheSize), right
- *   after starting them and over the 40 s it then idles (V8 returns the burst's garbage late).
+ *   after starting them and over the 40 s it then idles (V8 returns the burst's garbage late);
+ * - signals: 100,000 signals to one workflow, 64 in flight: the signal rate in each tenth (a
+ *   cost that grows with the history shows as a falling rate), and the bytes of history and of
+ *   snapshots written.
  *
  * The wall-clock figures depend on what else the machine runs: the load average is printed,
  * and the throughput phase also reports the engine process's CPU time (steps per CPU-second).
@@ -24,7 +27,7 @@
  *
  * Flags: `--quick` (sizes ÷ 10; the JSON keys keep their names, `sizes` says what ran),
  * `--json` (one JSON object on stdout, progress on stderr),
- * `--only raw,throughput,aged,latency,resume,waiting`, `--dir <folder>`, `--keep` (keep the files),
+ * `--only raw,throughput,aged,latency,resume,waiting,signals`, `--dir <folder>`, `--keep` (keep the files),
  * `--synchronous NORMAL` (diagnosis only: the in-process phases without the per-commit fsync),
  * `--store pg`: every phase but raw on PostgreSQL instead, a fresh database per run, on the
  * server DATABASE_URL names or else a throwaway one from the system's binaries (fsync on,
@@ -34,26 +37,23 @@ import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import Database from "better-sqlite3"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { Engine, EngineLive } from "../../runtime"
+import { Engine, EngineLive, EngineOnStore, StoreLive } from "../../runtime"
+import { wrappedStore } from "../support/engine-harness"
 import { databaseUrl, findPostgres, queryDatabase, startServer } from "../support/postgres-server"
+import { flag, option } from "./args"
 import { percentile } from "./percentile"
-import { noopImpl, removeDb, StepClock, steps } from "./runtime-shared"
+import { inbox, noopImpl, removeDb, StepClock, steps, Tick } from "./runtime-shared"
 
-const args = process.argv.slice(2)
-const flag = (name: string) => args.includes(`--${name}`)
-const option = (name: string) => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? args[i + 1] : undefined
-}
 const quick = flag("quick")
 const json = flag("json")
 const phases = new Set(
-  (option("only") ?? "raw,throughput,aged,latency,resume,waiting").split(",").map((s) => s.trim())
+  (option("only") ?? "raw,throughput,aged,latency,resume,waiting,signals").split(",").map((s) => s.trim())
 )
 const store = option("store") === "pg" ? ("pg" as const) : ("sqlite" as const)
 // DATABASE_URL names the server of `--store pg`; the SQLite runs must not be moved to it.
@@ -74,7 +74,9 @@ const sizes = {
   latencyWorkflows: 10,
   latencySteps: quick ? 21 : 101,
   resume: 10_000 / scale,
-  waiting: 100_000 / scale
+  waiting: 100_000 / scale,
+  signals: 100_000 / scale,
+  signalsInFlight: 64
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -298,6 +300,61 @@ const runWorkflows = async (name: string, total: number, stepCount: number, inFl
     rows,
     latency: { p50: percentile(sorted, 50), p99: percentile(sorted, 99), n: sorted.length }
   }
+}
+
+/**
+ * Sends `total` signals to one workflow, `inFlight` at a time, on a fresh file: the rate in
+ * each tenth of them, and the bytes of events and of snapshots the store was given to write.
+ */
+const signalRate = async (total: number, inFlight: number) => {
+  const db = await target("signals")
+  const written = { events: 0, snapshots: 0, snapshotCount: 0 }
+  const counting = EngineOnStore({ workflows: [inbox], activities: [] }).pipe(
+    Layer.provide(
+      wrappedStore(StoreLive({ ...db.config, synchronous }), (real) => ({
+        commit: (writes) =>
+          Effect.tap(real.commit(writes), () => {
+            for (const e of writes.events) written.events += e.body.length
+            for (const s of writes.snapshots) written.snapshots += s.body.length
+            written.snapshotCount += writes.snapshots.length
+          })
+      }))
+    )
+  )
+  const program = Effect.gen(function* () {
+    const engine = yield* Engine
+    yield* engine.start(inbox.name, null, { id: "inbox" })
+    const tenth = total / 10
+    const windows: Array<number> = []
+    let sent = 0
+    let acknowledged = 0
+    let windowStart = performance.now()
+    const began = windowStart
+    const lane = Effect.gen(function* () {
+      while (sent < total) {
+        sent++
+        yield* engine.signal("inbox", Tick.name, 1)
+        if (++acknowledged % tenth === 0) {
+          const now = performance.now()
+          windows.push(tenth / ((now - windowStart) / 1000))
+          windowStart = now
+        }
+      }
+    })
+    yield* Effect.all(
+      Array.from({ length: inFlight }, () => lane),
+      { concurrency: "unbounded", discard: true }
+    )
+    const seconds = (performance.now() - began) / 1000
+    yield* engine.signal("inbox", Tick.name, -1)
+    while ((yield* engine.describe("inbox")).status === "running") yield* Effect.sleep("1 millis")
+    const result = (yield* engine.describe("inbox")).result
+    if (result !== total) throw new Error(`signals: the workflow counted ${String(result)}, not ${total}`)
+    return { seconds, windows }
+  })
+  const { seconds, windows } = await Effect.runPromise(program.pipe(Effect.provide(counting), Effect.scoped))
+  await db.remove()
+  return { seconds, windows, ...written }
 }
 
 // ---- child processes -------------------------------------------------------------------
@@ -542,6 +599,30 @@ const main = async () => {
       rss < 1024
     )
     row(`the same after ${w.idleSeconds} s idle (every 5 s)`, `${idle.join(", ")} MiB`)
+  }
+
+  if (phases.has("signals")) {
+    const { signals: n, signalsInFlight } = sizes
+    log(`signals: ${n} signals to one workflow, ${signalsInFlight} in flight…`)
+    const s = await signalRate(n, signalsInFlight)
+    const windows = s.windows.map((w) => round(w))
+    out.signalsPerSecond = round(n / s.seconds)
+    out.signalsPerSecondByTenth = windows
+    out.signalsLastTenthToFirst = round(windows.at(-1)! / windows[0]!, 3)
+    out.signalsHistoryBytes = s.events
+    out.signalsSnapshotBytes = s.snapshots
+    out.signalsSnapshots = s.snapshotCount
+    row(`signals/s, ${n} to one workflow`, `${round(n / s.seconds)} (each tenth: ${windows.join(", ")})`)
+    row(
+      "  last tenth ÷ first",
+      `${round(windows.at(-1)! / windows[0]!, 3)}`,
+      "≥ 0.8 (flat)",
+      windows.at(-1)! / windows[0]! >= 0.8
+    )
+    row(
+      "  bytes written: history / snapshots",
+      `${round(s.events / 2 ** 20, 1)} MiB / ${round(s.snapshots / 2 ** 20, 1)} MiB in ${s.snapshotCount} snapshots`
+    )
   }
 
   if (!flag("keep") && !option("dir")) fs.rmSync(dir, { recursive: true, force: true })

@@ -85,6 +85,33 @@ describe("imports follow DESIGN §1", () => {
     ).toEqual([])
   })
 
+  it("api/ imports only `effect`, `@effect/platform` and core/ (it is browser-safe)", () => {
+    expect(listSources("api").length).toBeGreaterThan(3)
+    expect(
+      violations(["api"], (specifier, resolved) =>
+        resolved === undefined
+          ? specifier === "effect" ||
+            specifier.startsWith("effect/") ||
+            specifier === "@effect/platform" ||
+            specifier.startsWith("@effect/platform/")
+          : ["core", "api"].includes(folderOf(resolved))
+      )
+    ).toEqual([])
+  })
+
+  it("core/ never imports api/; nothing in core/, api/ or runtime/ imports server/ (or the debugger)", () => {
+    expect(
+      violations(["core"], (_, resolved) => resolved === undefined || folderOf(resolved) !== "api")
+    ).toEqual([])
+    expect(
+      violations(
+        ["api"],
+        (_, resolved) =>
+          resolved === undefined || !["server", "debugger", "runtime"].includes(folderOf(resolved))
+      )
+    ).toEqual([])
+  })
+
   it("nothing in core/ or runtime/ imports server/ (or the debugger)", () => {
     expect(
       violations(
@@ -191,34 +218,59 @@ describe("imports follow DESIGN §1", () => {
   })
 })
 
+/** Bundles `entry` for the browser, recording every import the bundler resolves. */
+const browserBundle = async (
+  entry: string,
+  options: { readonly format: "esm" | "iife"; readonly globalName?: string }
+) => {
+  const resolvedImports: Array<string> = []
+  const result = await esbuild.build({
+    entryPoints: [join(root, entry)],
+    bundle: true,
+    platform: "browser",
+    ...options,
+    write: false,
+    metafile: true,
+    logLevel: "silent",
+    plugins: [
+      {
+        name: "record-imports",
+        setup(build) {
+          build.onResolve({ filter: /.*/ }, (args) => {
+            if (args.kind !== "entry-point") resolvedImports.push(args.path)
+            return undefined
+          })
+        }
+      }
+    ]
+  })
+  return { result, resolvedImports }
+}
+
+describe("api/ in the browser", () => {
+  it("bundles api/index.ts for the browser with no Node built-in", async () => {
+    const { result, resolvedImports } = await browserBundle("api/index.ts", { format: "esm" })
+    expect(result.errors).toEqual([])
+    expect(resolvedImports.filter(isNodeBuiltin)).toEqual([])
+    const inputs = Object.keys(result.metafile.inputs)
+    expect(
+      inputs.filter(
+        (path) =>
+          !path.startsWith("api/") &&
+          !path.startsWith("core/") &&
+          !path.startsWith("node_modules/effect/") &&
+          !path.startsWith("node_modules/@effect/platform/") &&
+          // @effect/platform's own dependencies (multipart parsing, the router, msgpack)
+          !/^node_modules\/(multipasta|find-my-way-ts|msgpackr|fast-check|@standard-schema)\//.test(path)
+      )
+    ).toEqual([])
+  })
+})
+
 describe("core/ in the browser", () => {
   let built: ReturnType<typeof build> | undefined
   const bundle = () => (built ??= build())
-  const build = async () => {
-    const resolvedImports: Array<string> = []
-    const result = await esbuild.build({
-      entryPoints: [join(root, "core/index.ts")],
-      bundle: true,
-      platform: "browser",
-      format: "iife",
-      globalName: "TemporalLiteCore",
-      write: false,
-      metafile: true,
-      logLevel: "silent",
-      plugins: [
-        {
-          name: "record-imports",
-          setup(build) {
-            build.onResolve({ filter: /.*/ }, (args) => {
-              if (args.kind !== "entry-point") resolvedImports.push(args.path)
-              return undefined
-            })
-          }
-        }
-      ]
-    })
-    return { result, resolvedImports }
-  }
+  const build = () => browserBundle("core/index.ts", { format: "iife", globalName: "TemporalLiteCore" })
 
   it("bundles core/index.ts for the browser with no node: import and no Node built-in", async () => {
     const { result, resolvedImports } = await bundle()

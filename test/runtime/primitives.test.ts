@@ -25,39 +25,19 @@ import {
   sleep,
   waitForSignal,
   workflow,
-  type HistoryEvent,
-  type WorkflowDefinition
+  type HistoryEvent
 } from "../../core"
-import {
-  Engine,
-  EngineLive,
-  NonRetryableError,
-  SqliteStore,
-  implement,
-  type RegisteredActivity
-} from "../../runtime"
+import { Engine, EngineLive, NonRetryableError, SqliteStore, implement } from "../../runtime"
 import {
   awaitClosed,
   awaitingSignal,
+  engineLayer,
   eventually,
   runUntilClosed,
   settle,
   tempDb
 } from "../support/engine-harness"
 import { gatedEngine } from "../support/gated-store"
-
-const engineLayer = (
-  workflows: ReadonlyArray<WorkflowDefinition<any, any>>,
-  activities: ReadonlyArray<RegisteredActivity>,
-  options: { readonly dbPath?: string; readonly cacheSize?: number; readonly snapshotEvery?: number } = {}
-) =>
-  EngineLive({
-    dbPath: options.dbPath ?? tempDb().dbPath,
-    workflows,
-    activities,
-    cacheSize: options.cacheSize,
-    snapshotEvery: options.snapshotEvery
-  })
 
 /** Whether the fiber is still running. */
 const waiting = (fiber: Fiber.Fiber<unknown, unknown>) => Effect.map(Fiber.poll(fiber), Option.isNone)
@@ -904,7 +884,7 @@ describe("children, races and cancellation", () => {
         expect(yield* awaitClosed("saga1")).toBe("cancelled")
         expect(log).toEqual(["book flight", "book hotel", "undo hotel", "undo flight"])
         const d = yield* engine.describe("saga1")
-        expect(d.error).toEqual({ name: "Cancelled", message: "customer left" })
+        expect(d.error).toEqual({ name: "Cancelled", message: "cancelled: customer left" })
         const again = yield* Effect.flip(engine.cancel("saga1"))
         expect(again._tag).toBe("WorkflowClosed")
       }).pipe(Effect.provide(engineLayer([saga], impls)))
@@ -1309,7 +1289,7 @@ describe("durability in one process", () => {
         const db = new Sqlite(dbPath)
         const snapshot = db
           .prepare(
-            "SELECT seq FROM snapshots s JOIN runs r ON r.run_id = s.run_id WHERE r.workflow_id = 'long'"
+            "SELECT max(s.seq) AS seq FROM snapshots s JOIN runs r ON r.run_id = s.run_id WHERE r.workflow_id = 'long'"
           )
           .get() as { seq: number } | undefined
         expect(snapshot?.seq).toBeGreaterThanOrEqual(40)
@@ -1417,7 +1397,7 @@ describe("durability in one process", () => {
         }).pipe(Effect.provide(resumableEngine(dbPath, true, attempts)), Effect.scoped)
 
         // What version 1 left: the open activity in `tasks` (its heartbeat there, not in the
-        // history), snapshots of format 1, the schema stamp.
+        // history), snapshots of format 1 in a table of one row per run, the schema stamp.
         const Sqlite = (yield* Effect.promise(() => import("better-sqlite3"))).default
         const db = new Sqlite(dbPath)
         db.exec(`CREATE TABLE tasks (
@@ -1429,8 +1409,12 @@ describe("durability in one process", () => {
         )
         db.exec(`UPDATE events SET body = json_remove(body, '$.heartbeat')`)
         db.exec(`UPDATE snapshots SET body = json_set(body, '$.version', 1)`)
+        db.exec(`ALTER TABLE snapshots RENAME TO segments`)
+        db.exec(`CREATE TABLE snapshots (run_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, body TEXT NOT NULL)`)
+        db.exec(`INSERT INTO snapshots SELECT run_id, max(seq), body FROM segments GROUP BY run_id`)
+        db.exec(`DROP TABLE segments`)
         db.exec(`UPDATE temporal_lite_meta SET value = '1' WHERE key = 'schema_version'`)
-        db.exec(`DELETE FROM effect_sql_migrations WHERE migration_id = 2`)
+        db.exec(`DELETE FROM effect_sql_migrations WHERE migration_id >= 2`)
         db.close()
 
         yield* Effect.gen(function* () {
@@ -1450,7 +1434,7 @@ describe("durability in one process", () => {
         expect(check.prepare(`SELECT name FROM sqlite_master WHERE name = 'tasks'`).all()).toEqual([])
         expect(
           check.prepare(`SELECT value FROM temporal_lite_meta WHERE key = 'schema_version'`).get()
-        ).toEqual({ value: "2" })
+        ).toEqual({ value: "3" })
         check.close()
       })
     }

@@ -44,7 +44,7 @@ describe("store refusals", () => {
       const error = yield* openEngine(dbPath)
       expect(error.reason).toBe("NewerSchema")
       expect(error.message).toBe(
-        `${dbPath} has schema version 99, newer than this engine's 2; upgrade Temporal Lite to open it (nothing was changed)`
+        `${dbPath} has schema version 99, newer than this engine's 3; upgrade Temporal Lite to open it (nothing was changed)`
       )
       const check = new Sqlite(dbPath, { readonly: true })
       expect(

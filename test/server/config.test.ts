@@ -3,9 +3,10 @@
  * bad value refused with a message naming its variable.
  */
 import * as Either from "effect/Either"
+import * as Redacted from "effect/Redacted"
 import { describe, expect, it } from "vitest"
 import { DEFAULT_BODY_LIMIT, parseCorsOrigins, parseSize, settingsFromEnv } from "../../server/config"
-import { jsonDepthExceeds } from "../../server/http-guard"
+import { jsonDepthExceeds } from "../../api"
 import { resolveDebuggerFile } from "../../server/static"
 
 describe("settings from the environment", () => {
@@ -37,10 +38,32 @@ describe("settings from the environment", () => {
       host: "0.0.0.0",
       port: 9000,
       dbPath: "/tmp/x.db",
-      token: "t",
       corsOrigins: ["http://a.example", "http://b.example"],
       bodyLimit: 2_000_000
     })
+    // The token is Redacted: it prints as <redacted>, and only Redacted.value reads it.
+    expect(Redacted.value(settings.token!)).toBe("t")
+    expect(String(settings.token)).toBe("<redacted>")
+    expect(JSON.stringify(settings)).not.toContain('"t"')
+  })
+
+  it("reads ALLOWED_HOSTS and the request timeouts", () => {
+    const settings = Either.getOrThrow(
+      settingsFromEnv({
+        ALLOWED_HOSTS: "temporal.internal, ci.example",
+        HEADERS_TIMEOUT: "5 seconds",
+        REQUEST_TIMEOUT: "60000"
+      })
+    )
+    expect(settings).toMatchObject({
+      allowedHosts: ["temporal.internal", "ci.example"],
+      headersTimeoutMs: 5_000,
+      requestTimeoutMs: 60_000
+    })
+    const bad = settingsFromEnv({ REQUEST_TIMEOUT: "soon" })
+    expect(Either.isLeft(bad) && bad.left.message).toBe(
+      'REQUEST_TIMEOUT: expected a duration such as 30 seconds, got "soon"'
+    )
   })
 
   it("sizes and origins", () => {
@@ -83,9 +106,9 @@ describe("settings from the environment", () => {
 
 describe("guards", () => {
   it("JSON nesting depth skips strings and stops at the limit", () => {
-    expect(jsonDepthExceeds('{"a":[1,{"b":2}]}', 3)).toBe(false)
-    expect(jsonDepthExceeds('{"a":[1,{"b":2}]}', 2)).toBe(true)
-    expect(jsonDepthExceeds('"[[[[[[[[[[\\"[[["', 2)).toBe(false)
+    expect(jsonDepthExceeds(JSON.parse('{"a":[1,{"b":2}]}'), 3)).toBe(false)
+    expect(jsonDepthExceeds(JSON.parse('{"a":[1,{"b":2}]}'), 2)).toBe(true)
+    expect(jsonDepthExceeds(JSON.parse('"[[[[[[[[[[\\"[[["'), 2)).toBe(false)
   })
 
   it("debugger files never resolve outside the dist folder", () => {

@@ -367,6 +367,7 @@ describe("refusals: the status, the code and the field", () => {
     expect(spec.status).toBe(200)
     expect(Object.keys(spec.body.paths).sort()).toEqual([
       "/api/health",
+      "/api/workflow-count",
       "/api/workflow-types",
       "/api/workflow-types/{type}/source",
       "/api/workflows",
@@ -377,12 +378,17 @@ describe("refusals: the status, the code and the field", () => {
       "/api/workflows/{id}/signal",
       "/api/workflows/{id}/stream"
     ])
-    expect(
-      spec.body.paths["/api/workflows"].post.responses["400"].content["application/json"].schema
-    ).toEqual({
-      $ref: "#/components/schemas/ErrorEnvelope"
+    // A 400 is one of the bad-request codes, each its envelope with its own details.
+    const bad = spec.body.paths["/api/workflows"].post.responses["400"].content["application/json"].schema
+    expect(bad.anyOf.map((s: { $ref: string }) => s.$ref)).toContain(
+      "#/components/schemas/InvalidPayloadError"
+    )
+    expect(spec.body.components.schemas.InvalidPayloadError).toMatchObject({
+      type: "object",
+      required: ["error"],
+      properties: { error: { type: "object", properties: { code: { enum: ["InvalidPayload"] } } } }
     })
-    // The reference resolves: the envelope is a component of the document.
+    // The envelope any error fits is a component of the document too, its code an enum.
     expect(spec.body.components.schemas.ErrorEnvelope).toMatchObject({
       type: "object",
       required: ["error"],

@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import { spawn } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
@@ -49,7 +50,9 @@ export interface TestServer {
 
 /** The server of `npm start`, in this process, on a free loopback port. */
 export const startServer = async (
-  options: { readonly dataDir?: string; readonly registry?: string } & Partial<ServeSettings> = {}
+  options: { readonly dataDir?: string; readonly registry?: string; readonly token?: string } & Partial<
+    Omit<ServeSettings, "token">
+  > = {}
 ): Promise<TestServer> => {
   const dataDir = options.dataDir ?? tempDir("server")
   const dbPath = path.join(dataDir, "temporal-lite.db")
@@ -60,7 +63,8 @@ export const startServer = async (
       dbPath,
       registryPath: options.registry ?? REGISTRY,
       debuggerDir: options.debuggerDir ?? path.join(dataDir, "no-debugger"),
-      ...options
+      ...options,
+      token: options.token === undefined ? undefined : Redacted.make(options.token)
     }
   )
   if (Either.isLeft(settings)) throw new Error(settings.left.message)
@@ -146,12 +150,17 @@ export const runCli = (args: ReadonlyArray<string>, env: Record<string, string> 
 export const runBin = (args: ReadonlyArray<string>) =>
   runProcess([path.join(repoRoot, "server", "bin.js"), ...args], {})
 
-const runProcess = (
-  nodeArgs: ReadonlyArray<string>,
+const runProcess = (nodeArgs: ReadonlyArray<string>, env: Record<string, string>) =>
+  runCommand(process.execPath, nodeArgs, env)
+
+/** Runs `command` from the repository's root to completion; its exit status and what it printed. */
+export const runCommand = (
+  command: string,
+  args: ReadonlyArray<string>,
   env: Record<string, string>
 ): Promise<{ readonly status: number | null; readonly stdout: string; readonly stderr: string }> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, nodeArgs, {
+    const child = spawn(command, args, {
       cwd: repoRoot,
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"]

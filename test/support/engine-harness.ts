@@ -10,13 +10,41 @@ import * as TestClock from "effect/TestClock"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Engine, type RunStatus, type StreamItem } from "../../runtime"
+import * as Layer from "effect/Layer"
+import type { WorkflowDefinition } from "../../core"
+import {
+  Engine,
+  EngineLive,
+  EngineOnStore,
+  SqliteStore,
+  StoreError,
+  WorkflowStore,
+  type EngineOptions,
+  type RegisteredActivity,
+  type RunStatus,
+  type SqliteStoreOptions,
+  type StreamItem
+} from "../../runtime"
 
 /** A fresh folder under the OS temp dir, and the database path in it. */
 export const tempDb = (label = "engine") => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tl-${label}-`))
   return { dir, dbPath: path.join(dir, "temporal-lite.db") }
 }
+
+/** The engine on a real SQLite file (a fresh one in a temp folder unless `dbPath` is given). */
+export const engineLayer = (
+  workflows: ReadonlyArray<WorkflowDefinition<any, any>>,
+  activities: ReadonlyArray<RegisteredActivity> = [],
+  options: { readonly dbPath?: string; readonly cacheSize?: number; readonly snapshotEvery?: number } = {}
+) =>
+  EngineLive({
+    dbPath: options.dbPath ?? tempDb().dbPath,
+    workflows,
+    activities,
+    cacheSize: options.cacheSize,
+    snapshotEvery: options.snapshotEvery
+  })
 
 /** Lets every runnable fiber and pending I/O callback run (the engine's work is all in-process). */
 export const settle = Effect.gen(function* () {
@@ -81,3 +109,23 @@ export const awaitingSignal = (id: string) =>
       )
     )
   )
+
+/**
+ * The store `real` builds, with some of its operations replaced: `wrap` gets the real store
+ * and returns the replacements (a commit that counts, fails or waits).
+ */
+export const wrappedStore = (
+  real: Layer.Layer<WorkflowStore, StoreError>,
+  wrap: (real: WorkflowStore["Type"]) => Partial<WorkflowStore["Type"]>
+): Layer.Layer<WorkflowStore, StoreError> =>
+  Layer.effect(
+    WorkflowStore,
+    Effect.map(WorkflowStore, (store) => WorkflowStore.of({ ...store, ...wrap(store) }))
+  ).pipe(Layer.provide(real))
+
+/** The engine on the real SQLite store with some of the store's operations replaced (`wrappedStore`). */
+export const engineOnWrappedStore = (
+  options: EngineOptions,
+  store: SqliteStoreOptions,
+  wrap: (real: WorkflowStore["Type"]) => Partial<WorkflowStore["Type"]>
+) => EngineOnStore(options).pipe(Layer.provide(wrappedStore(SqliteStore(store), wrap)))

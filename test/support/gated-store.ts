@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { HistoryEvent, WorkflowDefinition } from "../../core"
 import { EngineOnStore, SqliteStore, StoreError, WorkflowStore, type RegisteredActivity } from "../../runtime"
-import { tempDb } from "./engine-harness"
+import { tempDb, wrappedStore } from "./engine-harness"
 
 /** What a test moves to steer the gated store; every field can change while the engine runs. */
 export interface GateControl {
@@ -42,37 +42,31 @@ export const gatedStore = (real: Layer.Layer<WorkflowStore, StoreError>) => {
     readDelayMs: 0,
     committed: []
   }
-  const layer = Layer.effect(
-    WorkflowStore,
-    Effect.map(WorkflowStore, (store) =>
-      WorkflowStore.of({
-        ...store,
-        runsByIds: (ids) =>
-          Effect.zipRight(
-            Effect.suspend(() => (control.readDelayMs > 0 ? Effect.sleep(control.readDelayMs) : Effect.void)),
-            store.runsByIds(ids)
-          ),
-        commit: (writes) =>
-          Effect.gen(function* () {
-            yield* control.gate.await
-            if (control.delayMs > 0) yield* Effect.sleep(control.delayMs)
-            const always = control.failAllMatching
-            if (always !== undefined && writes.events.some((e) => e.body.includes(always)))
-              return yield* new StoreError({ reason: "Io", message: "disk still full" })
-            const match = control.failEventMatching
-            const matched = match !== undefined && writes.events.some((e) => e.body.includes(match))
-            if (!control.failNext && !matched) {
-              yield* store.commit(writes)
-              control.committed.push(writes.events.map((e) => (JSON.parse(e.body) as HistoryEvent).type))
-              return
-            }
-            if (matched) control.failEventMatching = undefined
-            else control.failNext = false
-            return yield* new StoreError({ reason: "Io", message: "disk full" })
-          })
+  const layer = wrappedStore(real, (store) => ({
+    runsByIds: (ids) =>
+      Effect.zipRight(
+        Effect.suspend(() => (control.readDelayMs > 0 ? Effect.sleep(control.readDelayMs) : Effect.void)),
+        store.runsByIds(ids)
+      ),
+    commit: (writes) =>
+      Effect.gen(function* () {
+        yield* control.gate.await
+        if (control.delayMs > 0) yield* Effect.sleep(control.delayMs)
+        const always = control.failAllMatching
+        if (always !== undefined && writes.events.some((e) => e.body.includes(always)))
+          return yield* new StoreError({ reason: "Io", message: "disk still full" })
+        const match = control.failEventMatching
+        const matched = match !== undefined && writes.events.some((e) => e.body.includes(match))
+        if (!control.failNext && !matched) {
+          yield* store.commit(writes)
+          control.committed.push(writes.events.map((e) => (JSON.parse(e.body) as HistoryEvent).type))
+          return
+        }
+        if (matched) control.failEventMatching = undefined
+        else control.failNext = false
+        return yield* new StoreError({ reason: "Io", message: "disk full" })
       })
-    )
-  ).pipe(Layer.provide(real))
+  }))
   return { control, layer }
 }
 

@@ -67,10 +67,12 @@ export const migrations = {
       fire_at BIGINT NOT NULL,
       PRIMARY KEY (run_id, cmd)
     )`
+    // Snapshot segments (runtime/snapshot.ts): each run's in seq order, one row each.
     yield* sql`CREATE TABLE temporal_lite.snapshots (
-      run_id TEXT COLLATE "C" PRIMARY KEY,
+      run_id TEXT COLLATE "C" NOT NULL,
       seq INTEGER NOT NULL,
-      body TEXT NOT NULL
+      body TEXT NOT NULL,
+      PRIMARY KEY (run_id, seq)
     )`
   })
 }

@@ -69,9 +69,12 @@ const ADD_TIMERS = `INSERT INTO temporal_lite.timers (run_id, cmd, fire_at)
 const DELETE_TIMERS = `DELETE FROM temporal_lite.timers AS t
   USING unnest($1::text[], $2::int[]) AS d(run_id, cmd) WHERE t.run_id = d.run_id AND t.cmd = d.cmd`
 
-const PUT_SNAPSHOTS = `INSERT INTO temporal_lite.snapshots (run_id, seq, body)
+// A segment that did not chain (a corrupt one) may hold the seq a new one takes: the new one wins.
+const ADD_SNAPSHOTS = `INSERT INTO temporal_lite.snapshots (run_id, seq, body)
   SELECT * FROM unnest($1::text[], $2::int[], $3::text[])
-  ON CONFLICT (run_id) DO UPDATE SET seq = excluded.seq, body = excluded.body`
+  ON CONFLICT (run_id, seq) DO UPDATE SET body = excluded.body`
+
+const DROP_SNAPSHOTS = `DELETE FROM temporal_lite.snapshots WHERE run_id = ANY($1::text[])`
 
 // A flag write sets parent_notified when it names it, and only raises cancel_requested.
 const SET_FLAGS = `UPDATE temporal_lite.runs AS r
@@ -85,10 +88,11 @@ const lastByKey = <A>(items: ReadonlyArray<A>, key: (item: A) => string): Array<
   items.length < 2 ? [...items] : [...new Map(items.map((item) => [key(item), item])).values()]
 
 const timerKey = (t: Key) => `${t.runId}\u0000${t.cmd}`
+const segmentKey = (s: WriteSet["snapshots"][number]) => `${s.runId}\u0000${s.seq}`
 
 /**
  * The statements of one commit, in the order the contract needs (invariant 4): changed rows,
- * retired ids, added rows, then events, timers, snapshots and flags.
+ * retired ids, added rows, then events, timers, snapshot segments added then dropped, and flags.
  */
 export const commitStatements = (
   w: WriteSet,
@@ -121,12 +125,14 @@ export const commitStatements = (
     out.push([DELETE_TIMERS, [keys.map((k) => k.runId), keys.map((k) => k.cmd)]])
   }
   if (w.snapshots.length > 0) {
-    const snapshots = lastByKey(w.snapshots, (s) => s.runId)
+    const segments = lastByKey(w.snapshots, segmentKey)
     out.push([
-      PUT_SNAPSHOTS,
-      [snapshots.map((s) => s.runId), snapshots.map((s) => s.seq), snapshots.map((s) => s.body)]
+      ADD_SNAPSHOTS,
+      [segments.map((s) => s.runId), segments.map((s) => s.seq), segments.map((s) => s.body)]
     ])
   }
+  // After the adds: a run's last segment may share a commit with its close.
+  if (w.snapshotsDropped.length > 0) out.push([DROP_SNAPSHOTS, [w.snapshotsDropped]])
   if (w.flags.length > 0) {
     const flags = new Map<string, { parentNotified?: number; cancelRequested?: number }>()
     for (const f of w.flags) {

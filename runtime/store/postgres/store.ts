@@ -23,7 +23,7 @@ import * as os from "node:os"
 import type { HistoryEvent } from "../../../core"
 import { StoreError } from "../../errors"
 import { WorkflowStore } from "../contract"
-import { historiesByRun, historyFactsOf, recoveryReads, timerRows } from "../queries"
+import { historiesByRun, historyFactsOf, recoveryReads, segmentsByRun, timerRows } from "../queries"
 import { fromRecord, rowsOf, type RunRecord, type RunTail } from "../run-record"
 import { connectError, parseDatabaseUrl, storeError, type Database } from "./connection"
 import { migrations, SCHEMA, SCHEMA_VERSION } from "./migrations"
@@ -128,9 +128,9 @@ const make = (options: PostgresStoreOptions) =>
             seq: number
             body: string
           }>`SELECT run_id, seq, body FROM temporal_lite.snapshots
-            WHERE run_id = ANY(${runIds}::text[])`,
+            WHERE run_id = ANY(${runIds}::text[]) ORDER BY run_id, seq`,
           "reading snapshots"
-        ).pipe(Effect.map((rows) => new Map(rows.map((r) => [r.run_id, { seq: r.seq, body: r.body }])))),
+        ).pipe(Effect.map(segmentsByRun)),
       historiesOf: (wanted) =>
         read(
           sql<{ run_id: string; body: string }>`SELECT e.run_id, e.body

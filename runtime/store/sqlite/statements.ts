@@ -124,3 +124,17 @@ export const deleteTimers = new MultiRow<Key>(
   2,
   (k, params) => params.push(k.runId, k.cmd)
 )
+
+// OR REPLACE: a segment that did not chain (a corrupt one) may hold the seq a new one takes.
+export const addSnapshots = new MultiRow<WriteSet["snapshots"][number]>(
+  (rows) => `INSERT OR REPLACE INTO snapshots (run_id, seq, body) VALUES ${rows}`,
+  3,
+  (s, params) => params.push(s.runId, s.seq, s.body),
+  16
+)
+
+export const dropSnapshots = new MultiRow<string>(
+  (rows) => `DELETE FROM snapshots WHERE run_id IN (${rows})`,
+  1,
+  (runId, params) => params.push(runId)
+)

@@ -15,25 +15,29 @@ import type { SqlError } from "@effect/sql/SqlError"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { HistoryEvent } from "../../../core"
 import { StoreError } from "../../errors"
 import { WorkflowStore, type WriteSet } from "../contract"
-import { historiesByRun, historyFactsOf, recoveryReads, timerRows } from "../queries"
+import { historiesByRun, historyFactsOf, recoveryReads, segmentsByRun, timerRows } from "../queries"
 import { fromRecord, rowsOf, type RunRecord } from "../run-record"
 import { migrations, SCHEMA_VERSION } from "./migrations"
 import {
   addRuns,
+  addSnapshots,
   addTimers,
   changeRuns,
   chunks,
   deleteTimers,
+  dropSnapshots,
   insertEvents,
   placeholders,
   retireIds
 } from "./statements"
+import { classify, codeOf, storeErrorOf } from "./sqlite-errors"
 
 export interface SqliteStoreOptions {
   readonly filename: string
@@ -41,22 +45,8 @@ export interface SqliteStoreOptions {
   readonly synchronous?: "FULL" | "NORMAL" | undefined
 }
 
-const toStoreError = (message: string) => (cause: SqlError | unknown) =>
-  new StoreError({ reason: classify(cause), message: `${message}: ${describeCause(cause)}`, cause })
-
-const describeCause = (cause: unknown): string => {
-  const inner = (cause as { cause?: unknown })?.cause ?? cause
-  return inner instanceof Error ? inner.message : String(inner)
-}
-
-const classify = (cause: unknown): StoreError["reason"] => {
-  const code = String(
-    ((cause as { cause?: { code?: unknown } })?.cause ?? (cause as { code?: unknown }))?.code ?? ""
-  )
-  if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) return "Busy"
-  if (code.startsWith("SQLITE_CORRUPT") || code.startsWith("SQLITE_NOTADB")) return "Corrupt"
-  return "Io"
-}
+/** Pages written to the -wal file between checkpoints (see `open`). */
+const WAL_CHECKPOINT_PAGES = 1000
 
 const lockFile = (filename: string) => `${filename}.lock`
 
@@ -79,11 +69,56 @@ const readHolder = (filename: string): number | undefined => {
   }
 }
 
+/** Why the file or its folder cannot be written, when the OS says it cannot. */
+const unwritable = (filename: string): Option.Option<StoreError> => {
+  for (const file of [path.dirname(filename), filename]) {
+    try {
+      if (fs.existsSync(file)) fs.accessSync(file, fs.constants.W_OK)
+    } catch (cause) {
+      return Option.some(storeErrorOf(`cannot open ${filename}`)(cause))
+    }
+  }
+  return Option.none()
+}
+
 const lockedError = (filename: string, pid: number | undefined) =>
   new StoreError({
     reason: "Locked",
     message: `database ${filename} is in use by another Temporal Lite engine${pid === undefined ? "" : ` (pid ${pid})`}; one engine owns one database file`
   })
+
+/**
+ * Creates the folder of a database file if it is missing; fails with a `StoreError` naming the
+ * folder and the cause (a file in the way, a read-only file system, a full disk).
+ *
+ * @example yield* ensureFolderOf("./data/temporal-lite.db")
+ */
+export const ensureFolderOf = (filename: string): Effect.Effect<void, StoreError> => {
+  const folder = path.dirname(filename)
+  return Effect.try({
+    try: () => void fs.mkdirSync(folder, { recursive: true }),
+    catch: (error) =>
+      storeErrorOf(`cannot create the folder ${folder} of the database ${filename}`)(
+        mkdirCause(folder, error)
+      )
+  })
+}
+
+/**
+ * Why `folder` cannot be created: a recursive mkdir reports ENOENT on a read-only file system,
+ * so the first missing folder is made on its own, which fails with the real cause.
+ */
+const mkdirCause = (folder: string, error: unknown): unknown => {
+  let missing = folder
+  while (!fs.existsSync(path.dirname(missing)) && path.dirname(missing) !== missing)
+    missing = path.dirname(missing)
+  try {
+    fs.mkdirSync(missing)
+  } catch (cause) {
+    return cause
+  }
+  return error
+}
 
 /** Opens (creating if needed) the SQLite file, takes its lock, checks and migrates its schema. */
 const open = (options: SqliteStoreOptions) =>
@@ -91,15 +126,7 @@ const open = (options: SqliteStoreOptions) =>
     const filename = path.resolve(options.filename)
     // The pid file only names the holder once SQLite refuses the lock: after a SIGKILL the pid
     // may belong to another process, and a stale file must never block a restart (invariant 3).
-    yield* Effect.try({
-      try: () => fs.mkdirSync(path.dirname(filename), { recursive: true }),
-      catch: (cause) =>
-        new StoreError({
-          reason: "Io",
-          message: `cannot create the folder of ${filename}: ${describeCause(cause)}`,
-          cause
-        })
-    })
+    yield* ensureFolderOf(filename)
     // WAL is switched on only after the schema check, so a file that is refused is not modified.
     const sql = yield* SqliteClient.make({ filename, disableWAL: true }).pipe(
       Effect.provide(Reactivity.layer),
@@ -107,38 +134,47 @@ const open = (options: SqliteStoreOptions) =>
         Effect.fail(
           classify(cause) === "Busy"
             ? lockedError(filename, readHolder(filename))
-            : new StoreError({
-                reason: classify(cause) === "Corrupt" ? "NotOurs" : "Io",
-                message: `cannot open ${filename}: ${describeCause(cause)}`,
-                cause
-              })
+            : storeErrorOf(
+                `cannot open ${filename}`,
+                classify(cause) === "Corrupt" ? "NotOurs" : undefined
+              )(cause)
         )
       )
     )
+    // SQLite names neither the holder of the lock nor why it cannot open a file (a WAL
+    // database on a read-only file system cannot make its `-shm` file): ask the OS.
     const locked = (error: StoreError) =>
-      error.reason === "Busy" ? lockedError(filename, readHolder(filename)) : error
+      error.reason === "Busy"
+        ? lockedError(filename, readHolder(filename))
+        : codeOf(error.cause).startsWith("SQLITE_CANTOPEN")
+          ? Option.getOrElse(unwritable(filename), () => error)
+          : error
     yield* checkSchema(sql, filename).pipe(Effect.mapError(locked))
     const pragma = (statement: string) =>
       sql
         .unsafe(statement)
-        .pipe(Effect.mapError((e) => locked(toStoreError(`${statement} failed on ${filename}`)(e))))
+        .pipe(Effect.mapError((e) => locked(storeErrorOf(`${statement} failed on ${filename}`)(e))))
     yield* pragma("PRAGMA locking_mode = EXCLUSIVE")
     yield* pragma("PRAGMA journal_mode = WAL")
     yield* pragma(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`)
-    // Grouped commits write many pages at once: checkpoint less often than every 1,000 pages.
-    yield* pragma("PRAGMA wal_autocheckpoint = 10000")
+    // A checkpoint every 1,000 pages (4 MiB, SQLite's default): what is committed lives only
+    // in the -wal file until one copies it into the database file, and at 10,000 pages that
+    // was about 40 MB under steady load. After a checkpoint the -wal file is cut back to 8 MiB
+    // (it kept the size of the largest burst).
+    yield* pragma(`PRAGMA wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`)
+    yield* pragma("PRAGMA journal_size_limit = 8388608")
     // Taking a write lock now makes the exclusive lock ours for the life of the connection.
     yield* sql.unsafe("BEGIN IMMEDIATE").pipe(
       Effect.zipRight(sql.unsafe("COMMIT")),
-      Effect.mapError((error) => locked(toStoreError(`cannot lock ${filename}`)(error)))
+      Effect.mapError((error) => locked(storeErrorOf(`cannot lock ${filename}`)(error)))
     )
     yield* Migrator.make({})({ loader: Migrator.fromRecord(migrations) }).pipe(
       Effect.provideService(SqlClient.SqlClient, sql),
-      Effect.mapError(toStoreError(`migrating ${filename} failed`))
+      Effect.mapError(storeErrorOf(`migrating ${filename} failed`))
     )
     yield* sql`INSERT INTO temporal_lite_meta (key, value) VALUES ('schema_version', ${String(SCHEMA_VERSION)})
       ON CONFLICT(key) DO UPDATE SET value = excluded.value`.pipe(
-      Effect.mapError(toStoreError("writing the schema version failed"))
+      Effect.mapError(storeErrorOf("writing the schema version failed"))
     )
     yield* Effect.acquireRelease(
       Effect.sync(() =>
@@ -180,7 +216,7 @@ const checkSchema = (sql: SqlClient.SqlClient, filename: string) =>
         })
       )
     }
-  }).pipe(Effect.catchTag("SqlError", (error) => Effect.fail(toStoreError(`cannot read ${filename}`)(error))))
+  }).pipe(Effect.catchTag("SqlError", (error) => Effect.fail(storeErrorOf(`cannot read ${filename}`)(error))))
 
 const make = (options: SqliteStoreOptions) =>
   Effect.gen(function* () {
@@ -189,49 +225,69 @@ const make = (options: SqliteStoreOptions) =>
     const exec = (statement: string, params: ReadonlyArray<unknown>) =>
       sql.unsafe(statement, params as Array<any>)
 
+    type Run = (statement: string, params: ReadonlyArray<unknown>) => Effect.Effect<unknown, SqlError>
+
+    /**
+     * `body` in one transaction on the store's connection (invariant 1). A failed statement or
+     * COMMIT may leave the transaction open (SQLite leaves that to the application after
+     * SQLITE_FULL, SQLITE_IOERR or SQLITE_BUSY): it is rolled back, and the failure is the
+     * statement's own. (@effect/sql's withTransaction turns a failed COMMIT into a defect,
+     * which lost its cause: a full disk read as "the commit was interrupted".)
+     */
+    const transaction = (body: (run: Run) => Effect.Effect<void, SqlError>) =>
+      Effect.scoped(
+        Effect.flatMap(sql.reserve, (connection) => {
+          const run: Run = (statement, params) =>
+            connection.execute(statement, params as Array<any>, undefined)
+          return run("BEGIN", []).pipe(
+            Effect.zipRight(body(run)),
+            Effect.zipRight(run("COMMIT", [])),
+            // Fails with "no transaction is active" when SQLite has rolled back already.
+            Effect.tapError(() => Effect.ignore(run("ROLLBACK", [])))
+          )
+        })
+      ).pipe(Effect.uninterruptible)
+
     const commit = (w: WriteSet) =>
-      sql
-        .withTransaction(
-          Effect.gen(function* () {
-            const { changed, added } = rowsOf(w)
-            const rowWrites = [
-              ...changeRuns.statements(changed),
-              ...retireIds.statements(w.retire),
-              ...addRuns.statements(added),
-              ...insertEvents.statements(w.events),
-              ...addTimers.statements(w.timersAdd),
-              ...deleteTimers.statements(w.timersDelete)
-            ]
-            for (const [text, params] of rowWrites) yield* exec(text, params)
-            for (const s of w.snapshots) {
-              yield* exec(`INSERT OR REPLACE INTO snapshots (run_id, seq, body) VALUES (?, ?, ?)`, [
-                s.runId,
-                s.seq,
-                s.body
+      transaction((exec) =>
+        Effect.gen(function* () {
+          const { changed, added } = rowsOf(w)
+          const rowWrites = [
+            ...changeRuns.statements(changed),
+            ...retireIds.statements(w.retire),
+            ...addRuns.statements(added),
+            ...insertEvents.statements(w.events),
+            ...addTimers.statements(w.timersAdd),
+            ...deleteTimers.statements(w.timersDelete)
+          ]
+          for (const [text, params] of rowWrites) yield* exec(text, params)
+          // Dropped after the adds: a run's last segment may share a batch with its close.
+          const snapshotWrites = [
+            ...addSnapshots.statements(w.snapshots),
+            ...dropSnapshots.statements(w.snapshotsDropped)
+          ]
+          for (const [text, params] of snapshotWrites) yield* exec(text, params)
+          for (const f of w.flags) {
+            if (f.parentNotified !== undefined) {
+              yield* exec(`UPDATE runs SET parent_notified = ? WHERE run_id = ?`, [
+                f.parentNotified ? 1 : 0,
+                f.runId
               ])
             }
-            for (const f of w.flags) {
-              if (f.parentNotified !== undefined) {
-                yield* exec(`UPDATE runs SET parent_notified = ? WHERE run_id = ?`, [
-                  f.parentNotified ? 1 : 0,
-                  f.runId
-                ])
-              }
-              if (f.cancelRequested !== undefined) {
-                // Never step back: a recorded cancel (2) stays recorded.
-                yield* exec(`UPDATE runs SET cancel_requested = MAX(cancel_requested, ?) WHERE run_id = ?`, [
-                  f.cancelRequested,
-                  f.runId
-                ])
-              }
+            if (f.cancelRequested !== undefined) {
+              // Never step back: a recorded cancel (2) stays recorded.
+              yield* exec(`UPDATE runs SET cancel_requested = MAX(cancel_requested, ?) WHERE run_id = ?`, [
+                f.cancelRequested,
+                f.runId
+              ])
             }
-          })
-        )
-        .pipe(
-          Effect.mapError(toStoreError(`commit to ${filename} failed`)),
-          // A span per statement costs more than the statement on this hot path.
-          Effect.withTracerEnabled(false)
-        )
+          }
+        })
+      ).pipe(
+        Effect.mapError(storeErrorOf(`commit to ${filename} failed`)),
+        // A span per statement costs more than the statement on this hot path.
+        Effect.withTracerEnabled(false)
+      )
 
     // Invariant 5: a primary-key seek per run finds its last event.
     const selectRuns =
@@ -241,7 +297,7 @@ const make = (options: SqliteStoreOptions) =>
         AND e.seq = (SELECT max(seq) FROM events WHERE run_id = r.run_id)`)
 
     const read = <A>(effect: Effect.Effect<A, SqlError>, what: string) =>
-      effect.pipe(Effect.mapError(toStoreError(`${what} failed`)), Effect.withTracerEnabled(false))
+      effect.pipe(Effect.mapError(storeErrorOf(`${what} failed`)), Effect.withTracerEnabled(false))
 
     return WorkflowStore.of({
       commit,
@@ -261,12 +317,10 @@ const make = (options: SqliteStoreOptions) =>
               run_id: string
               seq: number
               body: string
-            }>`SELECT run_id, seq, body FROM snapshots WHERE run_id IN ${sql.in(chunk)}`,
+            }>`SELECT run_id, seq, body FROM snapshots WHERE run_id IN ${sql.in(chunk)} ORDER BY run_id, seq`,
             "reading snapshots"
           )
-        ).pipe(
-          Effect.map((parts) => new Map(parts.flat().map((r) => [r.run_id, { seq: r.seq, body: r.body }])))
-        ),
+        ).pipe(Effect.map((parts) => segmentsByRun(parts.flat()))),
       historiesOf: (wanted) =>
         Effect.forEach(chunks(wanted), (chunk) =>
           read(

@@ -197,7 +197,7 @@ export const storeContract = (subject: StoreSubject) => {
         expect(yield* eventsOf("run-p")).toEqual([1, 2, 3])
         expect(yield* eventsOf("run-c")).toEqual([1])
         expect(yield* timersNow).toEqual([{ runId: "run-p", cmd: 2, fireAt: T0 + 60_000 }])
-        expect(yield* s.snapshotsOf(["run-p"])).toEqual(new Map([["run-p", { seq: 3, body: "p@3" }]]))
+        expect(yield* s.snapshotsOf(["run-p"])).toEqual(new Map([["run-p", [{ seq: 3, body: "p@3" }]]]))
         expect(yield* rowOf("run-c")).toMatchObject({ cancelRequested: 1, parent: child.parent })
       })
     )
@@ -399,7 +399,7 @@ export const storeContract = (subject: StoreSubject) => {
     )
 
     onStore(
-      "snapshots: the last one written per run, read for several runs at once",
+      "invariant 5: a run's snapshot segments read back in seq order, several runs at once; a segment written twice keeps the last",
       Effect.gen(function* () {
         const a = run({ runId: "run-a", workflowId: "a" })
         const b = run({ runId: "run-b", workflowId: "b" })
@@ -407,18 +407,64 @@ export const storeContract = (subject: StoreSubject) => {
         yield* commit(
           writes({
             snapshots: [
-              { runId: "run-a", seq: 100, body: "a@100" },
+              { runId: "run-b", seq: 200, body: "b@200" },
+              { runId: "run-a", seq: 100, body: "a@100, first" },
               { runId: "run-b", seq: 100, body: "b@100" },
-              { runId: "run-b", seq: 200, body: "b@200" }
+              { runId: "run-a", seq: 100, body: "a@100" }
             ]
           })
         )
+        yield* commit(writes({ snapshots: [{ runId: "run-a", seq: 50, body: "a@50" }] }))
         const snapshots = yield* (yield* store).snapshotsOf(["run-a", "run-b", "nobody"])
         expect(snapshots).toEqual(
           new Map([
-            ["run-a", { seq: 100, body: "a@100" }],
-            ["run-b", { seq: 200, body: "b@200" }]
+            [
+              "run-a",
+              [
+                { seq: 1, body: "a@1" },
+                { seq: 50, body: "a@50" },
+                { seq: 100, body: "a@100" }
+              ]
+            ],
+            [
+              "run-b",
+              [
+                { seq: 100, body: "b@100" },
+                { seq: 200, body: "b@200" }
+              ]
+            ]
           ])
+        )
+      })
+    )
+
+    onStore(
+      "invariant 5: a run in snapshotsDropped keeps no segment, also when its last one is in the same commit; other runs keep theirs",
+      Effect.gen(function* () {
+        const a = run({ runId: "run-a", workflowId: "a" })
+        const b = run({ runId: "run-b", workflowId: "b" })
+        const c = run({ runId: "run-c", workflowId: "c" })
+        yield* commit(
+          writes({
+            ...starting(a, b, c),
+            snapshots: [
+              { runId: "run-a", seq: 1, body: "a@1" },
+              { runId: "run-b", seq: 1, body: "b@1" },
+              { runId: "run-c", seq: 1, body: "c@1" }
+            ]
+          })
+        )
+        // a closes alone; b's last segment and its close share one commit.
+        yield* commit(
+          writes({
+            runsChanged: [closed(a, "completed", T0 + 2), closed(b, "completed", T0 + 2)],
+            events: [completedEvent(a, 2, T0 + 2), completedEvent(b, 2, T0 + 2)],
+            snapshots: [{ runId: "run-b", seq: 2, body: "b@2" }],
+            snapshotsDropped: ["run-a", "run-b"]
+          })
+        )
+        expect(yield* (yield* store).snapshotsOf(["run-a", "run-b", "run-c"])).toEqual(
+          new Map([["run-c", [{ seq: 1, body: "c@1" }]]])
         )
       })
     )

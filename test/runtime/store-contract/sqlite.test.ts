@@ -37,5 +37,5 @@ storeContract({
         ).value
       )
     ),
-  currentVersion: 2
+  currentVersion: 3
 })

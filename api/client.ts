@@ -1,6 +1,7 @@
 /**
- * A typed client of the API, derived from its declaration (api.ts): what the CLI uses and
- * what another TypeScript service can use to drive a server.
+ * A typed client of the API, derived from its declaration (api.ts): what the CLI and the
+ * debugger use, and what another TypeScript service can use to drive a server. Runs wherever
+ * `fetch` does (Node, a browser).
  *
  * Failures are the API's error classes (`BadRequest`, `NotFound`, …, each with `code`,
  * `message`, `details`), or the HTTP client's own when the server cannot be reached.

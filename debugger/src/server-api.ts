@@ -1,0 +1,205 @@
+/**
+ * The server's API as the page uses it: the client derived from the API's declaration
+ * (api/: `HttpApiClient`), with each call settled as a result. A network failure or an error
+ * answer comes back as `{ ok: false, status, error }` (the API's `{ code, message, details }`,
+ * or one made up for an unreachable server, status 0), never as a thrown exception.
+ *
+ * Every request carries the bearer token the page holds (auth.ts); a 401 is also reported
+ * to `onUnauthorized`, so the page can ask for the token. The live stream is read with
+ * `fetch` (sse-reader.ts), since `EventSource` cannot send the token.
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpApiClient from "@effect/platform/HttpApiClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import { Api, type WorkflowTypeInfo } from "../../api"
+import type { HistoryFile, RunStatus, WorkflowSummary } from "../../core"
+import { authHeaders } from "./auth"
+import { readSse } from "./sse-reader"
+
+export type { WorkflowSummary, WorkflowTypeInfo }
+
+export interface ApiError {
+  readonly code: string
+  readonly message: string
+  readonly details?: unknown
+}
+
+export type ApiResult<A> =
+  | { readonly ok: true; readonly status: number; readonly value: A }
+  | { readonly ok: false; readonly status: number; readonly error: ApiError }
+
+export interface StreamHandlers {
+  readonly onHistory: (event: unknown) => void
+  readonly onChunk?: (chunk: unknown) => void
+  readonly onEnd?: () => void
+  /** The stream ended without `end`: refused (4xx) or an `event: error` from the server. */
+  readonly onError?: (message: string) => void
+  /** Connection state for display: "following", or why it is reconnecting. */
+  readonly onStatus?: (status: string) => void
+}
+
+export interface ServerApi {
+  listWorkflows(filter: {
+    status?: RunStatus | undefined
+    type?: string
+    limit?: number
+  }): Promise<ApiResult<ReadonlyArray<WorkflowSummary>>>
+  history(id: string): Promise<ApiResult<HistoryFile>>
+  start(body: { type: string; input: unknown; id?: string }): Promise<ApiResult<{ readonly id: string }>>
+  signal(id: string, signalName: string, data: unknown): Promise<ApiResult<unknown>>
+  /** `args` is the query's argument (sent as JSON), when it takes one. */
+  query(id: string, name: string, args?: unknown): Promise<ApiResult<unknown>>
+  cancel(id: string): Promise<ApiResult<unknown>>
+  workflowTypes(): Promise<ApiResult<ReadonlyArray<WorkflowTypeInfo>>>
+  /** The source file of a registered workflow type; undefined when the server has none to give. */
+  workflowSource(type: string): Promise<{ path: string; text: string } | undefined>
+  /**
+   * Follows a workflow's history over SSE, from the event after `afterSeq` (from the start
+   * when omitted); returns a function that stops following.
+   */
+  stream(id: string, handlers: StreamHandlers, afterSeq?: number): () => void
+}
+
+const enc = encodeURIComponent
+
+export interface ServerApiOptions {
+  readonly base?: string
+  /** Called on every 401 answer (the API, or the stream). */
+  readonly onUnauthorized?: (message: string) => void
+}
+
+/** The HTTP status each of the API's error classes answers with. */
+const statusOf: Record<string, number> = {
+  BadRequest: 400,
+  Unauthorized: 401,
+  Forbidden: 403,
+  NotFound: 404,
+  RequestTimeout: 408,
+  Conflict: 409,
+  PayloadTooLarge: 413,
+  UnsupportedMediaType: 415,
+  QueryHandlerFailed: 422,
+  Internal: 500,
+  Unavailable: 503
+}
+
+export const createServerApi = (options: ServerApiOptions = {}): ServerApi => {
+  const client = Effect.runSync(
+    HttpApiClient.make(Api, {
+      baseUrl: options.base ?? "",
+      // Read per request: the token may be given after the page loaded.
+      transformClient: HttpClient.mapRequest((request) =>
+        HttpClientRequest.setHeaders(request, authHeaders())
+      )
+    }).pipe(Effect.provide(FetchHttpClient.layer))
+  )
+
+  const call = async <A>(
+    status: number,
+    effect: (c: typeof client) => Effect.Effect<A, unknown>
+  ): Promise<ApiResult<A>> => {
+    const outcome = await Effect.runPromise(Effect.either(effect(client)))
+    if (Either.isRight(outcome)) return { ok: true, status, value: outcome.right }
+    const e = outcome.left as {
+      _tag?: string
+      code?: string
+      message?: string
+      details?: unknown
+      response?: { status: number }
+    }
+    if (typeof e.code === "string") {
+      const answered = statusOf[e._tag ?? ""] ?? 0
+      if (answered === 401) options.onUnauthorized?.(e.message ?? "a bearer token is required")
+      return {
+        ok: false,
+        status: answered,
+        error: { code: e.code, message: e.message ?? "", details: e.details }
+      }
+    }
+    if (e._tag === "ResponseError") {
+      const answered = e.response?.status ?? 0
+      return {
+        ok: false,
+        status: answered,
+        error: { code: `HTTP${answered}`, message: e.message ?? "unexpected answer" }
+      }
+    }
+    return {
+      ok: false,
+      status: 0,
+      error: { code: "Unreachable", message: `server unreachable: ${e.message ?? String(e)}` }
+    }
+  }
+
+  return {
+    listWorkflows: async (filter) => {
+      const result = await call(200, (c) => c.workflows.list({ urlParams: filter }))
+      return result.ok ? { ...result, value: result.value.workflows } : result
+    },
+    history: (id) => call(200, (c) => c.workflows.history({ path: { id: enc(id) } })),
+    start: (body) => call(201, (c) => c.workflows.start({ payload: body })),
+    signal: (id, signalName, data) =>
+      call(202, (c) =>
+        c.workflows.signal({
+          path: { id: enc(id) },
+          payload: { signalName, ...(data === undefined ? {} : { data }) }
+        })
+      ),
+    query: (id, name, args) =>
+      call(200, (c) =>
+        c.workflows.query({
+          path: { id: enc(id), name: enc(name) },
+          urlParams: args === undefined ? {} : { args }
+        })
+      ),
+    cancel: (id) => call(202, (c) => c.workflows.cancel({ path: { id: enc(id) }, urlParams: {} })),
+    workflowTypes: async () => {
+      const result = await call(200, (c) => c.workflowTypes.list())
+      return result.ok ? { ...result, value: result.value.workflowTypes } : result
+    },
+    async workflowSource(type) {
+      const result = await call(200, (c) => c.workflowTypes.source({ path: { type: enc(type) } }))
+      return result.ok ? { path: result.value.path, text: result.value.source } : undefined
+    },
+    stream(id, handlers, afterSeq) {
+      const parse = (data: string): unknown => {
+        try {
+          return JSON.parse(data)
+        } catch {
+          return data
+        }
+      }
+      const reader = readSse(
+        {
+          url: `${options.base ?? ""}/api/workflows/${enc(id)}/stream`,
+          headers: authHeaders,
+          ...(afterSeq === undefined ? {} : { lastEventId: String(afterSeq) }),
+          isEnd: (e) => e.event === "end"
+        },
+        {
+          onOpen: () => handlers.onStatus?.("following"),
+          onEvent: (e) => {
+            if (e.event === "history") handlers.onHistory(parse(e.data))
+            else if (e.event === "chunk") handlers.onChunk?.(parse(e.data))
+            else if (e.event === "end") handlers.onEnd?.()
+            else if (e.event === "error") {
+              const error = (parse(e.data) as { error?: { message?: string } } | undefined)?.error
+              handlers.onError?.(`the live stream failed: ${error?.message ?? e.data}`)
+            }
+          },
+          onClosed: (problem) => {
+            if (!problem) return
+            if (problem.status === 401) options.onUnauthorized?.(problem.message)
+            handlers.onError?.(`the live stream was refused: ${problem.message}`)
+          },
+          onReconnecting: (reason, ms) =>
+            handlers.onStatus?.(`${reason}; reconnecting in ${(ms / 1000).toFixed(0)} s…`)
+        }
+      )
+      return reader.stop
+    }
+  }
+}
