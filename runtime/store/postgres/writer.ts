@@ -26,7 +26,8 @@ import * as Exit from "effect/Exit"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import { StoreError } from "../../errors"
-import { isConnectionLoss, storeError, type Database } from "./connection"
+import type { Database } from "./connection"
+import { isConnectionLoss, storeError } from "./postgres-errors"
 import type { Statement } from "./statements"
 
 /** The advisory lock's two keys: "TL", and 1 for the whole database (shards will take others). */
@@ -61,7 +62,7 @@ const exec = (conn: Connection, text: string, params: ReadonlyArray<unknown> = [
 export const makeWriter = (options: WriterOptions) =>
   Effect.gen(function* () {
     const { sql, db } = options
-    const failed = storeError(db, "a commit")
+    const failed = storeError(db, "a commit", { writes: true })
     let held: Held | undefined
     let epoch = 0
     let commits = 0

@@ -83,10 +83,15 @@ const twoSteps = workflow("twoSteps", { input: Schema.Number }, function* (n) {
 })
 
 export const storeContract = (subject: StoreSubject) => {
-  /** A test on a store over a fresh database. */
-  const onStore = <A, E>(title: string, test: Effect.Effect<A, E, WorkflowStore>) =>
+  /** A test on a store over a fresh database (given its location, when it needs it). */
+  const onStore = <A, E>(
+    title: string,
+    test: Effect.Effect<A, E, WorkflowStore> | ((location: string) => Effect.Effect<A, E, WorkflowStore>)
+  ) =>
     it.live(title, () =>
-      Effect.flatMap(subject.fresh, (location) => Effect.provide(test, subject.open(location)))
+      Effect.flatMap(subject.fresh, (location) =>
+        Effect.provide(typeof test === "function" ? test(location) : test, subject.open(location))
+      )
     )
 
   describe(`${subject.name} store: the WorkflowStore contract`, () => {
@@ -168,6 +173,30 @@ export const storeContract = (subject: StoreSubject) => {
         yield* commit(writes({ ...starting(b), timersAdd: [{ runId: "run-b", cmd: 1, fireAt: T0 + 5 }] }))
         expect((yield* currentOf("b"))?.runId).toBe("run-b")
       })
+    )
+
+    onStore(
+      "invariant 2: a write set whose data breaks a constraint fails with Rejected naming the cause, again when retried; the store goes on",
+      (location) =>
+        Effect.gen(function* () {
+          const a = run({ runId: "run-a", workflowId: "a" })
+          yield* commit(starting(a))
+          // A seq stored already, and a second open run under a's id.
+          const repeated = writes({ events: [event("run-a", 1, { type: "WorkflowStarted" })] })
+          const second = starting(run({ runId: "run-a2", workflowId: "a" }))
+          for (const refused of [repeated, repeated, second]) {
+            const failed = yield* Effect.flip(commit(refused))
+            expect(failed.reason).toBe("Rejected")
+            expect(failed.message).toContain("write refused (")
+            expect(failed.message).toContain(subject.named(location))
+          }
+          expect(yield* eventsOf("run-a")).toEqual([1])
+          expect(yield* rowOf("run-a2")).toBeUndefined()
+          yield* commit(
+            writes({ events: [event("run-a", 2, { type: "SignalReceived", name: "s", payload: 1 })] })
+          )
+          expect(yield* eventsOf("run-a")).toEqual([1, 2])
+        })
     )
 
     onStore(
