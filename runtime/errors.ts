@@ -123,17 +123,36 @@ export class WorkflowRunContinued extends Schema.TaggedError<WorkflowRunContinue
 }
 
 /**
- * The database failed under us: nothing was half-written. The reason says what failed, and the
- * message names the cause:
- * - `DiskFull`, `ReadOnly`, `Io` (an I/O error, or a cause not known), `Busy`, `Corrupt`: the
- *   store failed, whatever was written; retry later.
+ * The database failed under us, or refused us; nothing was half-written. The reason says what
+ * the caller does next, and the message names the cause:
+ * - `DiskFull`, `ReadOnly`, `Io` (an I/O error, or a cause not known), `Busy`, `Unavailable`
+ *   (the database cannot be reached): the store failed, whatever was written; retry later.
  * - `Rejected`: the database refused this write's data (a constraint, a value too big); the
  *   same write fails again, and writes committed with it are retried without it.
- * - `Locked` (another engine holds the file), `NewerSchema`, `NotOurs`: refused at open.
+ * - `Dropped`: not attempted, because an earlier commit of the same workflow failed: retry.
+ * - `ShuttingDown`: the engine is draining and takes nothing new: retry on a running engine.
+ * - `Locked`: another engine holds the database: stop, or start again once it has gone.
+ * - `Fenced`: this engine lost the database to another while running and writes nothing more:
+ *   restart it (recovery reads what is stored).
+ * - `Denied` (credentials or rights), `NewerSchema`, `NotOurs`, `Corrupt`: refused at start:
+ *   fix the configuration, upgrade, or point at the right database.
  */
 export class StoreError extends Data.TaggedError("StoreError")<{
   readonly reason:
-    "Locked" | "Busy" | "Corrupt" | "NewerSchema" | "NotOurs" | "Io" | "DiskFull" | "ReadOnly" | "Rejected"
+    | "DiskFull"
+    | "ReadOnly"
+    | "Io"
+    | "Busy"
+    | "Unavailable"
+    | "Rejected"
+    | "Dropped"
+    | "ShuttingDown"
+    | "Locked"
+    | "Fenced"
+    | "Denied"
+    | "NewerSchema"
+    | "NotOurs"
+    | "Corrupt"
   readonly message: string
   readonly cause?: unknown
 }> {}

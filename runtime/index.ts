@@ -1,5 +1,5 @@
 /**
- * Temporal Lite runtime: the durable engine on SQLite, as Effect services and Layers.
+ * Temporal Lite runtime: the durable engine on SQLite (or PostgreSQL), as Effect services and Layers.
  */
 export {
   implement,
@@ -22,4 +22,14 @@ export {
 } from "./engine-api"
 export { EngineLive, EngineOnStore, type EngineConfig, type EngineOptions } from "./engine"
 export * from "./errors"
-export { ensureFolderOf, SqliteStore, WorkflowStore, type SqliteStoreOptions } from "./store"
+export {
+  ensureFolderOf,
+  parseDatabaseUrl,
+  PostgresStore,
+  SqliteStore,
+  StoreLive,
+  WorkflowStore,
+  type PostgresStoreOptions,
+  type SqliteStoreOptions,
+  type StoreConfig
+} from "./store"

@@ -150,7 +150,10 @@ const serveCommand = Command.make(
       Options.optional,
       Options.withDescription("Port (PORT, default 8233; 0 picks one)")
     ),
-    db: optionalText("db", "SQLite file (DB_PATH, default ./data/temporal-lite.db)"),
+    db: optionalText(
+      "db",
+      "SQLite file (DB_PATH, default ./data/temporal-lite.db); with DATABASE_URL=postgres://… the engine runs on PostgreSQL instead"
+    ),
     registry: optionalText(
       "registry",
       "Module exporting `workflows` and `activities` (TEMPORAL_LITE_REGISTRY, default examples/registry.ts)"

@@ -8,6 +8,7 @@
  * | `HOST` | `127.0.0.1` |
  * | `PORT` | `8233` |
  * | `DB_PATH` | `./data/temporal-lite.db` |
+ * | `DATABASE_URL` | unset: the SQLite file of `DB_PATH`; `postgres://…`: that PostgreSQL database |
  * | `TEMPORAL_LITE_TOKEN` | unset: no auth; set: bearer token on every route but `/api/health` |
  * | `CORS_ORIGINS` | unset: same origin only; `*` or a comma list of origins |
  * | `ALLOWED_HOSTS` | unset: the bound address and loopback names; a comma list of more (`*`: any) |
@@ -28,13 +29,16 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as path from "node:path"
+import { parseDatabaseUrl, StoreError } from "../runtime"
 import { DEFAULT_REGISTRY, repoRoot } from "./registry"
 
 export interface ServeSettings {
   readonly host: string
   readonly port: number
-  /** The SQLite file. (A `DATABASE_URL` for another store belongs beside it, in `storeConfig`.) */
+  /** The SQLite file, when no `databaseUrl` is given. */
   readonly dbPath: string
+  /** `postgres://…`: the engine runs on that PostgreSQL database instead of the SQLite file. */
+  readonly databaseUrl: string | undefined
   readonly token: Redacted.Redacted | undefined
   readonly corsOrigins: ReadonlyArray<string> | "*" | undefined
   /** Host names answered besides the bound address and loopback names; `"*"`: any. */
@@ -137,6 +141,15 @@ export const ServeConfig: Config.Config<ServeSettings> = Config.all({
     DEFAULT_PORT
   ),
   dbPath: withDefault(optionalText("DB_PATH"), DEFAULT_DB_PATH),
+  // What is wrong with a URL is said without repeating it: it may hold a password.
+  databaseUrl: Config.mapOrFail(optionalText("DATABASE_URL"), (url) => {
+    const database = url === undefined ? undefined : parseDatabaseUrl(url)
+    return database instanceof StoreError
+      ? Either.left(
+          ConfigError.InvalidData(["DATABASE_URL"], database.message.replace(/^the database URL /, ""))
+        )
+      : Either.right(url)
+  }),
   token: Config.map(optionalText("TEMPORAL_LITE_TOKEN"), (t) =>
     t === undefined ? undefined : Redacted.make(t)
   ),

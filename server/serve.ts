@@ -1,6 +1,7 @@
 /**
- * `serve`: the engine on its SQLite file, the registry's workflows, the HTTP API and the
- * debugger, until SIGTERM/SIGINT (which drain: see server.ts).
+ * `serve`: the engine on its database (the SQLite file, or PostgreSQL with DATABASE_URL), the
+ * registry's workflows, the HTTP API and the debugger, until SIGTERM/SIGINT (which drain: see
+ * server.ts).
  */
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as Cause from "effect/Cause"
@@ -11,7 +12,7 @@ import * as HashSet from "effect/HashSet"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as path from "node:path"
-import { EngineLive, ensureFolderOf } from "../runtime"
+import { EngineLive, ensureFolderOf, parseDatabaseUrl, StoreError } from "../runtime"
 import { API_VERSION } from "../api"
 import type { ServeSettings } from "./config"
 import { ensureDebuggerBuild } from "./debugger-build"
@@ -31,6 +32,16 @@ const displayPath = (file: string) => {
   return relative.startsWith("..") ? file : relative
 }
 
+/** Where the engine's database is, as the start line shows it (never a password). */
+const databaseLine = (settings: ServeSettings) => {
+  const durable = settings.synchronous !== "NORMAL"
+  if (settings.databaseUrl === undefined)
+    return `${displayPath(path.resolve(settings.dbPath))} (SQLite, synchronous=${durable ? "FULL" : "NORMAL"})`
+  const database = parseDatabaseUrl(settings.databaseUrl)
+  const named = database instanceof StoreError ? "DATABASE_URL" : database.named
+  return `PostgreSQL ${named} (synchronous_commit=${durable ? "on" : "off"})`
+}
+
 /** The lines printed once the server listens; the first names the docs and debugger URLs. */
 export const startLines = (
   url: string,
@@ -38,7 +49,7 @@ export const startLines = (
   registry: Registry
 ): ReadonlyArray<string> => [
   `Temporal Lite ${API_VERSION} listening on ${url} — API docs ${url}${DOCS_PATH} · debugger ${url}${DEBUGGER_PATH}`,
-  `  database   ${displayPath(path.resolve(settings.dbPath))} (synchronous=${settings.synchronous ?? "FULL"})`,
+  `  database   ${databaseLine(settings)}`,
   `  workflows  ${registry.workflows.map((w) => w.name).join(", ") || "none"} (${displayPath(registry.modulePath)})`,
   `  auth       ${settings.token ? "bearer token required on every route but /api/health" : "none (set TEMPORAL_LITE_TOKEN to require a bearer token)"}`,
   ...(settings.corsOrigins
@@ -68,6 +79,7 @@ export const serverLayer = (settings: ServeSettings, registry: Registry) =>
     Layer.provideMerge(
       EngineLive({
         dbPath: path.resolve(settings.dbPath),
+        databaseUrl: settings.databaseUrl,
         workflows: registry.workflows,
         activities: registry.activities,
         ...(settings.synchronous ? { synchronous: settings.synchronous } : {}),

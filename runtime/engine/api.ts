@@ -88,7 +88,7 @@ export const makeApi = (deps: ApiDeps): Engine["Type"] => {
 
   const refuseWhileClosing = Effect.suspend(() =>
     deps.closing()
-      ? Effect.fail(new StoreError({ reason: "Io", message: "the engine is shutting down" }))
+      ? Effect.fail(new StoreError({ reason: "ShuttingDown", message: "the engine is shutting down" }))
       : Effect.void
   )
 

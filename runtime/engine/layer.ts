@@ -9,9 +9,8 @@ import type { WorkflowDefinition } from "../../core"
 import { makeActivityExecutor, type RegisteredActivity } from "../activities"
 import { Engine } from "../engine-api"
 import type { StoreError } from "../errors"
-import { makeGroupCommitter } from "../group-commit"
 import { longSleeps } from "../long-sleeps"
-import { SqliteStore, WorkflowStore } from "../store"
+import { makeGroupCommitter, StoreLive, WorkflowStore, type StoreConfig } from "../store"
 import { makeTimerQueue } from "../timer-queue"
 import { makeApi } from "./api"
 import { makeLineage } from "./lineage"
@@ -37,11 +36,8 @@ export interface EngineOptions {
   readonly snapshotEvery?: number | undefined
 }
 
-export interface EngineConfig extends EngineOptions {
-  readonly dbPath: string
-  /** FULL (default) fsyncs every group commit; NORMAL trades the last commits on power loss for speed. */
-  readonly synchronous?: "FULL" | "NORMAL" | undefined
-}
+/** The engine and the store it runs on (`StoreLive`: SQLite, or PostgreSQL with a database URL). */
+export interface EngineConfig extends EngineOptions, StoreConfig {}
 
 const makeEngine = (config: EngineOptions) =>
   Effect.gen(function* () {
@@ -137,12 +133,11 @@ export const EngineOnStore = (options: EngineOptions): Layer.Layer<Engine, Store
   )
 
 /**
- * The engine on its SQLite file. A file another engine holds, or one from a newer version,
- * fails the layer with a `StoreError` naming why.
+ * The engine on the store its configuration selects: PostgreSQL when `databaseUrl` (else
+ * `DATABASE_URL`) names one, its SQLite file otherwise. A database another engine holds, or
+ * one from a newer version, fails the layer with a `StoreError` naming why.
  *
  * @example Effect.provide(program, EngineLive({ dbPath: "./data/temporal-lite.db", workflows, activities }))
  */
 export const EngineLive = (config: EngineConfig): Layer.Layer<Engine, StoreError> =>
-  EngineOnStore(config).pipe(
-    Layer.provide(SqliteStore({ filename: config.dbPath, synchronous: config.synchronous }))
-  )
+  EngineOnStore(config).pipe(Layer.provide(StoreLive(config)))

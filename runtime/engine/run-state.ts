@@ -30,11 +30,15 @@ import * as Deferred from "effect/Deferred"
 import * as Exit from "effect/Exit"
 import type { Incoming, WorkflowDefinition, WorkflowInstance } from "../../core"
 import type { RunStatus } from "../engine-api"
-import type { Ack } from "../run-state"
+import type { StoreError, WorkflowClosed } from "../errors"
 import type { SnapshotTrail } from "../snapshot"
 import type { RunRow, WriteSet } from "../store"
 
-export type { Ack }
+/**
+ * Told once the event is committed (or failed to be): resumes a caller waiting for durability.
+ * A signal that reached its run in the task that closed it is refused (`WorkflowClosed`).
+ */
+export type Ack = (exit: Exit.Exit<void, StoreError | WorkflowClosed>) => void
 
 /**
  * What waits in a run's inbox for its next workflow task. A new kind of arrival (a terminate,

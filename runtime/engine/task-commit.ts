@@ -24,8 +24,7 @@
  */
 import * as Exit from "effect/Exit"
 import type { StoreError } from "../errors"
-import type { Submission } from "../group-commit"
-import type { RunRow } from "../store"
+import type { RunRow, Submission } from "../store"
 import type { Lineage } from "./lineage"
 import {
   answerReaders,

@@ -121,7 +121,7 @@ export const makeTaskLoop = (deps: {
               failAcks(
                 run.inbox,
                 new StoreError({
-                  reason: "Io",
+                  reason: "Dropped",
                   message: `workflow ${run.row.workflowId} is not open after a failed commit`
                 })
               )

@@ -28,19 +28,24 @@
  * Flags: `--quick` (sizes ÷ 10; the JSON keys keep their names, `sizes` says what ran),
  * `--json` (one JSON object on stdout, progress on stderr),
  * `--only raw,throughput,aged,latency,resume,waiting,signals`, `--dir <folder>`, `--keep` (keep the files),
- * `--synchronous NORMAL` (diagnosis only: the in-process phases without the per-commit fsync).
+ * `--synchronous NORMAL` (diagnosis only: the in-process phases without the per-commit fsync),
+ * `--store pg`: every phase but raw on PostgreSQL instead, a fresh database per run, on the
+ * server DATABASE_URL names or else a throwaway one from the system's binaries (fsync on,
+ * synchronous_commit on: as durable as the SQLite runs).
  */
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import Database from "better-sqlite3"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { Engine, EngineLive } from "../../runtime"
-import { engineOnWrappedStore } from "../support/engine-harness"
+import { Engine, EngineLive, EngineOnStore, StoreLive } from "../../runtime"
+import { wrappedStore } from "../support/engine-harness"
+import { databaseUrl, findPostgres, queryDatabase, startServer } from "../support/postgres-server"
 import { flag, option } from "./args"
 import { percentile } from "./percentile"
 import { inbox, noopImpl, removeDb, StepClock, steps, Tick } from "./runtime-shared"
@@ -50,6 +55,10 @@ const json = flag("json")
 const phases = new Set(
   (option("only") ?? "raw,throughput,aged,latency,resume,waiting,signals").split(",").map((s) => s.trim())
 )
+const store = option("store") === "pg" ? ("pg" as const) : ("sqlite" as const)
+// DATABASE_URL names the server of `--store pg`; the SQLite runs must not be moved to it.
+const serverFromEnv = process.env["DATABASE_URL"]
+delete process.env["DATABASE_URL"]
 /** For diagnosis only (how much of a figure is the fsync): the figures to report use FULL. */
 const synchronous = option("synchronous") === "NORMAL" ? ("NORMAL" as const) : ("FULL" as const)
 const scale = quick ? 10 : 1
@@ -162,6 +171,51 @@ const rawGroupedInsertsViaSqlClient = () => {
   )
 }
 
+// ---- where a run's database is ---------------------------------------------------------
+
+/** A fresh database for one run: the engine's configuration, a child's environment, the cleanup. */
+interface Target {
+  readonly config: { readonly dbPath: string; readonly databaseUrl?: string }
+  readonly env: Record<string, string>
+  readonly remove: () => Promise<void>
+}
+
+let server: Promise<{ readonly url: string; readonly stop: () => void }> | undefined
+let databases = 0
+const pgServer = () =>
+  (server ??= serverFromEnv
+    ? Promise.resolve({ url: serverFromEnv, stop: () => {} })
+    : (async () => {
+        const binaries = findPostgres()
+        if (!binaries) throw new Error("--store pg: no DATABASE_URL and no postgres binary")
+        log(`PostgreSQL: a throwaway server (${binaries.version}), fsync on`)
+        return startServer(binaries)
+      })())
+
+/** A fresh database named after the run: a SQLite file in the folder, or a new PostgreSQL database. */
+const target = async (name: string): Promise<Target> => {
+  const file = path.join(dir, `${name}.db`)
+  removeDb(file)
+  if (store === "sqlite")
+    return {
+      config: { dbPath: file },
+      env: {},
+      remove: async () => (flag("keep") ? undefined : removeDb(file))
+    }
+  const { url } = await pgServer()
+  const database = `bench_${name}_${++databases}`
+  await Effect.runPromise(queryDatabase(url, `CREATE DATABASE "${database}"`))
+  const databaseUrlOf = databaseUrl(url, database)
+  return {
+    config: { dbPath: file, databaseUrl: databaseUrlOf },
+    env: { DATABASE_URL: databaseUrlOf },
+    remove: async () => {
+      if (!flag("keep"))
+        await Effect.runPromise(queryDatabase(url, `DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`))
+    }
+  }
+}
+
 // ---- in-process engine runs ------------------------------------------------------------
 
 /**
@@ -174,8 +228,7 @@ const rawGroupedInsertsViaSqlClient = () => {
  * run on a file (and indexes) that already holds them.
  */
 const runWorkflows = async (name: string, total: number, stepCount: number, inFlight: number, aged = 0) => {
-  const file = path.join(dir, `${name}.db`)
-  removeDb(file)
+  const db = await target(name)
   const clock = new StepClock()
   const lastStepInvoked = new Map<string, () => void>()
   clock.onLast = (id) => {
@@ -230,7 +283,7 @@ const runWorkflows = async (name: string, total: number, stepCount: number, inFl
     program.pipe(
       Effect.provide(
         EngineLive({
-          dbPath: file,
+          ...db.config,
           synchronous,
           workflows: [steps],
           activities: [noopImpl(clock, stepCount)]
@@ -239,7 +292,7 @@ const runWorkflows = async (name: string, total: number, stepCount: number, inFl
       Effect.scoped
     )
   )
-  if (!flag("keep")) removeDb(file)
+  await db.remove()
   const sorted = clock.samples.sort((a, b) => a - b)
   return {
     seconds,
@@ -254,20 +307,19 @@ const runWorkflows = async (name: string, total: number, stepCount: number, inFl
  * each tenth of them, and the bytes of events and of snapshots the store was given to write.
  */
 const signalRate = async (total: number, inFlight: number) => {
-  const file = path.join(dir, "signals.db")
-  removeDb(file)
+  const db = await target("signals")
   const written = { events: 0, snapshots: 0, snapshotCount: 0 }
-  const counting = engineOnWrappedStore(
-    { workflows: [inbox], activities: [] },
-    { filename: file, synchronous },
-    (real) => ({
-      commit: (writes) =>
-        Effect.tap(real.commit(writes), () => {
-          for (const e of writes.events) written.events += e.body.length
-          for (const s of writes.snapshots) written.snapshots += s.body.length
-          written.snapshotCount += writes.snapshots.length
-        })
-    })
+  const counting = EngineOnStore({ workflows: [inbox], activities: [] }).pipe(
+    Layer.provide(
+      wrappedStore(StoreLive({ ...db.config, synchronous }), (real) => ({
+        commit: (writes) =>
+          Effect.tap(real.commit(writes), () => {
+            for (const e of writes.events) written.events += e.body.length
+            for (const s of writes.snapshots) written.snapshots += s.body.length
+            written.snapshotCount += writes.snapshots.length
+          })
+      }))
+    )
   )
   const program = Effect.gen(function* () {
     const engine = yield* Engine
@@ -301,7 +353,7 @@ const signalRate = async (total: number, inFlight: number) => {
     return { seconds, windows }
   })
   const { seconds, windows } = await Effect.runPromise(program.pipe(Effect.provide(counting), Effect.scoped))
-  if (!flag("keep")) removeDb(file)
+  await db.remove()
   return { seconds, windows, ...written }
 }
 
@@ -317,6 +369,7 @@ interface ChildRun {
 const runChild = (
   script: string,
   childArgs: ReadonlyArray<string>,
+  env: Record<string, string>,
   nodeFlags: ReadonlyArray<string> = []
 ) => {
   // The children run with this process's node flags (`--import tsx` among them).
@@ -325,6 +378,7 @@ const runChild = (
     [...process.execArgv, ...nodeFlags, path.join(here, script), ...childArgs],
     {
       cwd: root,
+      env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"]
     }
   )
@@ -360,21 +414,21 @@ const firstLine = async (child: ChildRun, what: string) => {
 
 /** Seeds n workflows blocked in an activity, SIGKILLs the process, times a fresh one's resume. */
 const resume = async (n: number) => {
-  const file = path.join(dir, "resume.db")
+  const db = await target("resume")
+  const file = db.config.dbPath
   const marker = path.join(dir, "resume.marker")
-  removeDb(file)
   fs.rmSync(marker, { force: true })
-  const seeder = runChild("runtime-resume-child.ts", ["seed", file, marker, String(n)])
+  const seeder = runChild("runtime-resume-child.ts", ["seed", file, marker, String(n)], db.env)
   const seeded = await firstLine(seeder, "resume seed")
   await seeder.kill()
   log(`  seeded ${n} in ${round(Number(seeded.startMs))} ms, then SIGKILLed`)
   fs.writeFileSync(marker, "go")
   const spawnedAt = performance.now()
-  const resumer = runChild("runtime-resume-child.ts", ["resume", file, marker, String(n)])
+  const resumer = runChild("runtime-resume-child.ts", ["resume", file, marker, String(n)], db.env)
   const resumed = await firstLine(resumer, "resume")
   const seconds = (performance.now() - spawnedAt) / 1000
   await resumer.kill()
-  if (!flag("keep")) removeDb(file)
+  await db.remove()
   fs.rmSync(marker, { force: true })
   return {
     seconds,
@@ -386,12 +440,11 @@ const resume = async (n: number) => {
 }
 
 const waiting = async (n: number) => {
-  const file = path.join(dir, "waiting.db")
-  removeDb(file)
-  const child = runChild("runtime-waiting-child.ts", [file, String(n)], ["--expose-gc"])
+  const db = await target("waiting")
+  const child = runChild("runtime-waiting-child.ts", [db.config.dbPath, String(n)], db.env, ["--expose-gc"])
   const result = await firstLine(child, "waiting")
   await child.kill()
-  if (!flag("keep")) removeDb(file)
+  await db.remove()
   return result
 }
 
@@ -403,14 +456,15 @@ const main = async () => {
   const row = (label: string, value: string, target = "", pass?: boolean) =>
     rows.push([label, value, target, pass])
   log(
-    `runtime benchmark${quick ? " (quick)" : ""}: ${dir}, synchronous=${synchronous}, node ${process.version}, ${os.cpus().length} CPUs, ` +
+    `runtime benchmark${quick ? " (quick)" : ""} on ${store === "pg" ? "PostgreSQL" : "SQLite"}: ${dir}, synchronous=${synchronous}, node ${process.version}, ${os.cpus().length} CPUs, ` +
       `load ${os
         .loadavg()
         .map((l) => l.toFixed(1))
         .join(" ")}`
   )
 
-  if (phases.has("raw")) {
+  if (phases.has("raw") && store === "pg") log("raw: SQLite's disk ceiling, skipped with --store pg")
+  if (phases.has("raw") && store === "sqlite") {
     log(`raw: ${sizes.rawTransactions} transactions of 100 rows, ${sizes.repeats} times each way…`)
     const measurements = [
       [
@@ -572,6 +626,8 @@ const main = async () => {
   }
 
   if (!flag("keep") && !option("dir")) fs.rmSync(dir, { recursive: true, force: true })
+  if (server) (await server).stop()
+  out.store = store
   out.quick = quick
   out.sizes = sizes
   out.synchronous = synchronous

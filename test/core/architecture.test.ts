@@ -172,6 +172,47 @@ describe("imports follow DESIGN §1", () => {
     expect(bad).toEqual([])
   })
 
+  it("runtime/store/ is the engine's store, reached through its index: it imports no engine file, and its implementations (sqlite/, postgres/) not each other", () => {
+    const inStore = (file: string) => relative(root, file).startsWith("runtime/store/")
+    const storeDir = join(root, "runtime/store")
+    const implementationOf = (file: string) => relative(storeDir, file).split("/")[0]!
+    expect(listSources("runtime/store").length).toBeGreaterThan(5)
+    expect(
+      violations(
+        ["runtime/store"],
+        (_, resolved) =>
+          resolved === undefined ||
+          folderOf(resolved) === "core" ||
+          inStore(resolved) ||
+          ["runtime/errors.ts", "runtime/engine-api.ts"].includes(relative(root, resolved))
+      )
+    ).toEqual([])
+    const crossing = listSources("runtime/store").flatMap((file) =>
+      importsOf(file)
+        .map((specifier) => resolveRelative(file, specifier))
+        .filter(
+          (resolved): resolved is string =>
+            resolved !== undefined &&
+            inStore(resolved) &&
+            ["sqlite", "postgres"].includes(implementationOf(resolved)) &&
+            implementationOf(resolved) !== implementationOf(file) &&
+            ["sqlite", "postgres"].includes(implementationOf(file))
+        )
+        .map((resolved) => `${relative(root, file)} -> ${relative(root, resolved)}`)
+    )
+    expect(crossing).toEqual([])
+    expect(
+      violations(
+        ["runtime"],
+        (_, resolved) =>
+          resolved === undefined ||
+          !inStore(resolved) ||
+          relative(root, resolved) === "runtime/store/index.ts",
+        (file) => !inStore(file)
+      )
+    ).toEqual([])
+  })
+
   it("the import scanner sees every kind of import (so the rules above can fail)", () => {
     const source = [
       'import a from "./a"',

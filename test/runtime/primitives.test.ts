@@ -3,11 +3,14 @@
  * by TestClock. Titles name the engine invariant (runtime/engine.ts) a test checks.
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import {
   activity,
@@ -22,91 +25,19 @@ import {
   sleep,
   waitForSignal,
   workflow,
-  type HistoryEvent,
-  type WorkflowDefinition
+  type HistoryEvent
 } from "../../core"
-import {
-  Engine,
-  EngineLive,
-  NonRetryableError,
-  StoreError,
-  implement,
-  type RegisteredActivity
-} from "../../runtime"
+import { Engine, EngineLive, NonRetryableError, SqliteStore, implement } from "../../runtime"
 import {
   awaitClosed,
+  awaitingSignal,
   engineLayer,
-  engineOnWrappedStore,
   eventually,
   runUntilClosed,
   settle,
   tempDb
 } from "../support/engine-harness"
-
-/**
- * The engine on the real store, with its commits held back while `gate` is closed, each
- * delayed by `delayMs` (a slow disk), the next one failed when `failNext` is set, and the next
- * one holding an event whose JSON contains `failEventMatching` failed (which then clears it),
- * and rows read back after `readDelayMs`; `committed` lists the event types of each commit
- * that went through.
- * A test that closes the gate opens it again on the way out, or the engine's drain would wait
- * for ever.
- */
-const gatedEngine = (
-  workflows: ReadonlyArray<WorkflowDefinition<any, any>>,
-  activities: ReadonlyArray<RegisteredActivity> = [],
-  dbPath = tempDb("gated").dbPath
-) => {
-  const control = {
-    gate: Effect.runSync(Effect.makeLatch(true)),
-    failNext: false,
-    delayMs: 0,
-    failEventMatching: undefined as string | undefined,
-    /** Fails every commit holding an event whose JSON contains this: a disk that stays bad. */
-    failAllMatching: undefined as string | undefined,
-    /** Delays reading rows back (a run reloads its row after a failed commit): a slow disk. */
-    readDelayMs: 0,
-    /** The event types of each commit that went through, in order. */
-    committed: [] as Array<ReadonlyArray<string>>
-  }
-  const layer = engineOnWrappedStore({ workflows, activities }, { filename: dbPath }, (real) => ({
-    runsByIds: (ids) =>
-      Effect.zipRight(
-        Effect.suspend(() => (control.readDelayMs > 0 ? Effect.sleep(control.readDelayMs) : Effect.void)),
-        real.runsByIds(ids)
-      ),
-    commit: (writes) =>
-      Effect.gen(function* () {
-        yield* control.gate.await
-        if (control.delayMs > 0) yield* Effect.sleep(control.delayMs)
-        const always = control.failAllMatching
-        if (always !== undefined && writes.events.some((e) => e.body.includes(always)))
-          return yield* new StoreError({ reason: "Io", message: "disk still full" })
-        const match = control.failEventMatching
-        const matched = match !== undefined && writes.events.some((e) => e.body.includes(match))
-        if (!control.failNext && !matched) {
-          yield* real.commit(writes)
-          control.committed.push(writes.events.map((e) => (JSON.parse(e.body) as HistoryEvent).type))
-          return
-        }
-        if (matched) control.failEventMatching = undefined
-        else control.failNext = false
-        return yield* new StoreError({ reason: "Io", message: "disk full" })
-      })
-  }))
-  return { control, layer }
-}
-
-/** Waits (without moving the clock) until the workflow exists and waits for a signal. */
-const awaitingSignal = (id: string) =>
-  Effect.flatMap(Engine, (engine) =>
-    eventually(
-      Effect.map(
-        Effect.either(engine.describe(id)),
-        (d) => d._tag === "Right" && d.right.pending.signals.length === 1
-      )
-    )
-  )
+import { gatedEngine } from "../support/gated-store"
 
 /** Whether the fiber is still running. */
 const waiting = (fiber: Fiber.Fiber<unknown, unknown>) => Effect.map(Fiber.poll(fiber), Option.isNone)
@@ -536,9 +467,10 @@ describe("queries", () => {
       yield* control.gate.open
       expect((yield* Fiber.join(first))._tag).toBe("Left")
       const dropped = yield* Fiber.join(second)
-      expect(dropped._tag === "Left" && dropped.left.message).toBe(
-        "dropped: an earlier commit of this workflow failed"
-      )
+      expect(dropped._tag === "Left" && dropped.left).toMatchObject({
+        reason: "Dropped",
+        message: "dropped: an earlier commit of this workflow failed"
+      })
       yield* engine.signal("g3", "bump", undefined)
       expect(yield* engine.query("g3", "count")).toBe(2)
     }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
@@ -726,30 +658,6 @@ describe("commits that fail or gather", () => {
     return "went"
   })
 
-  it.live("a run that closes and a new run under its id, in one commit: the old one is retired first", () => {
-    const { control, layer } = gatedEngine([waitsForGo])
-    return Effect.gen(function* () {
-      const engine = yield* Engine
-      yield* engine.start("waitsForGo", undefined, { id: "other" })
-      const first = yield* engine.start("waitsForGo", undefined, { id: "again" })
-      yield* awaitingSignal("again")
-      yield* control.gate.close
-      // Another run's commit holds the gate: what follows gathers into the next one.
-      const held = yield* Effect.fork(engine.signal("other", "go", undefined))
-      yield* settle
-      const went = yield* Effect.fork(engine.signal("again", "go", undefined))
-      yield* settle
-      // Closed in memory, not yet in the store: the id is free for a new run.
-      const second = yield* Effect.fork(engine.start("waitsForGo", undefined, { id: "again" }))
-      yield* settle
-      yield* control.gate.open
-      yield* Effect.all([Fiber.join(held), Fiber.join(went)])
-      const started = yield* Fiber.join(second)
-      expect(started.runId).not.toBe(first.runId)
-      expect((yield* engine.describe("again")).runId).toBe(started.runId)
-    }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
-  })
-
   it.live(
     "a signal refused while the close of its run is in flight names the status the close gives it",
     () => {
@@ -769,35 +677,31 @@ describe("commits that fail or gather", () => {
     }
   )
 
-  const quick = workflow("quick", {}, function* () {
-    return "done"
+  it.live("a start while the engine drains is refused with ShuttingDown; what was accepted commits", () => {
+    const { control, layer } = gatedEngine([waitsForGo])
+    return Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      const engine = Context.get(yield* Layer.buildWithScope(layer, scope), Engine)
+      yield* engine.start("waitsForGo", undefined, { id: "draining" })
+      yield* awaitingSignal("draining").pipe(Effect.provideService(Engine, engine))
+      yield* control.gate.close
+      const accepted = yield* Effect.fork(engine.signal("draining", "go", undefined))
+      yield* settle
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* settle
+      const refused = yield* Effect.flip(engine.start("waitsForGo", undefined, { id: "late" }))
+      expect(refused).toMatchObject({
+        _tag: "StoreError",
+        reason: "ShuttingDown",
+        message: "the engine is shutting down"
+      })
+      yield* control.gate.open
+      yield* Fiber.join(accepted)
+      yield* Fiber.join(closing)
+      // The signal's commit, then the drain's empty marker.
+      expect(control.committed.slice(-2)).toEqual([["SignalReceived", "WorkflowCompleted"], []])
+    }).pipe(Effect.ensuring(control.gate.open))
   })
-
-  it.live(
-    "a run started and closed, and a new start under its id, in one commit: the first is retired",
-    () => {
-      const { control, layer } = gatedEngine([waitsForGo, quick])
-      return Effect.gen(function* () {
-        const engine = yield* Engine
-        yield* engine.start("waitsForGo", undefined, { id: "other" })
-        yield* awaitingSignal("other")
-        yield* control.gate.close
-        // Another run's commit holds the gate: what follows gathers into the next one.
-        const held = yield* Effect.fork(engine.signal("other", "go", undefined))
-        yield* settle
-        // Completed in its first task: closed in memory, so the id is free for the next start.
-        const first = yield* Effect.fork(engine.start("quick", undefined, { id: "q" }))
-        yield* settle
-        const second = yield* Effect.fork(engine.start("quick", undefined, { id: "q" }))
-        yield* settle
-        yield* control.gate.open
-        yield* Fiber.join(held)
-        yield* Fiber.join(first)
-        const started = yield* Fiber.join(second)
-        expect((yield* engine.describe("q")).runId).toBe(started.runId)
-      }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
-    }
-  )
 
   it.live(
     "after a failed commit that closed the run in memory, the run is open to a signal, not to a start",
@@ -1324,10 +1228,10 @@ describe("a parent's cancel and its child's continue-as-new", () => {
 
   it.live("the cancel goes on to the new run", () => {
     const { dbPath } = tempDb("cancel-can")
-    const first = gatedEngine([stopper, roundKid], [], dbPath)
+    const first = gatedEngine([stopper, roundKid], [], SqliteStore({ filename: dbPath }))
     return Effect.gen(function* () {
       yield* cancelWhileContinuing(first.control).pipe(Effect.provide(first.layer), Effect.scoped)
-      const second = gatedEngine([stopper, roundKid], [], dbPath)
+      const second = gatedEngine([stopper, roundKid], [], SqliteStore({ filename: dbPath }))
       yield* Effect.gen(function* () {
         const engine = yield* Engine
         const d = yield* engine.describe("rk")
@@ -1339,12 +1243,12 @@ describe("a parent's cancel and its child's continue-as-new", () => {
 
   it.live("a cancel the new run had not recorded when the engine stopped reaches it after a restart", () => {
     const { dbPath } = tempDb("cancel-can-stop")
-    const first = gatedEngine([stopper, roundKid], [], dbPath)
+    const first = gatedEngine([stopper, roundKid], [], SqliteStore({ filename: dbPath }))
     // The new run's record of the cancel never commits before the engine stops (a crash).
     first.control.failAllMatching = "the parent workflow cancelled it"
     return Effect.gen(function* () {
       yield* cancelWhileContinuing(first.control).pipe(Effect.provide(first.layer), Effect.scoped)
-      const second = gatedEngine([stopper, roundKid], [], dbPath)
+      const second = gatedEngine([stopper, roundKid], [], SqliteStore({ filename: dbPath }))
       yield* Effect.gen(function* () {
         const engine = yield* Engine
         yield* eventually(Effect.map(engine.describe("rk"), (d) => d.status === "cancelled"))

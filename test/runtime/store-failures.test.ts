@@ -1,17 +1,20 @@
 /**
- * A store that fails under the engine names the cause (issue 22 item 4): a commit on a full
- * disk, a database on a read-only file system. The disk-full and read-only cases run on a
- * real tmpfs of a few hundred KiB (root only; skipped with a line saying so otherwise).
+ * A store that fails under the engine names the cause (issue 22 item 4): each store's codes
+ * classified, a commit on a full disk, a database on a read-only file system. The disk-full
+ * and read-only cases run on a real tmpfs of a few hundred KiB (root only; skipped with a line
+ * saying so otherwise).
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Logger from "effect/Logger"
 import * as Schema from "effect/Schema"
 import * as path from "node:path"
 import { defineSignal, waitForSignal, workflow } from "../../core"
-import { Engine, EngineLive, StoreError } from "../../runtime"
-import { classify, storeErrorOf } from "../../runtime/sqlite-errors"
+import { Engine, EngineLive, parseDatabaseUrl, StoreError } from "../../runtime"
+import type { Database } from "../../runtime/store/postgres/connection"
+import { storeError } from "../../runtime/store/postgres/postgres-errors"
+import { classify, storeErrorOf } from "../../runtime/store/sqlite/sqlite-errors"
+import { capturedLogs } from "../support/captured-logs"
 import { settle } from "../support/engine-harness"
 import { smallDisk, smallDiskUnavailable } from "../support/small-disk"
 
@@ -23,18 +26,6 @@ const inbox = workflow("inbox", { input: Schema.Null, signals: [Note] }, functio
 
 const engineOn = (dir: string) =>
   EngineLive({ dbPath: path.join(dir, "temporal-lite.db"), workflows: [inbox], activities: [] })
-
-/** Collects what is logged, one line per call. */
-const capturedLogs = () => {
-  const lines: Array<string> = []
-  const layer = Logger.replace(
-    Logger.defaultLogger,
-    Logger.make(({ logLevel, message }) =>
-      lines.push(`${logLevel.label} ${Array.isArray(message) ? message.join(" ") : String(message)}`)
-    )
-  )
-  return { lines, layer }
-}
 
 const sqliteError = (code: string, message: string) => Object.assign(new Error(message), { code })
 
@@ -82,6 +73,63 @@ describe("the cause of a store failure", () => {
       ["ReadOnly", "commit to tl.db failed: read-only (EROFS: read-only file system, mkdir '/ro/data')"],
       ["Io", "commit to tl.db failed: ENOTDIR: not a directory, mkdir '/f/data'"],
       ["Io", "commit to tl.db failed: something else"]
+    ])
+  })
+
+  it("PostgreSQL's codes are classified into the same reasons; only a write set's own statements fail with Rejected", () => {
+    const db = parseDatabaseUrl("postgres://app@db.internal:5432/tl") as Database
+    // As @effect/sql hands them over: a SqlError whose cause is node-postgres's error.
+    const pgError = (code: string, message: string, detail?: string) => ({
+      _tag: "SqlError",
+      message: "Failed to execute statement",
+      cause: Object.assign(new Error(message), { code, detail })
+    })
+    const commitFailed = storeError(db, "a commit", { writes: true })
+    const at = `a commit on database "tl" on db.internal:5432 failed`
+    expect(
+      [
+        pgError("53100", 'could not extend file "base/16384/16399": No space left on device'),
+        pgError("25006", "cannot execute INSERT in a read-only transaction"),
+        pgError("58030", 'could not write to file "pg_wal/xlogtemp.42": Input/output error'),
+        pgError("40001", "could not serialize access due to concurrent update"),
+        pgError("40P01", "deadlock detected"),
+        pgError("55P03", "could not obtain lock on row"),
+        pgError(
+          "23505",
+          'duplicate key value violates unique constraint "events_pkey"',
+          "Key (run_id, seq)=(r1, 1) already exists."
+        ),
+        pgError("22001", "value too long for type character varying(8)"),
+        pgError("54000", "index row size 9000 exceeds btree version 4 maximum 2704"),
+        pgError("42P01", 'relation "temporal_lite.runs" does not exist'),
+        { _tag: "SqlError", message: "Failed", cause: new Error("Connection terminated unexpectedly") }
+      ]
+        .map(commitFailed)
+        .map((e) => [e.reason, e.message])
+    ).toEqual([
+      [
+        "DiskFull",
+        `${at}: disk full (53100: could not extend file "base/16384/16399": No space left on device)`
+      ],
+      ["ReadOnly", `${at}: read-only (25006: cannot execute INSERT in a read-only transaction)`],
+      ["Io", `${at}: I/O error (58030: could not write to file "pg_wal/xlogtemp.42": Input/output error)`],
+      ["Busy", `${at}: busy (40001: could not serialize access due to concurrent update)`],
+      ["Busy", `${at}: busy (40P01: deadlock detected)`],
+      ["Busy", `${at}: busy (55P03: could not obtain lock on row)`],
+      [
+        "Rejected",
+        `${at}: write refused (23505: duplicate key value violates unique constraint "events_pkey"; Key (run_id, seq)=(r1, 1) already exists.)`
+      ],
+      ["Rejected", `${at}: write refused (22001: value too long for type character varying(8))`],
+      ["Rejected", `${at}: write refused (54000: index row size 9000 exceeds btree version 4 maximum 2704)`],
+      ["Io", `${at}: 42P01: relation "temporal_lite.runs" does not exist`],
+      ["Unavailable", `${at}: unreachable (Connection terminated unexpectedly)`]
+    ])
+    // Refused data outside a commit's writes (a migration, a read) is the store's fault.
+    const migrating = storeError(db, "migrating")(pgError("23505", "duplicate key value"))
+    expect([migrating.reason, migrating.message]).toEqual([
+      "Io",
+      'migrating on database "tl" on db.internal:5432 failed: 23505: duplicate key value'
     ])
   })
 

@@ -83,6 +83,17 @@ describe("settings from the environment", () => {
     ])
   })
 
+  it("DATABASE_URL selects PostgreSQL; unset, the SQLite file of DB_PATH; another scheme names the variable", () => {
+    const url = "postgres://app:secret@db.internal:5432/workflows"
+    expect(Either.getOrThrow(settingsFromEnv({ DATABASE_URL: url })).databaseUrl).toBe(url)
+    expect(Either.getOrThrow(settingsFromEnv({ DATABASE_URL: " " })).databaseUrl).toBeUndefined()
+    expect(Either.getOrThrow(settingsFromEnv({})).databaseUrl).toBeUndefined()
+    const wrong = settingsFromEnv({ DATABASE_URL: "sqlite:///data/x.db" })
+    expect(Either.isLeft(wrong) && wrong.left.message).toBe(
+      "DATABASE_URL: must be postgres:// or postgresql://, not sqlite://…"
+    )
+  })
+
   it("a bad value names its variable", () => {
     const port = settingsFromEnv({ PORT: "http" })
     expect(Either.isLeft(port) && port.left.message).toBe('PORT: expected a port number 0–65535, got "http"')

@@ -17,6 +17,7 @@ import {
   EngineLive,
   EngineOnStore,
   SqliteStore,
+  StoreError,
   WorkflowStore,
   type EngineOptions,
   type RegisteredActivity,
@@ -98,20 +99,33 @@ export const eventually = <A>(check: Effect.Effect<A | undefined, any, Engine>, 
     return yield* Effect.dieMessage("condition not reached")
   })
 
+/** Waits (without moving the clock) until the workflow exists and waits for a signal. */
+export const awaitingSignal = (id: string) =>
+  Effect.flatMap(Engine, (engine) =>
+    eventually(
+      Effect.map(
+        Effect.either(engine.describe(id)),
+        (d) => d._tag === "Right" && d.right.pending.signals.length === 1
+      )
+    )
+  )
+
 /**
- * The engine on the real SQLite store with some of the store's operations replaced: `wrap`
- * gets the real store and returns the replacements (a commit that counts, fails or waits).
+ * The store `real` builds, with some of its operations replaced: `wrap` gets the real store
+ * and returns the replacements (a commit that counts, fails or waits).
  */
+export const wrappedStore = (
+  real: Layer.Layer<WorkflowStore, StoreError>,
+  wrap: (real: WorkflowStore["Type"]) => Partial<WorkflowStore["Type"]>
+): Layer.Layer<WorkflowStore, StoreError> =>
+  Layer.effect(
+    WorkflowStore,
+    Effect.map(WorkflowStore, (store) => WorkflowStore.of({ ...store, ...wrap(store) }))
+  ).pipe(Layer.provide(real))
+
+/** The engine on the real SQLite store with some of the store's operations replaced (`wrappedStore`). */
 export const engineOnWrappedStore = (
   options: EngineOptions,
   store: SqliteStoreOptions,
   wrap: (real: WorkflowStore["Type"]) => Partial<WorkflowStore["Type"]>
-) =>
-  EngineOnStore(options).pipe(
-    Layer.provide(
-      Layer.effect(
-        WorkflowStore,
-        Effect.map(WorkflowStore, (real) => WorkflowStore.of({ ...real, ...wrap(real) }))
-      ).pipe(Layer.provide(SqliteStore(store)))
-    )
-  )
+) => EngineOnStore(options).pipe(Layer.provide(wrappedStore(SqliteStore(store), wrap)))

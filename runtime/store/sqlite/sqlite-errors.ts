@@ -1,12 +1,11 @@
 /**
  * What went wrong under the SQLite store, from SQLite's result codes (and the OS's errno for
  * file operations), as a `StoreError` whose reason and message name the cause: a full disk, a
- * read-only file, an I/O error, a write the database refused. A second store (PostgreSQL)
- * classifies its own codes into the same reasons.
+ * read-only file, an I/O error, a write the database refused. The PostgreSQL store classifies
+ * its own codes into the same reasons (../postgres/postgres-errors.ts).
  */
-import { StoreError } from "./errors"
-
-type Reason = StoreError["reason"]
+import { StoreError } from "../../errors"
+import { namedCause, type Reason } from "../causes"
 
 /** SQLite's primary result codes (`SQLITE_IOERR_FSYNC` is an `SQLITE_IOERR`) and errno codes. */
 const reasons: ReadonlyArray<readonly [prefix: string, reason: Reason]> = [
@@ -31,19 +30,6 @@ const reasons: ReadonlyArray<readonly [prefix: string, reason: Reason]> = [
   ["SQLITE_RANGE", "Rejected"]
 ]
 
-/** How each reason reads in a message. */
-const phrases: Readonly<Record<Reason, string>> = {
-  DiskFull: "disk full",
-  ReadOnly: "read-only",
-  Io: "I/O error",
-  Busy: "busy",
-  Corrupt: "corrupt",
-  Rejected: "write refused",
-  Locked: "locked",
-  NewerSchema: "newer schema",
-  NotOurs: "not a Temporal Lite database"
-}
-
 /** The SQLite or errno code of a failure, looking through @effect/sql's `SqlError` wrapper. */
 export const codeOf = (cause: unknown): string => {
   const inner = (cause as { cause?: unknown } | undefined)?.cause ?? cause
@@ -62,7 +48,7 @@ const known = (cause: unknown): Reason | undefined => {
 export const classify = (cause: unknown): Reason => known(cause) ?? "Io"
 
 /** The failure's own words, with its code: `SQLITE_FULL: database or disk is full`. */
-export const describeCause = (cause: unknown): string => {
+const describeCause = (cause: unknown): string => {
   const inner = (cause as { cause?: unknown } | undefined)?.cause ?? cause
   const message = inner instanceof Error ? inner.message : String(inner)
   const code = codeOf(cause)
@@ -80,6 +66,9 @@ export const storeErrorOf =
   (what: string, reason?: Reason) =>
   (cause: unknown): StoreError => {
     const named = reason ?? known(cause)
-    const why = named ? `${phrases[named]} (${describeCause(cause)})` : describeCause(cause)
-    return new StoreError({ reason: named ?? "Io", message: `${what}: ${why}`, cause })
+    return new StoreError({
+      reason: named ?? "Io",
+      message: namedCause(what, named, describeCause(cause)),
+      cause
+    })
   }
