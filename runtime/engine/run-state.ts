@@ -20,7 +20,7 @@
  *    undefined until the commit that creates the run lands.
  * 3. `cancel` is a named state. The store keeps it as an integer (`RunRow.cancelRequested`:
  *    0 none, 1 asked by the parent and not yet recorded here, 2 recorded): only this module's
- *    `cancelOfRow`, `recordCancel` and `askedByParent` read or write that integer.
+ *    `cancelOfRow`, `askedByParent`, `recordCancel` and `parentAsksCancel` read or write it.
  * 4. `queued`: the run is in the task loop's ready queue or in the batch it works on
  *    (task-loop invariant 1), so nothing queues it twice.
  * 5. `commits`: its write sets submitted and not yet committed, in the order they commit
