@@ -121,5 +121,7 @@ describe("types of yield*", () => {
       .getPreEmitDiagnostics(program)
       .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"))
     expect(diagnostics).toEqual([])
-  }, 30_000)
+    // One tsc program over the file and all it imports: 9 s on a quiet 2-core machine, 30 s and
+    // more when the machine is shared; the check is the compile, not its speed.
+  }, 120_000)
 })
