@@ -37,7 +37,8 @@ import {
   WorkflowInstance,
   cancelledError,
   codecOf,
-  terminalTypes,
+  isTerminalEvent,
+  terminalStatus,
   workflowIdProblem,
   type Command,
   type Divergence,
@@ -80,15 +81,7 @@ import { SqliteStore, WorkflowStore, emptyWriteSet, type RunRow, type WriteSet }
 import { timeOrderedId } from "./ids"
 import { longSleeps } from "./long-sleeps"
 import { jsonSchemaOf, toStoredPayload } from "./payload-validation"
-import {
-  OPEN,
-  RunState,
-  statusOfTerminal,
-  type Ack,
-  type ClosedRun,
-  type CommitInFlight,
-  type InboxItem
-} from "./run-state"
+import { OPEN, RunState, type Ack, type ClosedRun, type CommitInFlight, type InboxItem } from "./run-state"
 import { decodeCursor, encodeCursor, summary } from "./run-views"
 import { fromStoredText, toStoredText } from "./stored-value"
 import { makeTimerQueue } from "./timer-queue"
@@ -1490,11 +1483,11 @@ const makeEngine = (config: EngineOptions) =>
             // Read in seq order: the last is the newest.
             let lastSeq = past.at(-1)?.seq ?? options?.afterSeq ?? 0
             // Closed only by what is committed: the row in memory runs ahead of its commit.
-            const terminal = past.find((e) => terminalTypes.has(e.type))
+            const terminal = past.find(isTerminalEvent)
             const head = Stream.fromIterable(past.map((event): StreamItem => ({ _tag: "history", event })))
             // Closed: its end is said even to a reader that already has every event.
             const closedAs = terminal
-              ? statusOfTerminal[terminal.type]!
+              ? terminalStatus(terminal.type)
               : OPEN.has(row.status)
                 ? undefined
                 : row.status

@@ -83,10 +83,3 @@ export class RunState {
 }
 
 export const OPEN: ReadonlySet<RunStatus> = new Set(["running", "stuck"])
-
-export const statusOfTerminal: Readonly<Record<string, RunStatus>> = {
-  WorkflowCompleted: "completed",
-  WorkflowFailed: "failed",
-  WorkflowCancelled: "cancelled",
-  WorkflowContinuedAsNew: "continued-as-new"
-}
