@@ -46,8 +46,27 @@ export class WorkflowStarted extends Schema.Class<WorkflowStarted>("WorkflowStar
   input: Json,
   randomSeed: Schema.String,
   parent: Schema.optional(ParentRef),
-  continuedFromRunId: Schema.optional(Schema.String)
+  continuedFromRunId: Schema.optional(Schema.String),
+  /** The engine flags the run was started under (see {@link engineFlags}); absent before 0.2. */
+  flags: Schema.optional(Schema.Array(Schema.String))
 }) {}
+
+/**
+ * `cmd` numbers only the yields that give a command (interpreter invariant 1). A history
+ * started without it was numbered with every yield taking the next cmd, and replays so.
+ */
+export const COMMAND_IDS_FLAG = "command-ids"
+
+/**
+ * The engine flags a new run is started under, which the engine writes in its
+ * `WorkflowStarted.flags`: rules of the interpreter that changed how histories are read, so
+ * every replay of a run applies the rules it was recorded with (as Temporal's SDK records its
+ * SdkFlags in history). A replay of a history naming a flag this interpreter does not know
+ * leaves the run stuck rather than read it by other rules.
+ *
+ * @example const started = { type: "WorkflowStarted", flags: engineFlags, ... }
+ */
+export const engineFlags: ReadonlyArray<string> = [COMMAND_IDS_FLAG]
 
 export class ActivityScheduled extends Schema.Class<ActivityScheduled>("ActivityScheduled")({
   type: Schema.tag("ActivityScheduled"),

@@ -37,6 +37,7 @@ import {
   WorkflowInstance,
   cancelledError,
   codecOf,
+  engineFlags,
   isTerminalEvent,
   terminalStatus,
   workflowIdProblem,
@@ -755,6 +756,7 @@ const makeEngine = (config: EngineOptions) =>
         input: options.input,
         // Unique and random already: the run's generator needs nothing more.
         randomSeed: runId,
+        flags: engineFlags,
         ...(options.parent ? { parent: options.parent } : {}),
         ...(options.continuedFromRunId ? { continuedFromRunId: options.continuedFromRunId } : {})
       }
@@ -1181,7 +1183,8 @@ const makeEngine = (config: EngineOptions) =>
           workflowId,
           runId: row.runId,
           input: stored,
-          randomSeed: row.runId
+          randomSeed: row.runId,
+          flags: engineFlags
         }
         // Only a signal or a cancel reaching a closed run is refused, never a run's first event.
         yield* Effect.async<void, StoreError | WorkflowClosed>((ack) =>

@@ -5,7 +5,7 @@
 import { codecOf } from "../codec"
 import { SeededRandom } from "../determinism"
 import { ActivityFailure } from "../errors"
-import type { EventOf, HistoryEvent } from "../history"
+import { COMMAND_IDS_FLAG, engineFlags, type EventOf, type HistoryEvent } from "../history"
 import { describeEvent, divergence, NOTHING } from "./divergence"
 import type { EventHandlers, Machine } from "./machine"
 import { waitKind } from "./waits"
@@ -13,6 +13,16 @@ import type { Resume } from "./resume"
 
 const onStarted = (m: Machine, e: EventOf<"WorkflowStarted">) => {
   if (m.root) throw divergence(0, "WorkflowStarted applied twice", describeEvent(e), NOTHING)
+  const flags = e.flags ?? []
+  const unknown = flags.find((flag) => !engineFlags.includes(flag))
+  if (unknown !== undefined)
+    throw divergence(
+      0,
+      `the history was recorded under engine flag "${unknown}", which this version does not know`,
+      describeEvent(e),
+      NOTHING
+    )
+  m.commandIds = flags.includes(COMMAND_IDS_FLAG)
   m.info = { workflowId: e.workflowId, runId: e.runId, workflowType: e.workflowType }
   m.random = new SeededRandom(e.randomSeed)
   const definition = m.definition

@@ -2,7 +2,15 @@
  * The interpreter: a pure state machine over (workflow definition, input, history).
  *
  * Invariants:
- * 1. Every yield gets the next command id (`cmd`) in the order the interpreter meets yields.
+ * 1. A yield that puts a command in history takes the next command id (`cmd`), in the order
+ *    the interpreter meets yields: an activity call, a sleep, a signal wait with a timeout (its
+ *    timer) when no signal is buffered, `now`/`random`/`uuid`, a child's start, and `patched`
+ *    where it records its marker. A yield that puts none there takes none: `onQuery`,
+ *    `workflowInfo`, `all`/`allSettled`/`race` themselves, a child's `result()`, a signal wait
+ *    without a timer, `continueAsNew` (the terminal event has no cmd). So adding, moving or
+ *    removing one of those changes no id of a recorded command, and a running workflow of the
+ *    edited code replays its history. A history whose `WorkflowStarted.flags` lacks
+ *    `command-ids` was recorded when every yield took the next cmd, and replays so.
  *    Branches of `all`/`allSettled`/`race` start in their given order, and every event wakes
  *    at most the fibers it completes, run to their next block in a fixed FIFO order; so the
  *    ids are the same on every replay of the same history.

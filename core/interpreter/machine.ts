@@ -58,6 +58,11 @@ export class Machine {
    * then either matches the history or leaves the instance stuck.
    */
   lastCmd = 0
+  /**
+   * Whether only yields that give a command take a cmd (invariant 1): set from the run's
+   * `WorkflowStarted.flags`; a history recorded without the flag numbered every yield.
+   */
+  commandIds = false
   root: Fiber | undefined = undefined
   /** The reason of the run's cancel request, once one was applied. */
   cancelRequested: string | undefined = undefined

@@ -12,6 +12,7 @@ export type Outcome =
 
 /** One yield of the workflow, as the debugger and `replay` show it. */
 export interface TraceStep {
+  /** The command id the yield took; 0 when it gave no command (interpreter invariant 1). */
   readonly cmd: number
   /** Which fiber yielded: 0 is the workflow body, others are branches of all/race. */
   readonly fiber: number
@@ -51,7 +52,7 @@ export class Trace {
       if (location) step.location = location
     }
     this.steps.push(step)
-    this.byCmd[cmd] = step
+    if (cmd > 0) this.byCmd[cmd] = step
     return step
   }
 

@@ -13,7 +13,7 @@ import { settle, type TraceStep } from "./trace"
 
 interface WaitOf<Tag extends string> {
   readonly _tag: Tag
-  /** The cmd of the yield that blocked. */
+  /** The cmd of the yield that blocked; 0 when it gave no command (invariant 1). */
   readonly cmd: number
   readonly fiber: Fiber
   readonly step: TraceStep | undefined
@@ -56,13 +56,16 @@ interface Child {
 
 /** What the workflow is blocked on, as `pending()` lists it. */
 export interface PendingWait {
+  /** The command's id (a child's: the cmd that started it); 0 for a signal wait without timeout. */
   readonly cmd: number
   readonly kind: "activity" | "timer" | "signal" | "child"
   readonly name?: string
 }
 
 export class Waits {
-  /** Open waits by cmd, in the order they blocked. */
+  /** Open waits, in the order they blocked. */
+  private readonly open = new Set<Wait>()
+  /** Open waits that took a cmd, by cmd: what completions name. */
   private readonly byCmd = new Map<number, Wait>()
   /** Signal waits in the order they began: a signal goes to the oldest wait for its name. */
   private readonly signalWaits: Array<SignalWait> = []
@@ -72,7 +75,8 @@ export class Waits {
 
   /** Blocks the fiber on `wait`. */
   block(wait: Wait): Blocked {
-    this.byCmd.set(wait.cmd, wait)
+    this.open.add(wait)
+    if (wait.cmd > 0) this.byCmd.set(wait.cmd, wait)
     if (wait._tag === "Signal") this.signalWaits.push(wait)
     else if (wait._tag === "Child") this.children.get(wait.childCmd)!.waiters.push(wait)
     wait.fiber.wait = wait
@@ -168,10 +172,11 @@ export class Waits {
 
   /** Cancels every open wait, in the order they blocked. */
   cancelAll(): void {
-    for (const wait of [...this.byCmd.values()]) this.cancel(wait)
+    for (const wait of [...this.open]) this.cancel(wait)
   }
 
   private remove(wait: Wait): void {
+    this.open.delete(wait)
     this.byCmd.delete(wait.cmd)
     if (wait._tag === "Signal") {
       const index = this.signalWaits.indexOf(wait)
@@ -202,7 +207,10 @@ export class Waits {
     return this.children.get(cmd)
   }
 
-  /** The child's outcome for a waiter at `cmd`, or undefined while it runs. */
+  /**
+   * The child's outcome for a waiter whose yield took `cmd` (0 when it took none: a result
+   * that does not decode is then a divergence at the child's cmd), or undefined while it runs.
+   */
   childOutcome(childCmd: number, cmd: number): Resume | undefined {
     const child = this.children.get(childCmd)!
     const outcome = child.outcome
@@ -221,7 +229,7 @@ export class Waits {
     const value = this.m.decodeRecorded(
       child.output,
       outcome.result,
-      cmd,
+      cmd > 0 ? cmd : childCmd,
       outcome,
       "StartChild",
       child.workflowType
@@ -241,14 +249,14 @@ export class Waits {
 
   /** What the workflow is blocked on, in the order it blocked. */
   pending(): Array<PendingWait> {
-    return [...this.byCmd.values()].map((wait) => {
+    return [...this.open].map((wait) => {
       const kind = waitKind(wait._tag)
       switch (wait._tag) {
         case "Activity":
         case "Signal":
           return { cmd: wait.cmd, kind, name: wait.name }
         case "Child":
-          return { cmd: wait.cmd, kind, name: wait.workflowType }
+          return { cmd: wait.childCmd, kind, name: wait.workflowType }
         case "Timer":
           return { cmd: wait.cmd, kind }
       }

@@ -40,12 +40,34 @@ type YieldHandlers = {
   readonly [K in Descriptor["_tag"]]: Handler<Extract<Descriptor, { readonly _tag: K }>>
 }
 
-/** Takes the yield's cmd (invariant 1) and opens its trace step. */
-const take = (m: Machine, fiber: Fiber, d: Descriptor, stack: string | undefined): TraceStep | undefined =>
-  m.trace.open(++m.lastCmd, fiber, d, stack, m.processedSeq)
+/** Invariant 1: a yield that gives a command takes the next cmd; opens its trace step. */
+const takeCommand = (
+  m: Machine,
+  fiber: Fiber,
+  d: Descriptor,
+  stack: string | undefined
+): TraceStep | undefined => m.trace.open(++m.lastCmd, fiber, d, stack, m.processedSeq)
+
+/**
+ * Invariant 1: a yield that gives no command takes no cmd (its step's is 0), unless the history
+ * was numbered before the command-ids flag, when every yield took one and the history must hold
+ * nothing at it (invariant 3).
+ */
+const takeNone = (
+  m: Machine,
+  fiber: Fiber,
+  d: Descriptor,
+  stack: string | undefined
+): { readonly cmd: number; readonly step: TraceStep | undefined } => {
+  if (m.commandIds) return { cmd: 0, step: m.trace.open(0, fiber, d, stack, m.processedSeq) }
+  const cmd = ++m.lastCmd
+  const step = m.trace.open(cmd, fiber, d, stack, m.processedSeq)
+  m.recorded.expectNothing(cmd, d, step)
+  return { cmd, step }
+}
 
 const onActivity: Handler<ActivityCall> = (m, fiber, d, stack) => {
-  const step = take(m, fiber, d, stack)
+  const step = takeCommand(m, fiber, d, stack)
   const cmd = m.lastCmd
   if (!m.recorded.expect(cmd, "ActivityScheduled", d.name, d, step))
     m.emitNew({ type: "ActivityScheduled", cmd, name: d.name, input: d.input, options: d.options }, d, step)
@@ -53,7 +75,7 @@ const onActivity: Handler<ActivityCall> = (m, fiber, d, stack) => {
 }
 
 const onSleep: Handler<Sleep> = (m, fiber, d, stack) => {
-  const step = take(m, fiber, d, stack)
+  const step = takeCommand(m, fiber, d, stack)
   const cmd = m.lastCmd
   if (!m.recorded.expect(cmd, "TimerStarted", "sleep", d, step))
     m.emitNew(
@@ -65,23 +87,24 @@ const onSleep: Handler<Sleep> = (m, fiber, d, stack) => {
 }
 
 const onWaitForSignal: Handler<WaitForSignal> = (m, fiber, d, stack) => {
-  const step = take(m, fiber, d, stack)
-  const cmd = m.lastCmd
   const index = m.signalBuffer.findIndex((s) => s.name === d.name)
   if (index >= 0) {
-    m.recorded.expectNothing(cmd, d, step)
+    const { cmd, step } = takeNone(m, fiber, d, stack)
     const [signal] = m.signalBuffer.splice(index, 1)
     if (step) step.completedSeq = signal!.seq
     return resolved(step, m.decodeRecorded(d.payload, signal!.payload, cmd, signal!, "WaitForSignal", d.name))
   }
-  if (d.timeoutMs === 0) {
-    // A poll: nothing buffered means nothing arrived, at once and with no timer.
-    m.recorded.expectNothing(cmd, d, step)
-    return resolved(step, undefined)
-  }
+  // A poll: nothing buffered means nothing arrived, at once and with no timer.
+  if (d.timeoutMs === 0) return resolved(takeNone(m, fiber, d, stack).step, undefined)
   const timeoutMs = d.timeoutMs
-  if (timeoutMs === undefined) m.recorded.expectNothing(cmd, d, step)
-  else if (!m.recorded.expect(cmd, "TimerStarted", "signal-timeout", d, step))
+  if (timeoutMs === undefined) {
+    const { cmd, step } = takeNone(m, fiber, d, stack)
+    return m.waits.block({ _tag: "Signal", cmd, fiber, step, name: d.name, timer: false, payload: d.payload })
+  }
+  // The timeout is a timer: a command.
+  const step = takeCommand(m, fiber, d, stack)
+  const cmd = m.lastCmd
+  if (!m.recorded.expect(cmd, "TimerStarted", "signal-timeout", d, step))
     m.emitNew(
       {
         type: "TimerStarted",
@@ -93,27 +116,17 @@ const onWaitForSignal: Handler<WaitForSignal> = (m, fiber, d, stack) => {
       d,
       step
     )
-  return m.waits.block({
-    _tag: "Signal",
-    cmd,
-    fiber,
-    step,
-    name: d.name,
-    timer: timeoutMs !== undefined,
-    payload: d.payload
-  })
+  return m.waits.block({ _tag: "Signal", cmd, fiber, step, name: d.name, timer: true, payload: d.payload })
 }
 
 const onQuery: Handler<OnQuery> = (m, fiber, d, stack) => {
-  const step = take(m, fiber, d, stack)
-  const cmd = m.lastCmd
-  m.recorded.expectNothing(cmd, d, step)
+  const { step } = takeNone(m, fiber, d, stack)
   m.queries.set(d.name, { handler: d.handler, args: d.args, answer: d.answer })
   return resolved(step, undefined)
 }
 
 const onSideEffect: Handler<SideEffect> = (m, fiber, d, stack) => {
-  const step = take(m, fiber, d, stack)
+  const step = takeCommand(m, fiber, d, stack)
   const cmd = m.lastCmd
   const recorded = m.recorded.expect(cmd, "SideEffectRecorded", d.kind, d, step)
   // The generator advances on replay too, so Math.random() after this agrees.
@@ -124,14 +137,12 @@ const onSideEffect: Handler<SideEffect> = (m, fiber, d, stack) => {
 }
 
 const onInfo: Handler<Info> = (m, fiber, d, stack) => {
-  const step = take(m, fiber, d, stack)
-  const cmd = m.lastCmd
-  m.recorded.expectNothing(cmd, d, step)
+  const { step } = takeNone(m, fiber, d, stack)
   return resolved(step, { ...m.info! })
 }
 
 const onStartChild: Handler<StartChild> = (m, fiber, d, stack) => {
-  const step = take(m, fiber, d, stack)
+  const step = takeCommand(m, fiber, d, stack)
   const cmd = m.lastCmd
   const workflowId = d.workflowId ?? `${m.info!.workflowId}/${cmd}`
   if (!m.recorded.expect(cmd, "ChildWorkflowStarted", d.workflowType, d, step))
@@ -146,9 +157,7 @@ const onStartChild: Handler<StartChild> = (m, fiber, d, stack) => {
 }
 
 const onChildResult: Handler<ChildResult> = (m, fiber, d, stack) => {
-  const step = take(m, fiber, d, stack)
-  const cmd = m.lastCmd
-  m.recorded.expectNothing(cmd, d, step)
+  const { cmd, step } = takeNone(m, fiber, d, stack)
   const child = m.waits.child(d.childCmd)
   if (!child) return { ok: false, error: new TypeError(`no child workflow was started at cmd ${d.childCmd}`) }
   const outcome = m.waits.childOutcome(d.childCmd, cmd)
@@ -164,9 +173,7 @@ const onChildResult: Handler<ChildResult> = (m, fiber, d, stack) => {
 }
 
 const onCombine: Handler<Combine> = (m, fiber, d, stack) => {
-  const step = take(m, fiber, d, stack)
-  const cmd = m.lastCmd
-  m.recorded.expectNothing(cmd, d, step)
+  const { step } = takeNone(m, fiber, d, stack)
   return m.fibers.startGroup(fiber, d, step)
 }
 
@@ -180,15 +187,13 @@ const onPatched: Handler<Patched> = (m, fiber, d, stack) => {
   const hasMarker = recorded?.type === "MarkerRecorded" && recorded.patchId === d.patchId
   if (!hasMarker && (recorded !== undefined || m.recorded.isReplaying || cmd <= m.recorded.maxCmd))
     return { ok: true, value: false }
-  const step = take(m, fiber, d, stack)
+  const step = takeCommand(m, fiber, d, stack)
   if (!hasMarker) m.emitNew({ type: "MarkerRecorded", cmd, patchId: d.patchId }, d, step)
   return resolved(step, true)
 }
 
 const onContinueAsNew: Handler<ContinueAsNew> = (m, fiber, d, stack) => {
-  const step = take(m, fiber, d, stack)
-  const cmd = m.lastCmd
-  m.recorded.expectNothing(cmd, d, step)
+  takeNone(m, fiber, d, stack)
   const input = codecOf(m.definition.input).encode(d.input)
   if (Either.isLeft(input)) {
     const what = `continue-as-new input of workflow "${m.definition.name}"`
