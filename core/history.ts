@@ -10,6 +10,7 @@
  */
 import * as Schema from "effect/Schema"
 import { ErrorInfo } from "./errors"
+import type { RunStatus } from "./run-model"
 
 const Seq = Schema.Int.pipe(Schema.positive())
 const Cmd = Schema.Int.pipe(Schema.positive())
@@ -45,8 +46,27 @@ export class WorkflowStarted extends Schema.Class<WorkflowStarted>("WorkflowStar
   input: Json,
   randomSeed: Schema.String,
   parent: Schema.optional(ParentRef),
-  continuedFromRunId: Schema.optional(Schema.String)
+  continuedFromRunId: Schema.optional(Schema.String),
+  /** The engine flags the run was started under (see {@link engineFlags}); absent before 0.2. */
+  flags: Schema.optional(Schema.Array(Schema.String))
 }) {}
+
+/**
+ * `cmd` numbers only the yields that give a command (interpreter invariant 1). A history
+ * started without it was numbered with every yield taking the next cmd, and replays so.
+ */
+export const COMMAND_IDS_FLAG = "command-ids"
+
+/**
+ * The engine flags a new run is started under, which the engine writes in its
+ * `WorkflowStarted.flags`: rules of the interpreter that changed how histories are read, so
+ * every replay of a run applies the rules it was recorded with (as Temporal's SDK records its
+ * SdkFlags in history). A replay of a history naming a flag this interpreter does not know
+ * leaves the run stuck rather than read it by other rules.
+ *
+ * @example const started = { type: "WorkflowStarted", flags: engineFlags, ... }
+ */
+export const engineFlags: ReadonlyArray<string> = [COMMAND_IDS_FLAG]
 
 export class ActivityScheduled extends Schema.Class<ActivityScheduled>("ActivityScheduled")({
   type: Schema.tag("ActivityScheduled"),
@@ -238,60 +258,104 @@ export type HistoryEvent = typeof HistoryEvent.Type
 export type EventType = HistoryEvent["type"]
 export type EventOf<T extends EventType> = Extract<HistoryEvent, { readonly type: T }>
 
-/** An event before the store numbers and timestamps it: what the interpreter emits. */
-export type Command = DistributiveOmit<
-  | EventOf<"ActivityScheduled">
-  | EventOf<"ActivityCancelRequested">
-  | EventOf<"TimerStarted">
-  | EventOf<"TimerCancelled">
-  | EventOf<"SideEffectRecorded">
-  | EventOf<"MarkerRecorded">
-  | EventOf<"ChildWorkflowStarted">
-  | EventOf<"ChildWorkflowCancelRequested">
-  | EventOf<"WorkflowCompleted">
-  | EventOf<"WorkflowFailed">
-  | EventOf<"WorkflowCancelled">
-  | EventOf<"WorkflowContinuedAsNew">,
-  "seq" | "at"
->
+/**
+ * Who writes each kind of event, and what it means for a run: the one table every part
+ * classifies events by (the interpreter's look-ahead, the engine's closing of runs, the
+ * debugger). It is a mapped type over the event union: a new event kind does not compile
+ * until it has a row here, and the command sets and terminal statuses below derive from it.
+ *
+ * - `schedule`: a command the workflow code gave, recorded at the `cmd` of its yield.
+ * - `cancel`: a command withdrawing an earlier one, naming its `cmd`.
+ * - `end`: the command that closes the run, with the status it closes it in.
+ * - `outside`: what arrives from outside the code: the start, completions, signals, cancel requests.
+ */
+export const eventKinds = {
+  WorkflowStarted: { by: "outside" },
+  ActivityScheduled: { by: "code", role: "schedule" },
+  ActivityAttemptFailed: { by: "outside" },
+  ActivityCompleted: { by: "outside" },
+  ActivityFailed: { by: "outside" },
+  ActivityCancelRequested: { by: "code", role: "cancel" },
+  TimerStarted: { by: "code", role: "schedule" },
+  TimerFired: { by: "outside" },
+  TimerCancelled: { by: "code", role: "cancel" },
+  SignalReceived: { by: "outside" },
+  SideEffectRecorded: { by: "code", role: "schedule" },
+  MarkerRecorded: { by: "code", role: "schedule" },
+  ChildWorkflowStarted: { by: "code", role: "schedule" },
+  ChildWorkflowCompleted: { by: "outside" },
+  ChildWorkflowFailed: { by: "outside" },
+  ChildWorkflowCancelRequested: { by: "code", role: "cancel" },
+  CancelRequested: { by: "outside" },
+  WorkflowCompleted: { by: "code", role: "end", status: "completed" },
+  WorkflowFailed: { by: "code", role: "end", status: "failed" },
+  WorkflowCancelled: { by: "code", role: "end", status: "cancelled" },
+  WorkflowContinuedAsNew: { by: "code", role: "end", status: "continued-as-new" }
+} as const satisfies { readonly [T in EventType]: EventKind }
+
+/** A row of {@link eventKinds}. */
+export type EventKind =
+  | { readonly by: "outside" }
+  | { readonly by: "code"; readonly role: "schedule" | "cancel" }
+  | { readonly by: "code"; readonly role: "end"; readonly status: RunStatus }
+
+/** The event types whose row in {@link eventKinds} fits `Row`. */
+type TypesWhere<Row> = { [T in EventType]: (typeof eventKinds)[T] extends Row ? T : never }[EventType]
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
-/** An event that arrives from outside the workflow code: what the runtime feeds in. */
-export type Incoming = DistributiveOmit<
-  | EventOf<"WorkflowStarted">
-  | EventOf<"ActivityAttemptFailed">
-  | EventOf<"ActivityCompleted">
-  | EventOf<"ActivityFailed">
-  | EventOf<"TimerFired">
-  | EventOf<"SignalReceived">
-  | EventOf<"ChildWorkflowCompleted">
-  | EventOf<"ChildWorkflowFailed">
-  | EventOf<"CancelRequested">,
-  "seq" | "at"
->
+/** Events the code gives: scheduling, cancel and terminal commands. */
+export type CommandType = TypesWhere<{ readonly by: "code" }>
+/** Events that record a command at the `cmd` of the yield that gave it (history invariant 2). */
+export type SchedulingType = TypesWhere<{ readonly role: "schedule" }>
+/** Events that withdraw an earlier command, naming its `cmd`. */
+export type CancelType = TypesWhere<{ readonly role: "cancel" }>
+/** Events that close a run. */
+export type TerminalType = TypesWhere<{ readonly role: "end" }>
+/** Events that arrive from outside the code. */
+export type IncomingType = TypesWhere<{ readonly by: "outside" }>
 
-export type CommandType = Command["type"]
-const commandTypes: ReadonlySet<string> = new Set<CommandType>([
-  "ActivityScheduled",
-  "ActivityCancelRequested",
-  "TimerStarted",
-  "TimerCancelled",
-  "SideEffectRecorded",
-  "MarkerRecorded",
-  "ChildWorkflowStarted",
-  "ChildWorkflowCancelRequested",
-  "WorkflowCompleted",
-  "WorkflowFailed",
-  "WorkflowCancelled",
-  "WorkflowContinuedAsNew"
-])
+/** An event before the store numbers and timestamps it: what the interpreter emits. */
+export type Command = DistributiveOmit<EventOf<CommandType>, "seq" | "at">
+/** An event that arrives from outside the workflow code: what the runtime feeds in. */
+export type Incoming = DistributiveOmit<EventOf<IncomingType>, "seq" | "at">
+
+const kinds: ReadonlyMap<string, EventKind> = new Map(Object.entries(eventKinds))
+
+/**
+ * The row of {@link eventKinds} for an event's type (a map lookup: this runs once per event
+ * when a history is read).
+ */
+export const kindOf = (event: HistoryEvent): EventKind => kinds.get(event.type)!
+
+const typesWhere = (keep: (kind: EventKind) => boolean): ReadonlySet<string> =>
+  new Set([...kinds].flatMap(([type, kind]) => (keep(kind) ? [type] : [])))
+
+const commandTypes = typesWhere((k) => k.by === "code")
+const schedulingTypes = typesWhere((k) => k.by === "code" && k.role === "schedule")
+const cancelTypes = typesWhere((k) => k.by === "code" && k.role === "cancel")
 
 /** True for events the workflow code produced (commands), false for what arrived from outside. */
-export const isCommandEvent = (event: { readonly type: string }): boolean => commandTypes.has(event.type)
+export const isCommandEvent = (event: { readonly type: string }): event is EventOf<CommandType> =>
+  commandTypes.has(event.type)
 
-export const terminalTypes: ReadonlySet<string> = new Set<EventType>([
-  "WorkflowCompleted",
-  "WorkflowFailed",
-  "WorkflowCancelled",
-  "WorkflowContinuedAsNew"
-])
+/** True for events that record a command at its yield's `cmd` (not cancels, not the terminal one). */
+export const isSchedulingEvent = (event: { readonly type: string }): event is EventOf<SchedulingType> =>
+  schedulingTypes.has(event.type)
+
+/** True for events that withdraw an earlier command. */
+export const isCancelEvent = (event: { readonly type: string }): event is EventOf<CancelType> =>
+  cancelTypes.has(event.type)
+
+/** The event types that close a run. */
+export const terminalTypes: ReadonlySet<string> = typesWhere((k) => k.by === "code" && k.role === "end")
+
+/** True for the event that closes a run. */
+export const isTerminalEvent = (event: { readonly type: string }): event is EventOf<TerminalType> =>
+  terminalTypes.has(event.type)
+
+/**
+ * The status a run closed by an event of this type is in.
+ *
+ * @example terminalStatus("WorkflowContinuedAsNew") // "continued-as-new"
+ */
+export const terminalStatus = (type: TerminalType): RunStatus => eventKinds[type].status

@@ -24,6 +24,7 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import {
   WorkflowInstance,
+  engineFlags,
   workflowIdProblem,
   type HistoryEvent,
   type Incoming,
@@ -124,7 +125,8 @@ export const startRun = (options: {
     workflowId,
     runId: row.runId,
     input,
-    randomSeed: row.runId
+    randomSeed: row.runId,
+    flags: engineFlags
   }
   return { run, started }
 }
@@ -161,6 +163,7 @@ export const makeLineage = ({
       input: options.input,
       // Unique and random already: the run's generator needs nothing more.
       randomSeed: runId,
+      flags: engineFlags,
       ...(options.parent ? { parent: options.parent } : {}),
       ...(options.continuedFromRunId ? { continuedFromRunId: options.continuedFromRunId } : {})
     }

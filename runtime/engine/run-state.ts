@@ -294,10 +294,3 @@ export const answerReaders = (run: RunState, instance: WorkflowInstance | undefi
 }
 
 export const OPEN: ReadonlySet<RunStatus> = new Set(["running", "stuck"])
-
-export const statusOfTerminal: Readonly<Record<string, RunStatus>> = {
-  WorkflowCompleted: "completed",
-  WorkflowFailed: "failed",
-  WorkflowCancelled: "cancelled",
-  WorkflowContinuedAsNew: "continued-as-new"
-}

@@ -11,11 +11,11 @@
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
-import { terminalTypes } from "../../core"
+import { isTerminalEvent, terminalStatus } from "../../core"
 import type { StreamItem } from "../engine-api"
 import type { StoreError } from "../errors"
 import type { RunRow, WorkflowStore } from "../store"
-import { OPEN, statusOfTerminal } from "./run-state"
+import { OPEN } from "./run-state"
 
 export interface RunStreams {
   /** Invariant 1: tells the run's listeners. */
@@ -57,11 +57,11 @@ export const makeRunStreams = (store: WorkflowStore["Type"]): RunStreams => {
         // Read in seq order: the last is the newest.
         let lastSeq = past.at(-1)?.seq ?? afterSeq ?? 0
         // Closed only by what is committed: the row in memory runs ahead of its commit.
-        const terminal = past.find((e) => terminalTypes.has(e.type))
+        const terminal = past.find(isTerminalEvent)
         const head = Stream.fromIterable(past.map((event): StreamItem => ({ _tag: "history", event })))
         // Closed: its end is said even to a reader that already has every event.
         const closedAs = terminal
-          ? statusOfTerminal[terminal.type]!
+          ? terminalStatus(terminal.type)
           : OPEN.has(row.status)
             ? undefined
             : row.status

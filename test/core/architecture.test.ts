@@ -233,6 +233,51 @@ describe("imports follow DESIGN §1", () => {
   })
 })
 
+/** The relative imports of `file` that stay at run time (an `import type` or `export type` is erased). */
+const runtimeImportsOf = (file: string): Array<string> => {
+  const source = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest)
+  return source.statements.flatMap((statement) => {
+    if (ts.isImportDeclaration(statement) && !statement.importClause?.isTypeOnly)
+      return [(statement.moduleSpecifier as ts.StringLiteral).text]
+    if (ts.isExportDeclaration(statement) && !statement.isTypeOnly && statement.moduleSpecifier)
+      return [(statement.moduleSpecifier as ts.StringLiteral).text]
+    return []
+  })
+}
+
+describe("core/ stays in small parts", () => {
+  it("no core/ module is over 400 lines", () => {
+    const long = listSources("core")
+      .map((file) => ({ file: relative(root, file), lines: readFileSync(file, "utf8").split("\n").length }))
+      .filter(({ lines }) => lines > 400)
+    expect(long).toEqual([])
+  })
+
+  it("core/ modules import each other without a cycle at run time (the interpreter's parts meet in machine.ts)", () => {
+    const files = listSources("core")
+    const edges = new Map(
+      files.map((file) => [
+        file,
+        runtimeImportsOf(file).flatMap((specifier) => resolveRelative(file, specifier) ?? [])
+      ])
+    )
+    const cycles: Array<string> = []
+    const state = new Map<string, "visiting" | "done">()
+    const visit = (file: string, path: Array<string>) => {
+      if (state.get(file) === "done") return
+      if (state.get(file) === "visiting") {
+        cycles.push([...path.slice(path.indexOf(file)), file].map((f) => relative(root, f)).join(" → "))
+        return
+      }
+      state.set(file, "visiting")
+      for (const next of edges.get(file) ?? []) visit(next, [...path, file])
+      state.set(file, "done")
+    }
+    for (const file of files) visit(file, [])
+    expect(cycles).toEqual([])
+  })
+})
+
 /** Bundles `entry` for the browser, recording every import the bundler resolves. */
 const browserBundle = async (
   entry: string,

@@ -137,7 +137,8 @@ describe("the debugger served by the real server", () => {
     // the source came with the page's bundle (and the server serves the same file)
     expect(await page.locator("#source").getAttribute("data-source")).toBe(review.file)
 
-    const reviewed = seqOf(reviewEvents, (e) => e.type === "ActivityCompleted" && e.cmd === 2)
+    const llmCmd = reviewEvents[seqOf(reviewEvents, (e) => e.name === "llm.chat") - 1].cmd
+    const reviewed = seqOf(reviewEvents, (e) => e.type === "ActivityCompleted" && e.cmd === llmCmd)
     const signalled = seqOf(reviewEvents, (e) => e.type === "SignalReceived")
     const merged = seqOf(reviewEvents, (e) => e.type === "ActivityCompleted" && e.result?.ref !== undefined)
     const checks: Record<number, () => Promise<void>> = {
@@ -321,7 +322,8 @@ describe("the debugger served by the real server", () => {
     const scanLine = lineOf(changed, "yield* securityScan(")
 
     const divergence = page.locator("[data-testid=divergence]")
-    expect(await divergence.textContent()).toContain("Non-determinism at cmd 3")
+    const notifyCmd = history.events[notifySeq - 1].cmd
+    expect(await divergence.textContent()).toContain(`Non-determinism at cmd ${notifyCmd}`)
     expect(await divergence.textContent()).toContain("reported by the server")
     // the history's side: what was recorded at that cmd, and the event
     const expected = (await divergence.locator("[data-testid=divergence-expected]").textContent()) ?? ""

@@ -1,106 +1,168 @@
 /**
- * `codeReview` in the interpreter, with the real activity implementations and the offline
- * scripted model: approved, rejected with feedback, timed out.
+ * `codeReview` through the test kit (runtime/testing.ts): the real engine on a temp SQLite
+ * file, the real activity implementations and the offline scripted model, time skipped with
+ * the TestClock: approved, rejected with feedback, timed out after the default 7 days.
  */
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import { describe, expect, it } from "vitest"
-import { codeReview, CodeReviewInput } from "../../examples"
-import { Simulation } from "../support/simulator"
-import { expectReplayAgrees } from "../support/replay-agrees"
-import { useDriver, query, scheduledNames } from "./driver"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { replayHistory, type HistoryFile } from "../../core"
+import { codeReview, CodeReviewApproval, CodeReviewInput, CodeReviewStatus } from "../../examples"
+import { activities } from "../../examples/activities"
+import { LlmCallLedger, scriptedProvider } from "../../runtime/agents"
+import { TestWorkflowEnvironment, type TestWorkflowEnvironmentOptions } from "../../runtime/testing"
 
 const code = "var total = 0\nif (total == 1) console.log(total)\n"
-const driver = useDriver()
+const workspaceRoot = mkdtempSync(join(tmpdir(), "tl-examples-"))
+afterAll(() => rmSync(workspaceRoot, { recursive: true, force: true }))
+const notifications: Array<string> = []
 
-/** Starts a review and runs it up to the wait for approval. */
-const reviewed = async (input: Record<string, unknown>, workflowId: string) => {
-  const sim = new Simulation(codeReview, input, { workflowId })
-  expect(query(sim, "status")).toEqual({ stage: "reviewing" })
-  await driver.runOpen(sim, "llm.chat")
-  await driver.runOpen(sim, "notify")
-  const status = query(sim, "status") as { stage: string; review: { verdict: string; summary: string } }
-  expect(status.stage).toBe("awaiting-approval")
-  expect(status.review.verdict).toBe("request-changes")
-  expect(status.review.summary).toContain("Offline scripted review")
-  return sim
-}
+const environment = (mocks?: TestWorkflowEnvironmentOptions["mocks"]) =>
+  TestWorkflowEnvironment.layer({
+    workflows: [codeReview],
+    activities: activities({
+      workspaceRoot,
+      llm: scriptedProvider(),
+      callLedger: new LlmCallLedger(),
+      log: (line) => notifications.push(line)
+    }),
+    ...(mocks ? { mocks } : {})
+  })
+
+/** The names of the activities scheduled, in history order. */
+const scheduledNames = (history: HistoryFile) =>
+  history.events.flatMap((e) => (e.type === "ActivityScheduled" ? [e.name] : []))
+
+/** The history replays to the outcome the engine recorded. */
+const expectReplayAgrees = (history: HistoryFile) =>
+  expect(replayHistory(codeReview, history)).toMatchObject({
+    _tag: "Matched",
+    status: history.workflow.status,
+    result: history.workflow.result
+  })
+
+/** Starts a review and lets it run up to the wait for approval. */
+const reviewed = (input: typeof CodeReviewInput.Type, id: string) =>
+  Effect.gen(function* () {
+    const env = yield* TestWorkflowEnvironment
+    const run = yield* env.engine.start(codeReview, input, { id })
+    yield* env.settle
+    const status = yield* env.engine.query(id, CodeReviewStatus)
+    expect(status.stage).toBe("awaiting-approval")
+    return { env, run, review: status.review! }
+  })
 
 describe("codeReview", () => {
-  it("approved: review, notify, wait (7 days by default), merge", async () => {
-    const sim = await reviewed({ code, reviewer: "ada" }, "review-approved")
-    const wait = sim.history.find((e) => e.type === "TimerStarted")
-    expect(wait).toMatchObject({ purpose: "signal-timeout", durationMs: 7 * 24 * 3600 * 1000 })
-    expect(driver.notifications.at(-1)).toContain("[notify review-approved] to ada: Code review ready")
+  it.scoped("approved: review, notify, wait (7 days by default), merge", () =>
+    Effect.gen(function* () {
+      const { env, run, review } = yield* reviewed({ code, reviewer: "ada" }, "review-approved")
+      expect(review.verdict).toBe("request-changes")
+      expect(review.summary).toContain("Offline scripted review")
+      const waiting = yield* env.engine.history(run.id)
+      expect(waiting.events.find((e) => e.type === "TimerStarted")).toMatchObject({
+        purpose: "signal-timeout",
+        durationMs: 7 * 24 * 3600 * 1000
+      })
+      expect(notifications.at(-1)).toContain("[notify review-approved] to ada: Code review ready")
 
-    const commands = sim.signal("CodeReviewApproval", { approved: true })
-    expect(commands.map((c) => c.type)).toEqual(["TimerCancelled", "ActivityScheduled"])
-    expect(query(sim, "status")).toMatchObject({ stage: "merging" })
-    await driver.runOpen(sim, "merge")
+      // Six days later the reviewer approves: the wait had not timed out.
+      yield* env.sleep("6 days")
+      yield* env.engine.signal(run.id, CodeReviewApproval, { approved: true })
+      const result = yield* env.result(run)
+      expect(result.outcome).toBe("merged")
+      if (result.outcome !== "merged") return
+      expect(result.merge).toMatchObject({ path: "merged/code.txt", bytes: Buffer.byteLength(code) })
+      expect(result.review.verdict).toBe("request-changes")
+      expect(yield* env.engine.query(run.id, CodeReviewStatus)).toMatchObject({ stage: "done" })
+      const history = yield* env.engine.history(run.id)
+      expect(scheduledNames(history)).toEqual(["llm.chat", "notify", "merge"])
+      expect(history.events.filter((e) => e.type === "TimerCancelled")).toHaveLength(1)
+      expectReplayAgrees(history)
+    }).pipe(Effect.provide(environment()))
+  )
 
-    expect(sim.instance.status).toBe("completed")
-    const result = sim.instance.result as any
-    expect(result.outcome).toBe("merged")
-    expect(result.merge).toMatchObject({ path: "merged/code.txt", bytes: Buffer.byteLength(code) })
-    expect(result.review.verdict).toBe("request-changes")
-    expect(query(sim, "status")).toMatchObject({ stage: "done" })
-    expect(scheduledNames(sim)).toEqual(["llm.chat", "notify", "merge"])
-    expectReplayAgrees(codeReview, sim)
-  })
+  it.scoped("rejected with feedback: the feedback reaches the refactor prompt, nothing is merged", () =>
+    Effect.gen(function* () {
+      const { env, run } = yield* reviewed({ code }, "review-rejected")
+      const feedback = "Use const, and compare with ===."
+      yield* env.engine.signal(run.id, CodeReviewApproval, { approved: false, feedback })
+      const result = yield* env.result(run)
+      expect(result).toMatchObject({ outcome: "refactored", feedback, model: "offline-scripted" })
+      if (result.outcome !== "refactored") return
+      expect(result.code).toContain(`following feedback: ${feedback}`)
+      expect(result.code).toContain("let total = 0")
 
-  it("rejected with feedback: the feedback reaches the refactor prompt, nothing is merged", async () => {
-    const sim = await reviewed({ code }, "review-rejected")
-    const feedback = "Use const, and compare with ===."
-    sim.signal("CodeReviewApproval", { approved: false, feedback })
-    expect(query(sim, "status")).toMatchObject({ stage: "refactoring" })
+      const history = yield* env.engine.history(run.id)
+      expect(scheduledNames(history)).toEqual(["llm.chat", "notify", "llm.chat"])
+      const refactor = history.events.findLast((e) => e.type === "ActivityScheduled")!
+      const input = (refactor.type === "ActivityScheduled" ? refactor.input : undefined) as any
+      expect(input.purpose).toBe("refactor")
+      expect(input.messages.at(-1).content).toContain(`Feedback: ${feedback}`)
+      expectReplayAgrees(history)
+    }).pipe(Effect.provide(environment()))
+  )
 
-    const refactor = driver.open(sim, "llm.chat")
-    const prompt = (refactor.input as any).messages.at(-1).content as string
-    expect((refactor.input as any).purpose).toBe("refactor")
-    expect(prompt).toContain(`Feedback: ${feedback}`)
-    await driver.run(sim, refactor.cmd)
+  it.scoped("timed out: nobody answers for the default 7 days, the reviewer is told, nothing is merged", () =>
+    Effect.gen(function* () {
+      const { env, run } = yield* reviewed({ code }, "review-timeout")
+      yield* env.sleep("7 days")
+      expect(notifications.at(-1)).toContain("Code review timed out")
+      expect(yield* env.result(run)).toMatchObject({ outcome: "timed-out", waited: "7 days" })
+      const history = yield* env.engine.history(run.id)
+      expect(scheduledNames(history)).toEqual(["llm.chat", "notify", "notify"])
+      expect(history.events.find((e) => e.type === "TimerFired")?.at).toBe(
+        history.events[0]!.at + 7 * 24 * 3600 * 1000
+      )
+      expectReplayAgrees(history)
+    }).pipe(Effect.provide(environment()))
+  )
 
-    expect(sim.instance.status).toBe("completed")
-    const result = sim.instance.result as any
-    expect(result.outcome).toBe("refactored")
-    expect(result.feedback).toBe(feedback)
-    expect(result.code).toContain(`following feedback: ${feedback}`)
-    expect(result.code).toContain("let total = 0")
-    expect(result.model).toBe("offline-scripted")
-    expect(scheduledNames(sim)).toEqual(["llm.chat", "notify", "llm.chat"])
-    expectReplayAgrees(codeReview, sim)
-  })
+  it.scoped("an approval sent before the review is done is kept and used when the wait begins", () =>
+    Effect.gen(function* () {
+      const env = yield* TestWorkflowEnvironment
+      const run = yield* env.engine.start(codeReview, { code: "const x = 1\n" }, { id: "review-early" })
+      yield* env.engine.signal(run.id, CodeReviewApproval, { approved: true })
+      expect(yield* env.result(run)).toMatchObject({ outcome: "merged", review: { verdict: "approve" } })
+      const history = yield* env.engine.history(run.id)
+      // No timer: the buffered signal answers the wait at once.
+      expect(history.events.some((e) => e.type === "TimerStarted")).toBe(false)
+      expectReplayAgrees(history)
+    }).pipe(Effect.provide(environment()))
+  )
 
-  it("timed out: a short approvalTimeout fires, the reviewer is told, nothing is merged", async () => {
-    const sim = await reviewed({ code, approvalTimeout: "2 seconds" }, "review-timeout")
-    const wait = sim.history.find((e) => e.type === "TimerStarted")!
-    expect(wait).toMatchObject({ purpose: "signal-timeout", durationMs: 2000 })
+  const prompts: Array<string> = []
+  const approving = { summary: "Looks right.", issues: [], verdict: "approve" }
+  const mockedModel = {
+    "llm.chat": (input: { readonly messages: ReadonlyArray<{ readonly content: string }> }) => {
+      prompts.push(input.messages.at(-1)!.content)
+      const usage = { promptTokens: 1, completionTokens: 1, totalTokens: 2 }
+      return { content: JSON.stringify(approving), model: "mock", usage }
+    }
+  }
 
-    sim.advance(2000)
-    sim.fireTimer((wait as any).cmd)
-    await driver.runOpen(sim, "notify")
-    expect(driver.notifications.at(-1)).toContain("Code review timed out")
+  it.scoped("the model mocked by name: the review is what the mock answered", () =>
+    Effect.gen(function* () {
+      const { env, run, review } = yield* reviewed({ code }, "review-mocked")
+      expect(review).toEqual(approving)
+      expect(prompts).toHaveLength(1)
+      expect(prompts[0]).toContain(code)
+      yield* env.engine.signal(run.id, CodeReviewApproval, { approved: true })
+      expect(yield* env.result(run)).toMatchObject({ outcome: "merged", review: approving })
+    }).pipe(Effect.provide(environment(mockedModel)))
+  )
 
-    expect(sim.instance.status).toBe("completed")
-    expect(sim.instance.result).toMatchObject({ outcome: "timed-out", waited: "2 seconds" })
-    expect(scheduledNames(sim)).toEqual(["llm.chat", "notify", "notify"])
-    // A late approval finds the review over: it is stored, never consumed.
-    expect(query(sim, "status")).toMatchObject({ stage: "done" })
-    expectReplayAgrees(codeReview, sim)
-  })
-
-  it("an approval sent before the review is done is kept and used when the wait begins", async () => {
-    const sim = new Simulation(codeReview, { code: "const x = 1\n" }, { workflowId: "review-early" })
-    sim.signal("CodeReviewApproval", { approved: true })
-    await driver.runOpen(sim, "llm.chat")
-    expect((query(sim, "status") as any).review.verdict).toBe("approve")
-    await driver.runOpen(sim, "notify")
-    // No timer: the buffered signal answers the wait at once.
-    expect(sim.history.some((e) => e.type === "TimerStarted")).toBe(false)
-    await driver.runOpen(sim, "merge")
-    expect(sim.instance.result).toMatchObject({ outcome: "merged" })
-    expectReplayAgrees(codeReview, sim)
-  })
+  it.scoped("a mock naming no registered activity is refused, naming the known ones", () =>
+    Effect.gen(function* () {
+      const refused = yield* Effect.flip(Layer.build(environment({ "llm.chatt": () => undefined })))
+      expect(refused.message).toContain('unknown activity "llm.chatt"')
+      expect(refused.message).toContain('"llm.chat"')
+    })
+  )
 
   it("refuses an approvalTimeout that is not a duration, naming the field", () => {
     const decode = Schema.decodeUnknownEither(CodeReviewInput)

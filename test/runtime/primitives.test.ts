@@ -611,8 +611,8 @@ describe("commits that fail or gather", () => {
         expect(yield* awaitClosed("pw")).toBe("completed")
         const events = yield* historyOf("pw")
         expect(eventsOfType(events, "ActivityCompleted").map((e) => [e.cmd, e.result])).toEqual([
-          [2, "first"],
-          [3, "second"]
+          [1, "first"],
+          [2, "second"]
         ])
         expect(calls).toEqual({ first: 1, second: 1 })
       }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
@@ -648,7 +648,7 @@ describe("commits that fail or gather", () => {
       yield* awaitingSignal("rc")
       yield* engine.signal("rc", "go", undefined)
       expect(yield* awaitClosed("rc")).toBe("completed")
-      expect(eventsOfType(yield* historyOf("rc"), "TimerFired").map((e) => e.cmd)).toEqual([2, 3])
+      expect(eventsOfType(yield* historyOf("rc"), "TimerFired").map((e) => e.cmd)).toEqual([1, 2])
       expect((yield* engine.describe("rc")).result).toBe("short")
     }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
   })
@@ -783,12 +783,12 @@ describe("children, races and cancellation", () => {
         expect((yield* engine.describe("p1")).result).toEqual(["A", "failed: ChildWorkflowFailure", "C"])
         const kids = (yield* engine.list({ type: "kid" })).workflows
         expect(kids.map((k) => [k.id, k.status, k.parentId]).sort()).toEqual([
-          ["p1/2", "completed", "p1"],
-          ["p1/3", "failed", "p1"],
-          ["p1/4", "completed", "p1"]
+          ["p1/1", "completed", "p1"],
+          ["p1/2", "failed", "p1"],
+          ["p1/3", "completed", "p1"]
         ])
-        const started = eventsOfType(yield* historyOf("p1/2"), "WorkflowStarted")[0]!
-        expect(started.parent).toMatchObject({ workflowId: "p1", cmd: 2 })
+        const started = eventsOfType(yield* historyOf("p1/1"), "WorkflowStarted")[0]!
+        expect(started.parent).toMatchObject({ workflowId: "p1", cmd: 1 })
       }).pipe(Effect.provide(engineLayer([parent, kid], [workImpl])))
   )
 
@@ -816,7 +816,7 @@ describe("children, races and cancellation", () => {
         yield* engine.start("racer", undefined, { id: "race1" })
         expect(yield* runUntilClosed("race1", "30 seconds")).toBe("completed")
         yield* settle
-        expect(aborted).toEqual(["race1/2"])
+        expect(aborted).toEqual(["race1/1"])
         const types = (yield* historyOf("race1")).map((e) => e.type)
         expect(types).toEqual([
           "WorkflowStarted",

@@ -442,6 +442,74 @@ describe("one cancel message (bullet 6)", () => {
   )
 })
 
+describe("adding or moving a query handler keeps running workflows going (bullet 7)", () => {
+  const Seen = defineQuery("seen", { output: Schema.Array(Schema.Number) })
+  const Last = defineQuery("last", { output: Schema.Number })
+  const step = activity("step", { input: Schema.Number, output: Schema.Number })
+  const impls = [implement(step, (n) => n * 10)]
+  // The same workflow type in two deployments: v2 moves `seen` below the first activity and
+  // adds `last` between two activities the running workflow has already scheduled.
+  const v1 = workflow("tally", { signals: [Go], queries: [Seen] }, function* () {
+    const seen: Array<number> = []
+    yield* onQuery(Seen, () => seen)
+    seen.push(yield* step(1))
+    seen.push(yield* step(2))
+    yield* waitForSignal(Go)
+    seen.push(yield* step(3))
+    return seen
+  })
+  const v2 = workflow("tally", { signals: [Go], queries: [Seen, Last] }, function* () {
+    const seen: Array<number> = []
+    seen.push(yield* step(1))
+    yield* onQuery(Seen, () => seen)
+    yield* onQuery(Last, () => seen.at(-1) ?? 0)
+    seen.push(yield* step(2))
+    yield* waitForSignal(Go)
+    seen.push(yield* step(3))
+    return seen
+  })
+
+  it.live("a run recorded by v1 resumes under v2 after a restart: not stuck, v2's queries answer", () =>
+    Effect.gen(function* () {
+      const { dbPath } = tempDb("query-edit")
+      yield* Effect.gen(function* () {
+        const engine = yield* Engine
+        yield* engine.start(v1, undefined, { id: "tally-1" })
+        yield* awaitingSignal("tally-1")
+      }).pipe(Effect.provide(engineLayer([v1], impls, { dbPath })), Effect.scoped)
+      const after = yield* Effect.gen(function* () {
+        const engine = yield* Engine
+        // The replay after the restart either waits for the signal again or leaves the run stuck.
+        const described = yield* eventually(
+          Effect.map(engine.describe("tally-1"), (d) =>
+            d.status === "stuck" || d.pending.signals.length > 0 ? d : undefined
+          )
+        )
+        const answers = [
+          yield* Effect.either(engine.query("tally-1", Seen)),
+          yield* Effect.either(engine.query("tally-1", Last))
+        ].map((answer) => (answer._tag === "Right" ? answer.right : answer.left.message))
+        // A stuck run would keep the signal until matching code is deployed: no result to wait for.
+        if (described.status === "stuck")
+          return { status: described.status, divergence: described.divergence }
+        yield* engine.signal("tally-1", Go)
+        return {
+          status: described.status,
+          divergence: described.divergence,
+          answers,
+          result: yield* engine.result("tally-1")
+        }
+      }).pipe(Effect.provide(engineLayer([v2], impls, { dbPath })), Effect.scoped)
+      expect(after).toEqual({
+        status: "running",
+        divergence: undefined,
+        answers: [[10, 20], 20],
+        result: [10, 20, 30]
+      })
+    })
+  )
+})
+
 describe("bad input names the field's path; nothing is stored", () => {
   const Order = Schema.Struct({
     items: Schema.Array(Schema.Struct({ sku: Schema.String, at: Schema.Number }))

@@ -22,7 +22,16 @@ export class Simulation {
   constructor(
     readonly definition: WorkflowDefinition<any, any>,
     input: unknown,
-    options: InterpreterOptions & { readonly workflowId?: string; readonly seed?: string } = {}
+    options: InterpreterOptions & {
+      readonly workflowId?: string
+      readonly seed?: string
+      /**
+       * The engine flags of its WorkflowStarted: none by default, as histories were recorded
+       * before 0.2 (every yield took a cmd; the tests written then pin those ids); pass
+       * `engineFlags` to record as the engine does now.
+       */
+      readonly flags?: ReadonlyArray<string>
+    } = {}
   ) {
     this.instance = WorkflowInstance.create(definition, options)
     this.deliver({
@@ -31,7 +40,8 @@ export class Simulation {
       workflowId: options.workflowId ?? "wf-1",
       runId: "run-1",
       input,
-      randomSeed: options.seed ?? "seed-1"
+      randomSeed: options.seed ?? "seed-1",
+      ...(options.flags ? { flags: options.flags } : {})
     })
   }
 
