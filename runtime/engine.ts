@@ -1405,8 +1405,11 @@ const makeEngine = (config: EngineOptions) =>
     const listPage = (filter: ListFilter, limit: number, before: ListPosition | undefined) =>
       Effect.map(
         store.listRuns({
+          idPrefix: filter.idPrefix,
           status: filter.status,
           type: filter.type,
+          closedAfter: filter.closedAfter,
+          closedBefore: filter.closedBefore,
           limit: limit + 1,
           before: earliest(
             before,

@@ -113,8 +113,12 @@ export interface HistoryFacts {
 }
 
 export interface RunQuery {
+  readonly idPrefix?: string | undefined
   readonly status?: RunStatus | undefined
   readonly type?: string | undefined
+  /** Closed at or after / before (epoch ms); either leaves open runs out. */
+  readonly closedAfter?: number | undefined
+  readonly closedBefore?: number | undefined
   readonly limit: number
   readonly before?: { readonly createdAt: number; readonly runId: string } | undefined
 }
@@ -757,6 +761,9 @@ const make = (options: SqliteStoreOptions) =>
           sql<RunRecord>`${selectRuns} WHERE current = 1
             ${q.status ? sql`AND status = ${q.status}` : sql``}
             ${q.type ? sql`AND type = ${q.type}` : sql``}
+            ${q.idPrefix ? sql`AND workflow_id >= ${q.idPrefix} AND substr(workflow_id, 1, length(${q.idPrefix})) = ${q.idPrefix}` : sql``}
+            ${q.closedAfter === undefined ? sql`` : sql`AND closed_at >= ${q.closedAfter}`}
+            ${q.closedBefore === undefined ? sql`` : sql`AND closed_at < ${q.closedBefore}`}
             ${q.before ? sql`AND (created_at < ${q.before.createdAt} OR (created_at = ${q.before.createdAt} AND r.run_id < ${q.before.runId}))` : sql``}
             ORDER BY created_at DESC, r.run_id DESC LIMIT ${q.limit}`,
           "listing runs"
