@@ -34,7 +34,10 @@ import { createWorkflowList } from "./workflow-list"
 
 // Before anything reads the URL or calls the API: `?access_token=` moves into sessionStorage.
 takeTokenFromUrl()
-const api = createServerApi({ onUnauthorized: (message) => tokenPrompt.show(message) })
+const api = createServerApi({
+  onUnauthorized: (message) => tokenPrompt.show(message),
+  offline: location.protocol === "file:"
+})
 const locator = browserSourceLocator()
 const workflows = bundledWorkflows()
 
@@ -479,5 +482,7 @@ const linked = params.get("workflow")
 show()
 void list.refresh()
 void controls.refreshTypes()
-if (linked) await openWorkflow(linked, params.has("event") ? Number(params.get("event")) : undefined)
-document.body.dataset.ready = "true"
+void (async () => {
+  if (linked) await openWorkflow(linked, params.has("event") ? Number(params.get("event")) : undefined)
+  document.body.dataset.ready = "true"
+})()

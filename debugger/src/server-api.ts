@@ -67,6 +67,8 @@ const enc = encodeURIComponent
 
 export interface ServerApiOptions {
   readonly base?: string
+  /** No server to ask (a page opened from file://): every call answers Unreachable at once. */
+  readonly offline?: boolean
   /** Called on every 401 answer (the API, or the stream). */
   readonly onUnauthorized?: (message: string) => void
 }
@@ -101,6 +103,12 @@ export const createServerApi = (options: ServerApiOptions = {}): ServerApi => {
     status: number,
     effect: (c: typeof client) => Effect.Effect<A, unknown>
   ): Promise<ApiResult<A>> => {
+    if (options.offline)
+      return {
+        ok: false,
+        status: 0,
+        error: { code: "Unreachable", message: "no server: the page was opened from a file" }
+      }
     const outcome = await Effect.runPromise(Effect.either(effect(client)))
     if (Either.isRight(outcome)) return { ok: true, status, value: outcome.right }
     const e = outcome.left as {
