@@ -5,14 +5,7 @@
  */
 import * as Either from "effect/Either"
 import { describe, expect, it } from "vitest"
-import {
-  overriddenHistory,
-  whatIf,
-  type HistoryEvent,
-  type Override,
-  type OverrideRefused,
-  type WhatIf
-} from "../../core"
+import { overriddenHistory, whatIf, type HistoryEvent, type OverrideRefused, type WhatIf } from "../../core"
 import { codeReview, fanOutFanIn } from "../../examples"
 import { Simulation } from "../support/simulator"
 
@@ -43,25 +36,11 @@ const recordedReview = (approval: "approve" | "time out") => {
 const seqOf = (events: ReadonlyArray<HistoryEvent>, predicate: (e: HistoryEvent) => boolean) =>
   events.find(predicate)!.seq
 
-const preview = (
-  definition: Parameters<typeof whatIf>[0],
-  events: ReadonlyArray<HistoryEvent>,
-  override: Override
-): WhatIf => {
-  const outcome = whatIf(definition, events, override)
-  if (Either.isLeft(outcome)) throw new Error(`refused: ${outcome.left.message}`)
-  return outcome.right
-}
-
-const refusal = (
-  definition: Parameters<typeof whatIf>[0],
-  events: ReadonlyArray<HistoryEvent>,
-  override: Override
-): OverrideRefused => {
-  const outcome = whatIf(definition, events, override)
-  if (Either.isRight(outcome)) throw new Error("expected a refusal")
-  return outcome.left
-}
+/** The what-if's preview, or its refusal: the side the test expects, else the test fails saying what came. */
+const preview = (...args: Parameters<typeof whatIf>): WhatIf =>
+  Either.getOrThrowWith(whatIf(...args), (refused) => new Error(`refused: ${refused.message}`))
+const refusal = (...args: Parameters<typeof whatIf>): OverrideRefused =>
+  Either.getOrThrowWith(Either.flip(whatIf(...args)), () => new Error("expected a refusal"))
 
 describe("what-if replay", () => {
   const approved = recordedReview("approve")
