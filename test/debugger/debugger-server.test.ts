@@ -276,6 +276,10 @@ describe("the debugger served by the real server", () => {
     ).id
     await page.waitForSelector(`body[data-loaded='workflow:${id}']`)
     const atOpen = await eventCount()
+    // the signal form typed for the code review before is empty for the agent
+    expect(await page.locator("[data-testid=signal-name]").inputValue()).toBe("")
+    expect(await page.locator("[data-testid=signal-data]").inputValue()).toBe("")
+    expect(await page.locator("[data-testid=signal-output]").textContent()).toBe("")
     await waitForText(page, "[data-testid=live-status]", "live")
     await screenshot(page, "14-server-live-agent-running")
     await waitForText(page, "[data-testid=workflow-status]", "^completed$")
@@ -349,6 +353,25 @@ describe("the debugger served by the real server", () => {
       'Activity "securityScan"'
     )
     expect(await currentSeq()).toBe(notifySeq)
+  })
+
+  it("shows a run the server completed with changed code as completed, and the page's replay of it as stuck, both said", async () => {
+    await expectApi(main, 201, "POST", "/api/workflows", {
+      type: "codeReview",
+      id: "review-changed",
+      input: { code: "let z = 4" }
+    })
+    await waitForWorkflow(main, "review-changed", awaitingApproval)
+    await expectApi(main, 202, "POST", "/api/workflows/review-changed/signal", approve)
+    await waitForWorkflow(main, "review-changed", (d) => d.status === "completed")
+    await page.goto(`${main.url}/debugger/?workflow=review-changed`)
+    await page.waitForSelector("body[data-loaded='workflow:review-changed']")
+    await page.keyboard.press("End")
+    expect(await page.locator("[data-testid=workflow-status]").textContent()).toBe("completed")
+    expect(await page.locator("[data-testid=state-status]").textContent()).toBe("completed")
+    expect(await page.locator("[data-testid=state-replayed-status]").textContent()).toContain(
+      "Replayed with this page's code: stuck"
+    )
   })
 
   it("had no uncaught errors in the page, and loaded nothing from anywhere but the server (Monaco included)", async () => {
