@@ -23,6 +23,7 @@ export {
 export { WorkflowSource, WorkflowTypeInfo, WorkflowTypes, WorkflowTypesGroup } from "./workflow-types"
 export {
   Accepted,
+  CountParams,
   DEFAULT_PAGE,
   END_EVENT_ID,
   ListParams,

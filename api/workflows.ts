@@ -9,7 +9,15 @@ import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import * as Schema from "effect/Schema"
-import { Divergence, HistoryFile, RunStatus, WellFormedString, WorkflowId, WorkflowSummary } from "../core"
+import {
+  Divergence,
+  HistoryFile,
+  MAX_WORKFLOW_ID_LENGTH,
+  RunStatus,
+  WellFormedString,
+  WorkflowId,
+  WorkflowSummary
+} from "../core"
 import { ConflictWire, NotFoundWire, QueryHandlerFailedWire } from "./errors"
 import { JsonBody } from "./json-body"
 import { Authorization } from "./security"
@@ -41,22 +49,48 @@ const IntegerParam = (options: {
     }
   })
 
-const StartedAfter = IntegerParam({
-  minimum: 0,
-  description: "Only runs started at or after this time (epoch milliseconds)"
-})
-const StartedBefore = IntegerParam({
-  minimum: 0,
-  description: "Only runs started before this time (epoch milliseconds)"
-})
+/** A time bound of the search: epoch milliseconds. */
+const TimeParam = (description: string) => Schema.optional(IntegerParam({ minimum: 0, description }))
 
 /** The filters `list` and `count` share. */
 export const RunFilter = {
+  idPrefix: Schema.optional(
+    WellFormedString.pipe(Schema.minLength(1), Schema.maxLength(MAX_WORKFLOW_ID_LENGTH)).annotations({
+      description: "Only runs whose workflow id starts with this text (case-sensitive)"
+    })
+  ),
   status: Schema.optional(RunStatus),
   type: Schema.optional(WorkflowTypeName.annotations({ description: "Only runs of this workflow type" })),
-  startedAfter: Schema.optional(StartedAfter),
-  startedBefore: Schema.optional(StartedBefore)
+  startedAfter: TimeParam("Only runs started at or after this time (epoch milliseconds)"),
+  startedBefore: TimeParam("Only runs started before this time (epoch milliseconds)"),
+  closedAfter: TimeParam(
+    "Only runs closed at or after this time (epoch milliseconds); open runs are left out"
+  ),
+  closedBefore: TimeParam("Only runs closed before this time (epoch milliseconds); open runs are left out")
 }
+
+interface Ranges {
+  readonly startedAfter?: number | undefined
+  readonly startedBefore?: number | undefined
+  readonly closedAfter?: number | undefined
+  readonly closedBefore?: number | undefined
+}
+
+/** A range whose start is after its end is a mistake in the query, not an empty answer: 400 naming its end. */
+const ordered = (
+  params: Ranges,
+  from: "startedAfter" | "closedAfter",
+  to: "startedBefore" | "closedBefore"
+) =>
+  params[from] === undefined || params[to] === undefined || params[from] <= params[to]
+    ? undefined
+    : { path: [to], message: `${to} (${params[to]}) is earlier than ${from} (${params[from]})` }
+
+const rangesInOrder = (params: Ranges) =>
+  ordered(params, "startedAfter", "startedBefore") ?? ordered(params, "closedAfter", "closedBefore") ?? true
+
+/** The query of `count`: the filters alone. */
+export const CountParams = Schema.Struct(RunFilter).pipe(Schema.filter(rangesInOrder, { jsonSchema: {} }))
 
 export const ListParams = Schema.Struct({
   ...RunFilter,
@@ -68,7 +102,7 @@ export const ListParams = Schema.Struct({
     })
   ),
   cursor: Schema.optional(Schema.String.annotations({ description: "The `nextCursor` of the previous page" }))
-})
+}).pipe(Schema.filter(rangesInOrder, { jsonSchema: {} }))
 
 export const StartedWorkflow = Schema.Struct({
   id: Schema.String,
@@ -154,7 +188,7 @@ export const workflowsGroup = <Start, Signal, Answer, Description>(
     )
     .add(
       HttpApiEndpoint.get("count", "/api/workflow-count")
-        .setUrlParams(Schema.Struct(RunFilter))
+        .setUrlParams(CountParams)
         .addSuccess(WorkflowCount)
         .annotate(OpenApi.Summary, "Count workflows (the same filters as the list)")
     )

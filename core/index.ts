@@ -76,6 +76,7 @@ export {
   type WorkflowStatus
 } from "./interpreter"
 export { replayHistory, type ReplayReport } from "./replay-history"
+export { Override, OverrideRefused, overriddenHistory, whatIf, type WhatIf } from "./what-if"
 export {
   descriptionFields,
   Divergence,

@@ -62,12 +62,18 @@ type Optional<A, Rest extends ReadonlyArray<unknown> = []> = undefined extends A
 
 /** Which current runs a listing or a count takes. */
 export interface RunFilter {
+  /** The workflow id starts with this text. */
+  readonly idPrefix?: string | undefined
   readonly status?: RunStatus | undefined
   readonly type?: string | undefined
   /** Started at or after this time (epoch ms). */
   readonly startedAfter?: number | undefined
   /** Started before this time (epoch ms). */
   readonly startedBefore?: number | undefined
+  /** Closed at or after this time (epoch ms): open runs are left out. */
+  readonly closedAfter?: number | undefined
+  /** Closed before this time (epoch ms): open runs are left out. */
+  readonly closedBefore?: number | undefined
 }
 
 export interface ListFilter extends RunFilter {

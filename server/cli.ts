@@ -285,6 +285,7 @@ const cancelCommand = Command.make(
 ).pipe(Command.withDescription("Request cancellation of a workflow"))
 
 const filterOptions = {
+  idPrefix: optionalText("id-prefix", "Only runs whose workflow id starts with this text"),
   status: Options.choice("status", RunStatus.literals).pipe(
     Options.optional,
     Options.withDescription("Only runs with this status")
@@ -295,23 +296,43 @@ const filterOptions = {
     "Only runs started since: a date (2024-05-01T10:00Z) or a time ago (30m, 2h, 3d)"
   ),
   until: optionalText("until", "Only runs started before: a date or a time ago"),
+  closedSince: optionalText(
+    "closed-since",
+    "Only runs closed since: a date or a time ago (open runs are left out)"
+  ),
+  closedUntil: optionalText(
+    "closed-until",
+    "Only runs closed before: a date or a time ago (open runs are left out)"
+  ),
   server: serverOption
 }
 
 interface FilterValues {
+  readonly idPrefix: Option.Option<string>
   readonly status: Option.Option<RunStatus>
   readonly type: Option.Option<string>
   readonly since: Option.Option<string>
   readonly until: Option.Option<string>
+  readonly closedSince: Option.Option<string>
+  readonly closedUntil: Option.Option<string>
 }
+
+/** The time option `name` as the API's bound `param`, when given. */
+const timeBound = <K extends string>(param: K, name: string, text: Option.Option<string>) =>
+  Option.isSome(text)
+    ? Effect.map(parseTime(name, text.value), (at) => ({ [param]: at }) as { readonly [P in K]?: number })
+    : Effect.succeed({} as { readonly [P in K]?: number })
 
 const runFilter = (f: FilterValues) =>
   Effect.gen(function* () {
     return {
+      ...Option.match(f.idPrefix, { onNone: () => ({}), onSome: (idPrefix) => ({ idPrefix }) }),
       ...Option.match(f.status, { onNone: () => ({}), onSome: (status) => ({ status }) }),
       ...Option.match(f.type, { onNone: () => ({}), onSome: (type) => ({ type }) }),
-      ...(Option.isSome(f.since) ? { startedAfter: yield* parseTime("since", f.since.value) } : {}),
-      ...(Option.isSome(f.until) ? { startedBefore: yield* parseTime("until", f.until.value) } : {})
+      ...(yield* timeBound("startedAfter", "since", f.since)),
+      ...(yield* timeBound("startedBefore", "until", f.until)),
+      ...(yield* timeBound("closedAfter", "closed-since", f.closedSince)),
+      ...(yield* timeBound("closedBefore", "closed-until", f.closedUntil))
     }
   })
 
@@ -324,20 +345,33 @@ const listCommand = Command.make(
       Options.withDescription("Runs to show, 1–1000 (default 50)")
     ),
     cursor: optionalText("cursor", "Where the previous page ended"),
+    all: Options.boolean("all").pipe(
+      Options.withDescription("Every matching run: follows the pages to the end (--limit is the page size)")
+    ),
     output: outputOption("table")
   },
   (options) =>
     Effect.gen(function* () {
       const filter = yield* runFilter(options)
-      const page = yield* withClient(options.server, (client) =>
-        client.workflows.list({
-          urlParams: {
-            ...filter,
-            ...Option.match(options.limit, { onNone: () => ({}), onSome: (limit) => ({ limit }) }),
-            ...Option.match(options.cursor, { onNone: () => ({}), onSome: (cursor) => ({ cursor }) })
-          }
-        })
-      )
+      const pageAt = (cursor: string | undefined) =>
+        withClient(options.server, (client) =>
+          client.workflows.list({
+            urlParams: {
+              ...filter,
+              ...Option.match(options.limit, { onNone: () => ({}), onSome: (limit) => ({ limit }) }),
+              ...(cursor === undefined ? {} : { cursor })
+            }
+          })
+        )
+      let page = yield* pageAt(Option.getOrUndefined(options.cursor))
+      if (options.all) {
+        const workflows = [...page.workflows]
+        while (page.nextCursor !== undefined) {
+          page = yield* pageAt(page.nextCursor)
+          workflows.push(...page.workflows)
+        }
+        page = { workflows }
+      }
       if (options.output === "json") return yield* printJson(page)
       const rows = page.workflows.map((w) => [w.id, w.type, statusText(w.status), time(w.updatedAt)!])
       yield* Console.log(table(["ID", "TYPE", "STATUS", "UPDATED"], rows))

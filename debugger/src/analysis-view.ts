@@ -1,11 +1,12 @@
 /**
- * Failure and divergence views. A failed workflow shows its error with every stack frame
- * that lands in a source the page has mapped to its line (click to show it); a stuck one
+ * Failure and divergence views. A failed workflow shows its error (collapsible) with the stack
+ * frames in the workflow's own sources, each mapped to its line (click to show it), and every
+ * frame behind "show all"; a stuck one
  * shows the first divergence side by side: what the history recorded at that cmd, what the
  * code yields now, and where.
  */
 import { h, json, render } from "./dom"
-import type { Session, SourcePosition } from "./session"
+import type { MappedFrame, Session, SourcePosition } from "./session"
 
 export interface AnalysisHandlers {
   readonly onShowPosition: (position: SourcePosition) => void
@@ -20,6 +21,22 @@ const at = (p: SourcePosition | undefined, handlers: AnalysisHandlers) =>
         `${p.path}:${p.line}:${p.column}`
       )
     : h("span", { class: "muted" }, "no source line")
+
+/** Stack frames, each one in a source the page has linked to its line. */
+const frameList = (frames: ReadonlyArray<MappedFrame>, handlers: AnalysisHandlers, testid: string) =>
+  frames.length > 0 &&
+  h(
+    "ol",
+    { class: "stack", "data-testid": testid },
+    frames.map((f) =>
+      h(
+        "li",
+        { class: f.position ? "in-source" : "" },
+        h("code", {}, f.text),
+        f.position && [" → ", at(f.position, handlers)]
+      )
+    )
+  )
 
 export const renderAnalysis = (
   host: HTMLElement,
@@ -87,17 +104,22 @@ export const renderAnalysis = (
                 { class: "muted small", "data-testid": "divergence-located-by-name" },
                 "line found by the yield's name in the server's source: the server recorded no location"
               ),
-            divergence.actual.location && h("p", { class: "muted small" }, divergence.actual.location)
+            // A location in a bundle (the page's, or a URL) says nothing a reader can open: the
+            // line above is where it maps to. A server's file path is worth showing.
+            divergence.actual.location &&
+              !/^(https?|file|blob):/.test(divergence.actual.location) &&
+              h("p", { class: "muted small" }, divergence.actual.location)
           )
         )
       ),
     failure &&
       h(
-        "section",
-        { class: "failure", "data-testid": "failure" },
+        "details",
+        { class: "failure", "data-testid": "failure", open: true },
         h(
-          "header",
-          {},
+          "summary",
+          // its links act without folding the banner
+          { onclick: (e: MouseEvent) => (e.target as Element).closest("button") && e.preventDefault() },
           h("strong", { "data-testid": "failure-error" }, `${failure.error.name}: ${failure.error.message}`),
           " ",
           h(
@@ -115,18 +137,21 @@ export const renderAnalysis = (
             { class: "muted small" },
             "The recorded error has no stack; this is the stack of the page's replay:"
           ),
-        failure.frames.length > 0 &&
+        frameList(
+          failure.frames.filter((f) => f.position),
+          handlers,
+          "stack-own"
+        ),
+        failure.frames.some((f) => !f.position) &&
           h(
-            "ol",
-            { class: "stack" },
-            failure.frames.map((f) =>
-              h(
-                "li",
-                { class: f.position ? "in-source" : "" },
-                h("code", {}, f.text),
-                f.position && [" → ", at(f.position, handlers)]
-              )
-            )
+            "details",
+            { class: "stack-all", "data-testid": "stack-all" },
+            h(
+              "summary",
+              { class: "small" },
+              `show all ${failure.frames.length} frames (the engine's and libraries' too)`
+            ),
+            frameList(failure.frames, handlers, "stack")
           ),
         failure.error.details !== undefined && h("pre", {}, json(failure.error.details))
       )

@@ -10,7 +10,8 @@ import { checkJson } from "./json-schema-check"
 export interface Controls {
   /** The workflow the signal/query/cancel forms act on (a server workflow), with its known signal and query names. */
   setTarget(target: Target | undefined): void
-  refreshTypes(): Promise<void>
+  /** Asks the server for its workflow types; answers their names (the bundled ones when it has none). */
+  refreshTypes(): Promise<ReadonlyArray<string>>
 }
 
 export interface Target {
@@ -43,11 +44,18 @@ export const createControls = (
   let types: ReadonlyArray<KnownType> = options.localTypes.map((name) => ({ name }))
   let target: Target | undefined
 
-  const show = (out: HTMLElement, result: ApiResult<unknown> | { ok: false; error: { message: string } }) => {
-    out.className = `control-output ${result.ok ? "ok" : "error"}`
-    out.textContent = result.ok
-      ? `${result.status} ${json(result.value)}`
-      : `${"status" in result && result.status ? `${result.status} ` : ""}${"code" in result.error ? `${result.error.code}: ` : ""}${result.error.message}`
+  /** Shows an answer in `out`, or clears it (undefined). */
+  const show = (
+    out: HTMLElement,
+    result: ApiResult<unknown> | { ok: false; error: { message: string } } | undefined
+  ) => {
+    out.className = `control-output${result === undefined ? "" : result.ok ? " ok" : " error"}`
+    out.textContent =
+      result === undefined
+        ? ""
+        : result.ok
+          ? `${result.status} ${json(result.value)}`
+          : `${"status" in result && result.status ? `${result.status} ` : ""}${"code" in result.error ? `${result.error.code}: ` : ""}${result.error.message}`
   }
 
   // -- start
@@ -205,6 +213,11 @@ export const createControls = (
 
   const controls: Controls = {
     setTarget(next) {
+      // Another workflow's forms start empty: a signal or query typed for one is not the next's.
+      if (next?.id !== target?.id) {
+        for (const field of [signalName, signalData, queryName, queryArgs]) field.value = ""
+        for (const out of [signalOut, queryOut, cancelOut]) show(out, undefined)
+      }
       target = next
       for (const form of [signalForm, queryForm, cancelForm]) {
         for (const el of form.querySelectorAll<HTMLButtonElement | HTMLInputElement | HTMLTextAreaElement>(
@@ -235,6 +248,7 @@ export const createControls = (
         renderTypes()
         if (target) controls.setTarget(target)
       }
+      return types.map((t) => t.name)
     }
   }
   controls.setTarget(undefined)

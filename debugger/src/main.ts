@@ -4,7 +4,8 @@
  *
  * The cursor is an event seq (1…n): "at event n" shows the workflow after events 1…n were
  * applied. Everything shown derives from (session, seq, breakpoints), rendered by `show()`.
- * Deep links: `?workflow=<id>&event=<seq>`; the URL follows the cursor for server workflows.
+ * Deep links: `?workflow=<id>&run=<runId>&event=<seq>` (links.ts checks them); the URL follows
+ * the cursor for server workflows, and a link to a related run is a new browser history entry.
  */
 import * as Either from "effect/Either"
 import { decodeHistoryFile, parseHistoryFile, type HistoryEvent, type HistoryFile } from "../../core"
@@ -13,8 +14,10 @@ import { createServerApi } from "./server-api"
 import { takeTokenFromUrl } from "./auth"
 import { createControls } from "./controls"
 import { h, render } from "./dom"
+import { createCompactView } from "./compact-view"
 import { createEventList } from "./event-list"
 import { acceptHistoryFiles } from "./history-input"
+import { linkTo, parseDeepLink, relatedRuns } from "./links"
 import { follow } from "./live"
 import { createSourceView } from "./monaco-view"
 import {
@@ -29,12 +32,17 @@ import { browserSourceLocator } from "./source-locator"
 import { bundledWorkflows } from "./sources"
 import { renderStatePanel } from "./state-panel"
 import { renderStepPanel } from "./step-panel"
+import { createTimelineView } from "./timeline-view"
 import { createTokenPrompt } from "./token-prompt"
+import { createWhatIfPanel } from "./what-if-view"
 import { createWorkflowList } from "./workflow-list"
 
 // Before anything reads the URL or calls the API: `?access_token=` moves into sessionStorage.
 takeTokenFromUrl()
-const api = createServerApi({ onUnauthorized: (message) => tokenPrompt.show(message) })
+const api = createServerApi({
+  onUnauthorized: (message) => tokenPrompt.show(message),
+  offline: location.protocol === "file:"
+})
 const locator = browserSourceLocator()
 const workflows = bundledWorkflows()
 
@@ -51,6 +59,13 @@ const fileInput = h("input", {
   "data-testid": "file-input"
 })
 const followBox = h("input", { type: "checkbox", id: "follow", checked: true })
+/** The right column's views of the history, one shown at a time. */
+const views = [
+  { id: "events", label: "Events", title: "every event, in order" },
+  { id: "compact", label: "Compact", title: "each command with its attempts and outcome" },
+  { id: "timeline", label: "Timeline", title: "commands as bars over time" }
+] as const
+type ViewId = (typeof views)[number]["id"]
 render(
   $("app"),
   h(
@@ -100,6 +115,8 @@ render(
       "section",
       { class: "center" },
       h("div", { id: "load-error", role: "alert", "data-testid": "load-error", hidden: true }),
+      h("div", { id: "link-note", class: "notice", "data-testid": "link-note", hidden: true }),
+      h("nav", { id: "related", "aria-label": "related runs", "data-testid": "related", hidden: true }),
       h("div", { id: "analysis" }),
       h(
         "div",
@@ -123,6 +140,7 @@ render(
           h("h3", {}, "State at this event"),
           h("div", { id: "state-panel", "data-testid": "state-panel" })
         ),
+        h("section", { class: "panel what-if", id: "what-if", "data-testid": "what-if", hidden: true }),
         h(
           "section",
           { class: "panel", id: "live-section", hidden: true },
@@ -131,7 +149,28 @@ render(
         )
       )
     ),
-    h("aside", { class: "right" }, h("h3", {}, "Events"), h("div", { id: "events", "data-testid": "events" }))
+    h(
+      "aside",
+      { class: "right" },
+      h(
+        "div",
+        { class: "view-tabs", role: "tablist" },
+        views.map((v) =>
+          h(
+            "button",
+            {
+              role: "tab",
+              id: `view-tab-${v.id}`,
+              "data-testid": `view-tab-${v.id}`,
+              title: v.title,
+              onclick: () => showView(v.id)
+            },
+            v.label
+          )
+        )
+      ),
+      views.map((v) => h("div", { id: v.id, class: "view", "data-testid": v.id, role: "tabpanel" }))
+    )
   )
 )
 
@@ -153,25 +192,41 @@ const events = createEventList($("events"), {
   onSelect: (s) => goTo(s),
   onToggleBreakpoint: (s) => toggleEventBreakpoint(s)
 })
-const list = createWorkflowList($("workflows"), api, (id) => void openWorkflow(id))
+const compact = createCompactView($("compact"), (s) => goTo(s))
+const timeline = createTimelineView($("timeline"), (s) => goTo(s))
+const whatIf = createWhatIfPanel($("what-if"), { onShowPosition: (p) => showSource(p) })
+
+function showView(id: ViewId) {
+  for (const v of views) {
+    $(v.id).hidden = v.id !== id
+    $(`view-tab-${v.id}`).setAttribute("aria-selected", String(v.id === id))
+  }
+  events.setCurrent(seq)
+}
+showView("events")
+const list = createWorkflowList($("workflows"), api, (id) => void navigate({ workflow: id }))
 const controls = createControls($("controls"), api, {
   localTypes: [...workflows.keys()],
   onStarted: (id) => {
-    void openWorkflow(id)
+    void navigate({ workflow: id })
     void list.refresh()
   }
 })
 
 /** A workflow the page could not open for want of a token, opened once one is given. */
-let openAfterToken: { readonly id: string; readonly at: number | undefined } | undefined
+let openAfterToken:
+  { readonly id: string; readonly at: number | undefined; readonly run?: string } | undefined
 const tokenPrompt = createTokenPrompt($("token-prompt"), $("token-state"), () => {
   void list.refresh()
   void controls.refreshTypes()
   const s = session
   const retry =
-    openAfterToken ?? (s?.origin.kind === "server" ? { id: s.origin.workflowId, at: seq } : undefined)
+    openAfterToken ??
+    (s?.origin.kind === "server"
+      ? { id: s.origin.workflowId, at: seq, run: s.file.workflow.runId }
+      : undefined)
   openAfterToken = undefined
-  if (retry) void openWorkflow(retry.id, retry.at)
+  if (retry) void openWorkflow(retry.id, retry.at, retry.run)
 })
 
 const showError = (message: string | undefined) => {
@@ -227,6 +282,9 @@ function show() {
   for (const id of ["step-forward", "step-last", "run"])
     ($(id) as HTMLButtonElement).disabled = !s || seq >= lastSeq()
   events.setCurrent(seq)
+  compact.setCurrent(seq)
+  timeline.setCurrent(seq)
+  whatIf.show(s, seq)
   const event = s?.events[seq - 1]
   const mark =
     s?.divergence && seq === s.divergence.seq
@@ -239,8 +297,7 @@ function show() {
   renderStatePanel($("state-panel"), s, seq)
   if (s?.origin.kind === "server") {
     const url = new URL(location.href)
-    url.searchParams.set("workflow", s.origin.workflowId)
-    url.searchParams.set("event", String(seq))
+    url.search = linkTo({ workflow: s.origin.workflowId, run: s.file.workflow.runId, event: seq })
     history.replaceState(null, "", url)
   }
 }
@@ -317,6 +374,9 @@ async function openHistory(file: HistoryFile, origin: Origin, at?: number) {
   showError(undefined)
   renderTitle(file, origin)
   events.setEvents(file.events, { failure: next.failure?.seq, divergence: next.divergence?.seq })
+  compact.setEvents(file.events)
+  timeline.setEvents(file.events)
+  renderRelated(file, origin)
   events.setBreakpoints(eventBreakpoints)
   renderAnalysis($("analysis"), next, { onShowPosition: (p) => showSource(p), onSelect: (s) => goTo(s) })
   list.setSelected(origin.kind === "server" ? origin.workflowId : undefined)
@@ -344,19 +404,158 @@ async function openFile(file: File) {
   await openHistory(decoded.right, { kind: "file", name: file.name })
 }
 
-async function openWorkflow(id: string, at?: number) {
-  const result = await api.history(id)
+/** Closed runs this page has loaded, by runId: a closed run never changes, so links back to one open it again. */
+const closedRuns = new Map<string, HistoryFile>()
+
+/**
+ * Opens the id's current run, or run `run`: from the server when it has the runs API (issue
+ * 14), else from the runs this page has seen; otherwise the current run, with a note saying
+ * why the asked one is not shown.
+ */
+async function openWorkflow(id: string, at?: number, run?: string) {
+  const seen = run === undefined ? undefined : closedRuns.get(run)
+  const result = seen ? ({ ok: true, status: 200, value: seen } as const) : await api.history(id, run)
   if (!result.ok) {
-    if (result.status === 401) openAfterToken = { id, at }
+    if (result.status === 401) openAfterToken = { id, at, ...(run === undefined ? {} : { run }) }
     return showError(`workflow ${id}: ${result.error.message}`)
   }
   const decoded = decodeHistoryFile(result.value)
   if (Either.isLeft(decoded)) return showError(`workflow ${id}: ${decoded.left.message}`)
+  const file = decoded.right
+  const other = run !== undefined && file.workflow.runId !== run
+  if (other)
+    addLinkNote(
+      `Run ${run} of ${id} cannot be opened: this server gives an id's current run only (earlier runs need the runs API, ` +
+        `GET /api/workflows/:id/runs and ?runId=); showing the current run ${file.workflow.runId}.`
+    )
   stopFollowing()
-  await openHistory(decoded.right, { kind: "server", workflowId: id }, at)
+  if (file.workflow.status !== "running" && file.workflow.status !== "stuck")
+    closedRuns.set(file.workflow.runId, file)
+  await openHistory(file, { kind: "server", workflowId: id }, other ? undefined : at)
+  if (at !== undefined && !other && at > file.events.length)
+    addLinkNote(`event ${at} is past the last event (${file.events.length}): opened at ${seq}.`)
   // A stuck run keeps storing what arrives for it (signals), so it is followed too.
-  const open = decoded.right.workflow.status === "running" || decoded.right.workflow.status === "stuck"
-  if (open) startFollowing(id, decoded.right)
+  const open = file.workflow.status === "running" || file.workflow.status === "stuck"
+  if (open) startFollowing(id, file)
+}
+
+/** Opens a run as a link does: a new entry in the browser's history, so Back returns. */
+async function navigate(target: {
+  readonly workflow: string
+  readonly run?: string
+  readonly event?: number
+}) {
+  history.pushState(null, "", new URL(linkTo(target), location.href))
+  clearLinkNotes()
+  await openWorkflow(target.workflow, target.event, target.run)
+}
+
+/** Opens what the URL says (the first load, Back and Forward), noting what it ignored. */
+async function openLinked() {
+  const link = parseDeepLink(location.search)
+  clearLinkNotes()
+  for (const note of link.notes) addLinkNote(note)
+  if (link.workflow !== undefined) await openWorkflow(link.workflow, link.event, link.run)
+}
+window.addEventListener("popstate", () => void openLinked())
+
+const linkNotes: Array<string> = []
+function addLinkNote(note: string) {
+  linkNotes.push(note)
+  const el = $("link-note")
+  el.hidden = false
+  render(
+    el,
+    linkNotes.map((n) => h("div", {}, n)),
+    h("button", { class: "link", onclick: () => clearLinkNotes() }, "dismiss")
+  )
+}
+function clearLinkNotes() {
+  linkNotes.length = 0
+  $("link-note").hidden = true
+}
+
+/** The runs this one names (parent, children, predecessor, successor) and the id's runs, as links. */
+function renderRelated(file: HistoryFile, origin: Origin) {
+  const el = $("related")
+  const related = relatedRuns(file)
+  const id = file.workflow.id
+  const link = (
+    label: string,
+    target: { readonly workflow: string; readonly run?: string },
+    testid: string,
+    title?: string
+  ) =>
+    h(
+      "a",
+      {
+        href: linkTo(target),
+        "data-testid": testid,
+        title: title ?? `open ${target.workflow}${target.run ? ` run ${target.run}` : ""}`,
+        onclick: (e: MouseEvent) => {
+          e.preventDefault()
+          void navigate(target)
+        }
+      },
+      label
+    )
+  const parts = [
+    related.parent && [
+      "parent ",
+      link(
+        related.parent.workflowId,
+        { workflow: related.parent.workflowId, run: related.parent.runId },
+        "related-parent"
+      )
+    ],
+    related.children.length > 0 && [
+      `children (${related.children.length}) `,
+      related.children.map((c, i) => [
+        i > 0 && ", ",
+        link(
+          c.workflowId,
+          { workflow: c.workflowId },
+          "related-child",
+          `${c.type}, started at event ${c.seq}`
+        )
+      ])
+    ],
+    related.continuedFrom && [
+      "← continued from ",
+      link(`run ${related.continuedFrom}`, { workflow: id, run: related.continuedFrom }, "related-previous")
+    ],
+    related.continuedAs && [
+      "continued as new → ",
+      link(`run ${related.continuedAs}`, { workflow: id, run: related.continuedAs }, "related-next")
+    ]
+  ].filter(Boolean)
+  el.hidden = parts.length === 0
+  render(
+    el,
+    parts.map((p, i) => [i > 0 && h("span", { class: "muted" }, " · "), p])
+  )
+  if (origin.kind === "server")
+    void api.runs(id).then((runs) => {
+      if (!runs || runs.length < 2 || session?.file !== file) return
+      el.hidden = false
+      el.append(
+        h("span", { class: "muted" }, " · "),
+        `runs of ${id}: `,
+        ...runs
+          .map((r, i) => [
+            i > 0 ? ", " : "",
+            r.runId === file.workflow.runId
+              ? h("strong", {}, r.runId)
+              : link(
+                  r.runId,
+                  { workflow: id, run: r.runId },
+                  "related-run",
+                  `run ${r.runId}${r.status ? ` (${r.status})` : ""}`
+                )
+          ])
+          .flat()
+      )
+    })
 }
 
 function stopFollowing() {
@@ -423,6 +622,7 @@ function appendEvents(id: string, added: ReadonlyArray<HistoryEvent>) {
     workflow: { ...followed.workflow, ...summaryAfter(last) },
     events: [...followed.events, ...added]
   }
+  if (followed.workflow.closedAt !== undefined) closedRuns.set(followed.workflow.runId, followed)
   void openHistory(followed, s.origin, atEnd ? followed.events.length : seq)
 }
 
@@ -474,10 +674,7 @@ window.addEventListener("unhandledrejection", (e) => showError(`unexpected error
 
 // ---- start ---------------------------------------------------------------------------------
 
-const params = new URLSearchParams(location.search)
-const linked = params.get("workflow")
 show()
 void list.refresh()
-void controls.refreshTypes()
-if (linked) await openWorkflow(linked, params.has("event") ? Number(params.get("event")) : undefined)
-document.body.dataset.ready = "true"
+void controls.refreshTypes().then((types) => list.setTypes(types))
+void openLinked().then(() => (document.body.dataset.ready = "true"))

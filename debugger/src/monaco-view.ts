@@ -9,7 +9,7 @@
  */
 import * as monaco from "monaco-editor/editor/editor.api"
 import "monaco-editor/languages/definitions/typescript/register"
-import EditorWorker from "monaco-editor/editor/editor.worker?worker"
+import EditorWorker from "monaco-editor/editor/editor.worker?worker&inline"
 
 declare global {
   interface Window {

@@ -15,13 +15,14 @@ import {
   type HistoryEvent,
   type HistoryFile,
   type InterpreterOptions,
+  type SourceLocation,
   type TraceStep,
   type WorkflowDefinition
 } from "../../core"
 import { parseLocationString, parseStack } from "./source-map"
 import type { Located, SourceLocator } from "./source-locator"
 import { bundledSource, bundledSources, normalisePath, samePath, type SourceFile } from "./sources"
-import { findYieldByName } from "./yield-finder"
+import { findReturnFrom, findYieldByName } from "./yield-finder"
 
 export type Origin =
   { readonly kind: "server"; readonly workflowId: string } | { readonly kind: "file"; readonly name: string }
@@ -83,6 +84,10 @@ export interface Session {
   readonly divergence: Divergence | undefined
   /** What the page wants the user to know about this session (shown above the source). */
   readonly notes: ReadonlyArray<string>
+  /** The `return` the completed workflow left its body by (found in the source after its last yield). */
+  readonly returnPosition: SourcePosition | undefined
+  /** A source location the page's code recorded (a what-if's yields), as a position in a source it shows. */
+  readonly locate: (location: SourceLocation) => Promise<SourcePosition>
 }
 
 export interface SessionInput {
@@ -133,10 +138,11 @@ export const openSession = async (input: SessionInput): Promise<Session> => {
     return { path, line: located.line, column: located.column }
   }
 
+  const locate = async (location: SourceLocation) => toPosition(await locator.locate(location))
   const positions = new Map<TraceStep, SourcePosition>()
   await Promise.all(
     trace.map(async (step) => {
-      if (step.location) positions.set(step, toPosition(await locator.locate(step.location)))
+      if (step.location) positions.set(step, await locate(step.location))
     })
   )
 
@@ -218,6 +224,12 @@ export const openSession = async (input: SessionInput): Promise<Session> => {
     )
   }
 
+  const lastYield = trace.findLast((s) => s.fiber === 0)
+  const lastPosition = lastYield && positions.get(lastYield)
+  const lastText = lastPosition && sources.get(lastPosition.path)
+  const returned =
+    full?.status === "completed" && lastText ? findReturnFrom(lastText, lastPosition.line) : undefined
+
   return {
     origin: input.origin,
     file,
@@ -231,7 +243,9 @@ export const openSession = async (input: SessionInput): Promise<Session> => {
     primarySource,
     failure,
     divergence,
-    notes
+    notes,
+    returnPosition: returned && lastPosition && { path: lastPosition.path, ...returned },
+    locate
   }
 }
 
@@ -417,6 +431,12 @@ export const initialSeq = (session: Session): number => {
   if (session.divergence) return Math.min(session.divergence.seq, session.events.length)
   if (session.failure) return Math.min(session.failure.seq, session.events.length)
   if (session.file.workflow.status === "running") return session.events.length
+  if (session.file.workflow.status === "cancelled") {
+    const cancel =
+      session.events.find((e) => e.type === "CancelRequested") ??
+      session.events.find((e) => e.type === "WorkflowCancelled")
+    if (cancel) return cancel.seq
+  }
   return 1
 }
 
@@ -438,6 +458,7 @@ export const positionForEvent = (session: Session, seq: number): SourcePosition 
   if (event?.type === "WorkflowFailed" && session.failure?.position) return session.failure.position
   if (session.divergence && seq === session.divergence.seq && session.divergence.position)
     return session.divergence.position
+  if (event?.type === "WorkflowCompleted" && session.returnPosition) return session.returnPosition
   const step =
     stepForEvent(session, seq) ??
     (event && terminalTypes.has(event.type) ? session.trace.findLast((s) => s.fiber === 0) : undefined)

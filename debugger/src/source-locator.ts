@@ -3,11 +3,19 @@
  * original source, by loading the source map of the module that ran.
  *
  * Built files carry `//# sourceMappingURL=<chunk>.js.map`; Vite's dev server inlines the map
- * as a data: URL. A module without a map (or one that cannot be fetched, e.g. a Node path
- * from a server-recorded stack) maps to itself, so callers always get a position.
+ * as a data: URL; a page opened from file:// (which cannot fetch) runs the build's
+ * `<chunk>.js.map.js` script instead. A module without a map (or one that cannot be fetched,
+ * e.g. a Node path from a server-recorded stack) maps to itself, so callers always get a
+ * position.
  */
 import { authHeaders } from "./auth"
-import { parseSourceMap, type OriginalPosition, type SourceMap } from "./source-map"
+import {
+  parseSourceMap,
+  SOURCE_MAPS_GLOBAL,
+  type OriginalPosition,
+  type RawSourceMap,
+  type SourceMap
+} from "./source-map"
 
 export interface Located extends OriginalPosition {
   /** True when a source map was applied (false: the position is the engine's own). */
@@ -33,6 +41,11 @@ export const createSourceLocator = (
   const loaded: Array<SourceMap> = []
 
   const loadMap = async (file: string): Promise<SourceMap | undefined> => {
+    // Only the page's own bundle (a file:// page's): a Node path a server recorded is no script to run.
+    if (file.startsWith("file:"))
+      return file.startsWith(new URL("./", location.href).href)
+        ? parsed(await loadMapScript(file), file)
+        : undefined
     if (!/^https?:/.test(file)) return undefined
     const code = await fetchText(file)
     if (code === undefined) return undefined
@@ -49,7 +62,16 @@ export const createSourceLocator = (
     }
     if (raw === undefined) return undefined
     try {
-      const map = parseSourceMap(JSON.parse(raw), mapUrl)
+      return parsed(JSON.parse(raw), mapUrl)
+    } catch {
+      return undefined
+    }
+  }
+
+  const parsed = (raw: RawSourceMap | undefined, mapUrl: string): SourceMap | undefined => {
+    if (raw === undefined) return undefined
+    try {
+      const map = parseSourceMap(raw, mapUrl)
       loaded.push(map)
       return map
     } catch {
@@ -77,6 +99,26 @@ export const createSourceLocator = (
       return undefined
     }
   }
+}
+
+/**
+ * A bundle's map as its `<bundle>.js.map.js` script gives it: a page opened from file:// can
+ * run a classic script but not fetch a file (see debugger/vite.config.ts).
+ */
+const loadMapScript = (file: string): Promise<RawSourceMap | undefined> => {
+  const path = file.replace(/[?#].*$/, "")
+  const name = path.slice(path.lastIndexOf("/") + 1)
+  const maps = () =>
+    (globalThis as Record<string, unknown>)[SOURCE_MAPS_GLOBAL] as Record<string, RawSourceMap> | undefined
+  const known = maps()?.[name]
+  if (known) return Promise.resolve(known)
+  return new Promise((resolve) => {
+    const script = document.createElement("script")
+    script.src = `${path}.map.js`
+    script.onload = () => resolve(maps()?.[name])
+    script.onerror = () => resolve(undefined)
+    document.head.append(script)
+  })
 }
 
 const decodeBase64 = (s: string): string =>

@@ -6,6 +6,13 @@
  * the map's segments are 0-based inside.
  */
 
+/**
+ * The global that a bundle's `<bundle>.js.map.js` script (written by the build beside the
+ * `.map`) fills with the map, keyed by the bundle's file name: how a page opened from file://,
+ * which cannot fetch, reads its maps.
+ */
+export const SOURCE_MAPS_GLOBAL = "__temporalLiteSourceMaps"
+
 export interface RawSourceMap {
   readonly version: number
   readonly sources: ReadonlyArray<string | null>

@@ -79,3 +79,22 @@ export const findYieldByName = (
   }
   return undefined
 }
+
+/**
+ * The `return` a body left by after its last yield: the first line at or after `line`
+ * (1-based) whose code (not a comment) has a `return`, if there is one. A guess from the text,
+ * like `findYieldByName`: a body that falls off its end has no `return` of its own.
+ */
+export const findReturnFrom = (
+  text: string,
+  line: number
+): { readonly line: number; readonly column: number } | undefined => {
+  const lines = text.split("\n")
+  for (let i = Math.max(0, line - 1); i < lines.length; i++) {
+    const code = lines[i]!.replace(/\/\/.*$/, "")
+    if (/^\s*(\*|\/\*)/.test(code)) continue
+    const match = /\breturn\b/.exec(code)
+    if (match) return { line: i + 1, column: match.index + 1 }
+  }
+  return undefined
+}

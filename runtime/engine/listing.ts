@@ -42,8 +42,11 @@ export const makeListing = (deps: {
   const listPage = (filter: ListFilter, limit: number, before: ListPosition | undefined) =>
     Effect.map(
       store.listRuns({
+        idPrefix: filter.idPrefix,
         status: filter.status,
         type: filter.type,
+        closedAfter: filter.closedAfter,
+        closedBefore: filter.closedBefore,
         limit: limit + 1,
         before: earliest(
           before,

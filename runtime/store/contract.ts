@@ -134,8 +134,13 @@ export interface HistoryFacts {
 }
 
 export interface RunQuery {
+  /** The workflow id starts with this text (byte for byte: no wildcards). */
+  readonly idPrefix?: string | undefined
   readonly status?: RunStatus | undefined
   readonly type?: string | undefined
+  /** Closed at or after / before (epoch ms); either leaves open runs out. */
+  readonly closedAfter?: number | undefined
+  readonly closedBefore?: number | undefined
   readonly limit: number
   /** The page after this row: runs created before it, or at the same time with a lower run id. */
   readonly before?: { readonly createdAt: number; readonly runId: string } | undefined

@@ -277,6 +277,10 @@ describe("the debugger served by the real server", () => {
     ).id
     await page.waitForSelector(`body[data-loaded='workflow:${id}']`)
     const atOpen = await eventCount()
+    // the signal form typed for the code review before is empty for the agent
+    expect(await page.locator("[data-testid=signal-name]").inputValue()).toBe("")
+    expect(await page.locator("[data-testid=signal-data]").inputValue()).toBe("")
+    expect(await page.locator("[data-testid=signal-output]").textContent()).toBe("")
     await waitForText(page, "[data-testid=live-status]", "live")
     await screenshot(page, "14-server-live-agent-running")
     await waitForText(page, "[data-testid=workflow-status]", "^completed$")
@@ -353,16 +357,35 @@ describe("the debugger served by the real server", () => {
     expect(await currentSeq()).toBe(notifySeq)
   })
 
+  it("shows a run the server completed with changed code as completed, and the page's replay of it as stuck, both said", async () => {
+    await expectApi(main, 201, "POST", "/api/workflows", {
+      type: "codeReview",
+      id: "review-changed",
+      input: { code: "let z = 4" }
+    })
+    await waitForWorkflow(main, "review-changed", awaitingApproval)
+    await expectApi(main, 202, "POST", "/api/workflows/review-changed/signal", approve)
+    await waitForWorkflow(main, "review-changed", (d) => d.status === "completed")
+    await page.goto(`${main.url}/debugger/?workflow=review-changed`)
+    await page.waitForSelector("body[data-loaded='workflow:review-changed']")
+    await page.keyboard.press("End")
+    expect(await page.locator("[data-testid=workflow-status]").textContent()).toBe("completed")
+    expect(await page.locator("[data-testid=state-status]").textContent()).toBe("completed")
+    expect(await page.locator("[data-testid=state-replayed-status]").textContent()).toContain(
+      "Replayed with this page's code: stuck"
+    )
+  })
+
   it("had no uncaught errors in the page, and loaded nothing from anywhere but the server (Monaco included)", async () => {
     expect(errors).toEqual([])
-    expect(requested.some((url) => /\/debugger\/assets\/monaco-[\w-]+\.js$/.test(url))).toBe(true)
+    // The page is one bundle (Monaco in it), which the server serves with its map
+    const bundle = readdirSync(join(distDir, "assets")).find((f) => /^index-[\w-]+\.js$/.test(f))
+    expect(requested).toContain(`${main.url}/debugger/assets/${bundle}`)
     expect(requested.filter((url) => !/^(http:\/\/127\.0\.0\.1:\d+\/|data:|blob:)/.test(url))).toEqual([])
-    // Monaco's editor worker is in the build, and the server serves it
-    const worker = readdirSync(join(distDir, "assets")).find((f) => /^editor\.worker-[\w-]+\.js$/.test(f))
-    expect(worker).toBeDefined()
-    const served = await fetch(`${main.url}/debugger/assets/${worker}`)
-    expect(served.status).toBe(200)
-    expect(served.headers.get("content-type")).toMatch(/javascript/)
+    const map = await fetch(`${main.url}/debugger/assets/${bundle}.map`)
+    expect(map.status).toBe(200)
+    // Monaco's editor worker is inlined in the bundle (started from a blob: URL, see the file:// test)
+    expect(readdirSync(join(distDir, "assets")).sort()).toEqual([bundle, `${bundle}.map`, `${bundle}.map.js`])
   })
 })
 

@@ -6,6 +6,8 @@
  * a message naming what is wrong while the page keeps working.
  */
 import * as Either from "effect/Either"
+import { join } from "node:path"
+import { pathToFileURL } from "node:url"
 import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { decodeHistoryFile, type HistoryEvent } from "../../core"
@@ -18,7 +20,7 @@ import {
   serveDebugger,
   type StaticServer
 } from "./browser"
-import { ensureDebuggerBuild } from "./build"
+import { distDir, ensureDebuggerBuild } from "./build"
 import {
   codeReviewLine,
   completedReview,
@@ -280,6 +282,8 @@ describe("the bundled codeReview example, replayed in the page", () => {
     expect(await divergence.locator("[data-testid=divergence-actual]").textContent()).toContain(
       `examples/code-review.ts:${lines.notify}`
     )
+    // the code's side names its line, not the bundle's URL the location was recorded in
+    expect(await divergence.textContent()).not.toMatch(/https?:|assets\//)
     expect(await page.locator("#source").getAttribute("data-current-mark")).toBe("divergence")
     expect(await currentLine()).toBe(lines.notify)
     expect(await page.locator("#source").getAttribute("data-problem-line")).toBe(String(lines.notify))
@@ -288,5 +292,37 @@ describe("the bundled codeReview example, replayed in the page", () => {
 
   it("had no uncaught errors in the page", () => {
     expect(errors).toEqual([])
+  })
+})
+
+describe("the built page opened from file://, no server", () => {
+  it("opens a dropped export and replays it beside its source, its yields mapped to lines", async () => {
+    const events = completedReview.events as ReadonlyArray<HistoryEvent>
+    const reviewed = seqOf(events, (e) => e.type === "ActivityCompleted" && e.cmd === 2)
+    for (const viewport of [
+      { width: 1440, height: 900 },
+      { width: 1280, height: 720 }
+    ]) {
+      const local = await browser.newPage({ viewport })
+      const localErrors = collectPageErrors(local)
+      await local.goto(pathToFileURL(join(distDir, "index.html")).href)
+      await local.waitForSelector("body[data-ready=true]")
+      await local.waitForSelector("#source .monaco-editor")
+      expect(await local.locator("[data-testid=server-unavailable]").textContent()).toContain(
+        "drop an exported history file"
+      )
+      await dropFile(local, "#dropzone", "review-ok.json", JSON.stringify(completedReview))
+      await local.waitForSelector("body[data-loaded='file:review-ok.json']")
+      await local.locator(`.event[data-seq='${reviewed}']`).click()
+      // the line comes from the bundle's source map, read as a script (file:// cannot fetch)
+      expect(await local.locator("#source").getAttribute("data-source")).toBe("examples/code-review.ts")
+      expect(Number(await local.locator("#source").getAttribute("data-current-line"))).toBe(
+        codeReviewLine("yield* llmChat(reviewRequest")
+      )
+      expect(await local.locator("[data-testid=step-panel]").textContent()).toContain("scripted-model")
+      await screenshot(local, `08-file-url-dropped-review-${viewport.width}x${viewport.height}`)
+      expect(localErrors).toEqual([])
+      await local.close()
+    }
   })
 })

@@ -179,6 +179,9 @@ const make = (options: PostgresStoreOptions) =>
           sql<RunRecord & RunTail>`${selectRuns} WHERE r.current = 1
             ${q.status ? sql`AND r.status = ${q.status}` : sql``}
             ${q.type ? sql`AND r.type = ${q.type}` : sql``}
+            ${q.idPrefix ? sql`AND r.workflow_id >= ${q.idPrefix} AND starts_with(r.workflow_id, ${q.idPrefix})` : sql``}
+            ${q.closedAfter === undefined ? sql`` : sql`AND r.closed_at >= ${q.closedAfter}`}
+            ${q.closedBefore === undefined ? sql`` : sql`AND r.closed_at < ${q.closedBefore}`}
             ${q.before ? sql`AND (r.created_at < ${q.before.createdAt} OR (r.created_at = ${q.before.createdAt} AND r.run_id < ${q.before.runId}))` : sql``}
             ORDER BY r.created_at DESC, r.run_id DESC LIMIT ${q.limit}`,
           "listing runs"

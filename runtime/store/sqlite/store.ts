@@ -373,6 +373,9 @@ const make = (options: SqliteStoreOptions) =>
           sql<RunRecord>`${selectRuns} WHERE current = 1
             ${q.status ? sql`AND status = ${q.status}` : sql``}
             ${q.type ? sql`AND type = ${q.type}` : sql``}
+            ${q.idPrefix ? sql`AND workflow_id >= ${q.idPrefix} AND substr(workflow_id, 1, length(${q.idPrefix})) = ${q.idPrefix}` : sql``}
+            ${q.closedAfter === undefined ? sql`` : sql`AND closed_at >= ${q.closedAfter}`}
+            ${q.closedBefore === undefined ? sql`` : sql`AND closed_at < ${q.closedBefore}`}
             ${q.before ? sql`AND (created_at < ${q.before.createdAt} OR (created_at = ${q.before.createdAt} AND r.run_id < ${q.before.runId}))` : sql``}
             ORDER BY created_at DESC, r.run_id DESC LIMIT ${q.limit}`,
           "listing runs"

@@ -547,7 +547,7 @@ export const storeContract = (subject: StoreSubject) => {
     )
 
     onStore(
-      "listing: current runs newest first (creation time, then run id in byte order), filtered, paged by a cursor",
+      "listing: current runs newest first (creation time, then run id in byte order), filtered (id prefix, close time too), paged by a cursor",
       Effect.gen(function* () {
         // Ties on creation time are broken by run id, compared as bytes ("B" < "_" < "a").
         const rows = [
@@ -605,6 +605,12 @@ export const storeContract = (subject: StoreSubject) => {
         expect(
           ids(yield* s.listRuns({ limit: 2, type: "beta", before: { createdAt: T0 + 3, runId: "r-5" } }))
         ).toEqual(["r-B"])
+        // Search: an id prefix taken byte for byte (no wildcards), a close-time range.
+        expect(ids(yield* s.listRuns({ limit: 100, idPrefix: "w6" }))).toEqual(["r-7", "r-6"])
+        expect(ids(yield* s.listRuns({ limit: 100, idPrefix: "w_" }))).toEqual([])
+        expect(ids(yield* s.listRuns({ limit: 100, closedAfter: T0 + 9 }))).toEqual(["r-5", "r-_"])
+        expect(ids(yield* s.listRuns({ limit: 100, closedAfter: T0 + 9, closedBefore: T0 + 9 }))).toEqual([])
+        expect(ids(yield* s.listRuns({ limit: 100, closedBefore: T0 + 10, type: "beta" }))).toEqual(["r-5"])
       })
     )
 
