@@ -319,16 +319,14 @@ export type Command = DistributiveOmit<EventOf<CommandType>, "seq" | "at">
 /** An event that arrives from outside the workflow code: what the runtime feeds in. */
 export type Incoming = DistributiveOmit<EventOf<IncomingType>, "seq" | "at">
 
-const kinds: ReadonlyMap<string, EventKind> = new Map(Object.entries(eventKinds))
-
 /**
- * The row of {@link eventKinds} for an event's type (a map lookup: this runs once per event
- * when a history is read).
+ * The row of {@link eventKinds} for an event's type: a property read, not a map lookup, since
+ * this runs once per event when a history is read.
  */
-export const kindOf = (event: HistoryEvent): EventKind => kinds.get(event.type)!
+export const kindOf = (event: HistoryEvent): EventKind => eventKinds[event.type]
 
 const typesWhere = (keep: (kind: EventKind) => boolean): ReadonlySet<string> =>
-  new Set([...kinds].flatMap(([type, kind]) => (keep(kind) ? [type] : [])))
+  new Set(Object.entries(eventKinds).flatMap(([type, kind]) => (keep(kind) ? [type] : [])))
 
 const commandTypes = typesWhere((k) => k.by === "code")
 const schedulingTypes = typesWhere((k) => k.by === "code" && k.role === "schedule")

@@ -63,10 +63,14 @@ export interface PendingWait {
 }
 
 export class Waits {
-  /** Open waits, in the order they blocked. */
-  private readonly open = new Set<Wait>()
-  /** Open waits that took a cmd, by cmd: what completions name. */
-  private readonly byCmd = new Map<number, Wait>()
+  /**
+   * Open waits in the order they blocked, by cmd (what completions name); one that took no cmd
+   * under a key below 0 of its own. One map: the hot path (an activity) costs one set, one delete.
+   */
+  private readonly open = new Map<number, Wait>()
+  /** The keys of open waits that took no cmd. */
+  private readonly keyless = new Map<Wait, number>()
+  private lastKeyless = 0
   /** Signal waits in the order they began: a signal goes to the oldest wait for its name. */
   private readonly signalWaits: Array<SignalWait> = []
   private readonly children = new Map<number, Child>()
@@ -75,8 +79,12 @@ export class Waits {
 
   /** Blocks the fiber on `wait`. */
   block(wait: Wait): Blocked {
-    this.open.add(wait)
-    if (wait.cmd > 0) this.byCmd.set(wait.cmd, wait)
+    if (wait.cmd > 0) this.open.set(wait.cmd, wait)
+    else {
+      const key = --this.lastKeyless
+      this.keyless.set(wait, key)
+      this.open.set(key, wait)
+    }
     if (wait._tag === "Signal") this.signalWaits.push(wait)
     else if (wait._tag === "Child") this.children.get(wait.childCmd)!.waiters.push(wait)
     wait.fiber.wait = wait
@@ -100,7 +108,7 @@ export class Waits {
     e: HistoryEvent & { readonly cmd: number },
     tag: Tag
   ): Extract<Wait, { readonly _tag: Tag }> | undefined {
-    const wait = this.byCmd.get(e.cmd)
+    const wait = this.open.get(e.cmd)
     if (!wait) {
       this.late(e)
       return undefined
@@ -135,7 +143,7 @@ export class Waits {
 
   /** The open wait at `cmd`, if any. */
   at(cmd: number): Wait | undefined {
-    return this.byCmd.get(cmd)
+    return this.open.get(cmd)
   }
 
   /** The oldest signal wait for `name`, taken off the waits, if any. */
@@ -172,12 +180,15 @@ export class Waits {
 
   /** Cancels every open wait, in the order they blocked. */
   cancelAll(): void {
-    for (const wait of [...this.open]) this.cancel(wait)
+    for (const wait of [...this.open.values()]) this.cancel(wait)
   }
 
   private remove(wait: Wait): void {
-    this.open.delete(wait)
-    this.byCmd.delete(wait.cmd)
+    if (wait.cmd > 0) this.open.delete(wait.cmd)
+    else {
+      this.open.delete(this.keyless.get(wait)!)
+      this.keyless.delete(wait)
+    }
     if (wait._tag === "Signal") {
       const index = this.signalWaits.indexOf(wait)
       if (index >= 0) this.signalWaits.splice(index, 1)
@@ -249,7 +260,7 @@ export class Waits {
 
   /** What the workflow is blocked on, in the order it blocked. */
   pending(): Array<PendingWait> {
-    return [...this.open].map((wait) => {
+    return [...this.open.values()].map((wait) => {
       const kind = waitKind(wait._tag)
       switch (wait._tag) {
         case "Activity":
