@@ -4,7 +4,6 @@
  * released engine no longer runs.
  */
 import { describe, expect, it } from "@effect/vitest"
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
@@ -13,6 +12,7 @@ import { Engine, EngineLive, NonRetryableError, implement } from "../../runtime"
 import {
   awaitEvents,
   engineLayer,
+  heldActivity,
   eventsOfType,
   historyOf,
   runUntilClosed,
@@ -101,8 +101,7 @@ describe("activities", () => {
 
   it.scoped("a released engine starts no attempt that was queued for a slot", () =>
     Effect.gen(function* () {
-      const slowStarted = yield* Deferred.make<void>()
-      const slowEnds = yield* Deferred.make<void>()
+      const slow = heldActivity<unknown>()
       let released = false
       const ranAfterRelease: Array<string> = []
       const layer = EngineLive({
@@ -110,12 +109,7 @@ describe("activities", () => {
         workflows: [pair],
         activityConcurrency: 1,
         activities: [
-          implement(slowOne, () =>
-            Deferred.succeed(slowStarted, undefined).pipe(
-              Effect.zipRight(Deferred.await(slowEnds)),
-              Effect.as("slow")
-            )
-          ),
+          implement(slowOne, slow.run),
           implement(queued, () => {
             if (released) ranAfterRelease.push("queued")
             return "queued"
@@ -125,11 +119,11 @@ describe("activities", () => {
       yield* Effect.gen(function* () {
         const engine = yield* Engine
         yield* engine.start("pair", undefined, { id: "pair" })
-        yield* Deferred.await(slowStarted)
+        yield* slow.started
       }).pipe(Effect.provide(layer), Effect.scoped)
       released = true
       // The slow attempt ends after the release and frees its slot.
-      yield* Deferred.succeed(slowEnds, undefined)
+      yield* slow.finish("slow")
       yield* settle
       expect(ranAfterRelease).toEqual([])
     })

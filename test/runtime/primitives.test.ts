@@ -3,14 +3,10 @@
  * by TestClock. Titles name the engine invariant (runtime/engine.ts) a test checks.
  */
 import { describe, expect, it } from "@effect/vitest"
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Option from "effect/Option"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import {
   activity,
@@ -18,402 +14,26 @@ import {
   child,
   allSettled,
   continueAsNew,
-  defineQuery,
   defineSignal,
-  onQuery,
   race,
   sleep,
   waitForSignal,
-  workflow,
-  type HistoryEvent
+  workflow
 } from "../../core"
 import { Engine, SqliteStore, implement } from "../../runtime"
 import {
   awaitClosed,
   awaitingSignal,
   engineLayer,
+  eventsOfType,
   eventually,
+  historyOf,
   runUntilClosed,
   settle,
+  stillRunning,
   tempDb
 } from "../support/engine-harness"
 import { gatedEngine } from "../support/gated-store"
-
-/** Whether the fiber is still running. */
-const waiting = (fiber: Fiber.Fiber<unknown, unknown>) => Effect.map(Fiber.poll(fiber), Option.isNone)
-
-const historyOf = (id: string) =>
-  Effect.flatMap(Engine, (engine) => engine.history(id)).pipe(
-    Effect.map((h) => h.events as ReadonlyArray<HistoryEvent>)
-  )
-
-const eventsOfType = <T extends HistoryEvent["type"]>(events: ReadonlyArray<HistoryEvent>, type: T) =>
-  events.filter((e): e is Extract<HistoryEvent, { type: T }> => e.type === type)
-
-describe("queries", () => {
-  const Count = defineQuery<number>("count")
-  const Bad = defineQuery<number>("bad")
-  const Bump = defineSignal("bump")
-  const counter = workflow("counter", { signals: [Bump], queries: [Count, Bad] }, function* () {
-    let count = 0
-    yield* onQuery(Count, () => count)
-    yield* onQuery(Bad, () => {
-      throw new Error("handler broke")
-    })
-    for (;;) {
-      yield* waitForSignal(Bump)
-      count++
-    }
-  })
-
-  it.scoped(
-    "invariant 3: a query on an evicted instance replays it first; a throwing handler answers its error",
-    () =>
-      Effect.gen(function* () {
-        const engine = yield* Engine
-        for (const id of ["c1", "c2", "c3"]) yield* engine.start("counter", undefined, { id })
-        yield* engine.signal("c1", "bump", undefined)
-        yield* engine.signal("c1", "bump", undefined)
-        for (const id of ["c2", "c3"]) yield* engine.signal(id, "bump", undefined)
-        expect(yield* engine.query("c1", "count")).toBe(2)
-        expect(yield* engine.query("c3", "count")).toBe(1)
-        const failed = yield* Effect.flip(engine.query("c1", "bad"))
-        expect(failed.message).toBe(`query "bad" failed: handler broke`)
-        yield* engine.signal("c1", "bump", undefined)
-        expect(yield* engine.query("c1", "count")).toBe(3)
-        const unknown = yield* Effect.flip(engine.query("c1", "size"))
-        expect(unknown.message).toBe(`unknown query "size" of workflow type "counter"; known: "count", "bad"`)
-      }).pipe(Effect.provide(engineLayer([counter], [], { cacheSize: 1 })))
-  )
-
-  it.live("invariant 2: a query or describe waits for the commit that records what it would show", () => {
-    const { control, layer } = gatedEngine([counter])
-    return Effect.gen(function* () {
-      const engine = yield* Engine
-      yield* engine.start("counter", undefined, { id: "g1" })
-      yield* engine.signal("g1", "bump", undefined)
-      expect(yield* engine.query("g1", "count")).toBe(1)
-      yield* control.gate.close
-      const signalled = yield* Effect.fork(engine.signal("g1", "bump", undefined))
-      yield* settle
-      const queried = yield* Effect.fork(engine.query("g1", "count"))
-      const described = yield* Effect.fork(engine.describe("g1"))
-      yield* settle
-      // The bump is applied in memory, but not recorded: neither reader may see it yet.
-      expect(yield* Effect.all([waiting(signalled), waiting(queried), waiting(described)])).toEqual([
-        true,
-        true,
-        true
-      ])
-      yield* control.gate.open
-      yield* Fiber.join(signalled)
-      expect(yield* Fiber.join(queried)).toBe(2)
-      expect((yield* Fiber.join(described)).lastEventType).toBe("SignalReceived")
-    }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
-  })
-
-  it.live("a signal whose commit is dropped because an earlier commit of its run failed is answered", () => {
-    const { control, layer } = gatedEngine([counter])
-    return Effect.gen(function* () {
-      const engine = yield* Engine
-      yield* engine.start("counter", undefined, { id: "g3" })
-      yield* engine.signal("g3", "bump", undefined)
-      yield* control.gate.close
-      control.failNext = true
-      const first = yield* Effect.fork(Effect.either(engine.signal("g3", "bump", undefined)))
-      yield* settle
-      const second = yield* Effect.fork(Effect.either(engine.signal("g3", "bump", undefined)))
-      yield* settle
-      yield* control.gate.open
-      expect((yield* Fiber.join(first))._tag).toBe("Left")
-      const dropped = yield* Fiber.join(second)
-      expect(dropped._tag === "Left" && dropped.left).toMatchObject({
-        reason: "Dropped",
-        message: "dropped: an earlier commit of this workflow failed"
-      })
-      yield* engine.signal("g3", "bump", undefined)
-      expect(yield* engine.query("g3", "count")).toBe(2)
-    }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
-  })
-
-  it.live("invariant 2: a query is answered while signals keep the run's commits in flight", () => {
-    const { control, layer } = gatedEngine([counter])
-    return Effect.gen(function* () {
-      const engine = yield* Engine
-      yield* engine.start("counter", undefined, { id: "busy" })
-      control.delayMs = 5
-      let sent = 0
-      let stop = false
-      // Open loop, like many clients: a signal every millisecond, whether or not the last is recorded.
-      const sender = Effect.gen(function* () {
-        while (!stop) {
-          yield* Effect.fork(engine.signal("busy", "bump", undefined))
-          sent++
-          yield* Effect.sleep("1 millis")
-        }
-      })
-      const senders = yield* Effect.fork(sender)
-      yield* Effect.sleep("50 millis")
-      const queried = yield* Effect.fork(engine.query("busy", "count"))
-      // Long enough for a few dozen commits: the answer comes while the signals go on.
-      const answer = yield* Fiber.join(queried).pipe(Effect.timeout("1 second"), Effect.option)
-      const sentMeanwhile = sent
-      stop = true
-      yield* Fiber.join(senders)
-      expect(Option.isSome(answer)).toBe(true)
-      const count = Option.getOrThrow(answer)
-      expect(count).toBeGreaterThan(0)
-      expect(count).toBeLessThanOrEqual(sentMeanwhile)
-    }).pipe(Effect.provide(layer))
-  })
-
-  const fetch = activity("fetch", { output: Schema.String })
-  const fetching = workflow("fetching", {}, function* () {
-    const fetched = yield* fetch()
-    yield* sleep("50 millis")
-    return fetched
-  })
-
-  it.live(
-    "a completion or a timer firing lost with a failed commit comes again, and the activity does not run again",
-    () => {
-      let calls = 0
-      let release: () => void = () => {}
-      const { control, layer } = gatedEngine(
-        [fetching],
-        [
-          implement(fetch, () => {
-            calls++
-            return new Promise<string>((resolve) => (release = () => resolve("first")))
-          })
-        ]
-      )
-      return Effect.gen(function* () {
-        const engine = yield* Engine
-        yield* engine.start("fetching", undefined, { id: "lost" })
-        yield* eventually(Effect.sync(() => calls === 1))
-        control.failEventMatching = `"type":"ActivityCompleted"`
-        release()
-        // The completion goes with the failed commit and comes back from memory: no second call.
-        yield* eventually(Effect.map(engine.describe("lost"), (d) => d.pending.timers.length === 1))
-        expect(control.failEventMatching).toBeUndefined()
-        control.failEventMatching = `"type":"TimerFired"`
-        // So does the timer's firing.
-        expect(yield* awaitClosed("lost")).toBe("completed")
-        expect(control.failEventMatching).toBeUndefined()
-        const events = yield* historyOf("lost")
-        expect(eventsOfType(events, "ActivityCompleted").map((e) => e.result)).toEqual(["first"])
-        expect(eventsOfType(events, "TimerFired").length).toBe(1)
-        expect(calls).toBe(1)
-      }).pipe(Effect.provide(layer))
-    }
-  )
-
-  it.live("a query waiting on a new run whose first commit fails is answered from the store", () => {
-    const { control, layer } = gatedEngine([counter])
-    return Effect.gen(function* () {
-      const engine = yield* Engine
-      yield* engine.start("counter", undefined, { id: "g2" })
-      yield* engine.signal("g2", "bump", undefined)
-      yield* engine.cancel("g2")
-      expect(yield* awaitClosed("g2")).toBe("cancelled")
-      yield* control.gate.close
-      control.failNext = true
-      const started = yield* Effect.fork(Effect.either(engine.start("counter", undefined, { id: "g2" })))
-      yield* settle
-      const queried = yield* Effect.fork(engine.query("g2", "count"))
-      yield* settle
-      yield* control.gate.open
-      expect((yield* Fiber.join(started))._tag).toBe("Left")
-      // The closed run, as the store holds it.
-      expect(yield* Fiber.join(queried)).toBe(1)
-    }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
-  })
-})
-
-describe("commits that fail or gather", () => {
-  const Go = defineSignal("go")
-  const first = activity("first", { output: Schema.String })
-  const second = activity("second", { output: Schema.String })
-  const pairThenWait = workflow("pairThenWait", { signals: [Go] }, function* () {
-    const got = yield* all([first(), second()])
-    yield* waitForSignal(Go)
-    return got
-  })
-
-  it.live(
-    "completions lost with a failed commit and the commit dropped behind it come back in the order they arrived",
-    () => {
-      const calls = { first: 0, second: 0 }
-      const releases: Record<string, () => void> = {}
-      const manual = (name: "first" | "second") => () => {
-        calls[name]++
-        return new Promise<string>((resolve) => (releases[name] = () => resolve(name)))
-      }
-      const { control, layer } = gatedEngine(
-        [pairThenWait],
-        [implement(first, manual("first")), implement(second, manual("second"))]
-      )
-      return Effect.gen(function* () {
-        const engine = yield* Engine
-        yield* engine.start("pairThenWait", undefined, { id: "pw" })
-        yield* eventually(Effect.sync(() => calls.first === 1 && calls.second === 1))
-        yield* control.gate.close
-        // The first completion's commit waits at the gate; the second's queues behind it.
-        releases.first!()
-        yield* settle
-        releases.second!()
-        yield* settle
-        control.failNext = true
-        yield* control.gate.open
-        yield* awaitingSignal("pw")
-        yield* engine.signal("pw", "go", undefined)
-        expect(yield* awaitClosed("pw")).toBe("completed")
-        const events = yield* historyOf("pw")
-        expect(eventsOfType(events, "ActivityCompleted").map((e) => [e.cmd, e.result])).toEqual([
-          [2, "first"],
-          [3, "second"]
-        ])
-        expect(calls).toEqual({ first: 1, second: 1 })
-      }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
-    }
-  )
-
-  const racing = workflow("racing", { signals: [Go] }, function* () {
-    const winner = yield* race([
-      function* () {
-        yield* sleep("20 millis")
-        return "short"
-      },
-      function* () {
-        yield* sleep("150 millis")
-        return "long"
-      }
-    ])
-    yield* waitForSignal(Go)
-    return winner
-  })
-
-  it.live("a 20 ms timer still beats a 150 ms one when the commit of its firing fails", () => {
-    const { control, layer } = gatedEngine([racing])
-    return Effect.gen(function* () {
-      const engine = yield* Engine
-      yield* engine.start("racing", undefined, { id: "rc" })
-      yield* eventually(Effect.map(engine.describe("rc"), (d) => d.pending.timers.length === 2))
-      yield* control.gate.close
-      // The short timer's firing waits at the gate; the long one fires meanwhile and queues behind it.
-      yield* Effect.sleep("250 millis")
-      control.failNext = true
-      yield* control.gate.open
-      yield* awaitingSignal("rc")
-      yield* engine.signal("rc", "go", undefined)
-      expect(yield* awaitClosed("rc")).toBe("completed")
-      expect(eventsOfType(yield* historyOf("rc"), "TimerFired").map((e) => e.cmd)).toEqual([2, 3])
-      expect((yield* engine.describe("rc")).result).toBe("short")
-    }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
-  })
-
-  const waitsForGo = workflow("waitsForGo", { signals: [Go] }, function* () {
-    yield* waitForSignal(Go)
-    return "went"
-  })
-
-  it.live(
-    "a signal refused while the close of its run is in flight names the status the close gives it",
-    () => {
-      const { control, layer } = gatedEngine([waitsForGo])
-      return Effect.gen(function* () {
-        const engine = yield* Engine
-        yield* engine.start("waitsForGo", undefined, { id: "closing" })
-        yield* awaitingSignal("closing")
-        yield* control.gate.close
-        const went = yield* Effect.fork(engine.signal("closing", "go", undefined))
-        yield* settle
-        const refused = yield* Effect.flip(engine.signal("closing", "go", undefined))
-        expect(refused._tag === "WorkflowClosed" && refused.status).toBe("completed")
-        yield* control.gate.open
-        yield* Fiber.join(went)
-      }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
-    }
-  )
-
-  it.live("a start while the engine drains is refused with ShuttingDown; what was accepted commits", () => {
-    const { control, layer } = gatedEngine([waitsForGo])
-    return Effect.gen(function* () {
-      const scope = yield* Scope.make()
-      const engine = Context.get(yield* Layer.buildWithScope(layer, scope), Engine)
-      yield* engine.start("waitsForGo", undefined, { id: "draining" })
-      yield* awaitingSignal("draining").pipe(Effect.provideService(Engine, engine))
-      yield* control.gate.close
-      const accepted = yield* Effect.fork(engine.signal("draining", "go", undefined))
-      yield* settle
-      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
-      yield* settle
-      const refused = yield* Effect.flip(engine.start("waitsForGo", undefined, { id: "late" }))
-      expect(refused).toMatchObject({
-        _tag: "StoreError",
-        reason: "ShuttingDown",
-        message: "the engine is shutting down"
-      })
-      yield* control.gate.open
-      yield* Fiber.join(accepted)
-      yield* Fiber.join(closing)
-      // The signal's commit, then the drain's empty marker.
-      expect(control.committed.slice(-2)).toEqual([["SignalReceived", "WorkflowCompleted"], []])
-    }).pipe(Effect.ensuring(control.gate.open))
-  })
-
-  it.live(
-    "after a failed commit that closed the run in memory, the run is open to a signal, not to a start",
-    () => {
-      const { control, layer } = gatedEngine([waitsForGo])
-      return Effect.gen(function* () {
-        const engine = yield* Engine
-        const started = yield* engine.start("waitsForGo", undefined, { id: "sx" })
-        yield* awaitingSignal("sx")
-        control.failNext = true
-        // The run reads its row back slowly: the window in which it must not look closed.
-        control.readDelayMs = 50
-        const lost = yield* Effect.either(engine.signal("sx", "go", undefined))
-        expect(lost._tag === "Left" && lost.left.message).toBe("disk full")
-        const again = yield* Effect.either(engine.start("waitsForGo", undefined, { id: "sx" }))
-        expect(again._tag === "Left" && again.left._tag).toBe("WorkflowAlreadyRunning")
-        // The caller tries again at once, as the error tells it to; the run still waits for it.
-        yield* engine.signal("sx", "go", undefined)
-        expect(yield* awaitClosed("sx")).toBe("completed")
-        expect((yield* engine.describe("sx")).runId).toBe(started.runId)
-      }).pipe(Effect.provide(layer))
-    }
-  )
-
-  const tidyUp = activity("tidyUp", {})
-  const cleansUp = workflow("cleansUp", { signals: [Go] }, function* () {
-    try {
-      yield* waitForSignal(Go)
-      return "went"
-    } finally {
-      yield* tidyUp()
-    }
-  })
-
-  it.live("a cancel sent again after the commit of the first one failed is delivered", () => {
-    let tidied = 0
-    const { control, layer } = gatedEngine([cleansUp], [implement(tidyUp, () => void tidied++)])
-    return Effect.gen(function* () {
-      const engine = yield* Engine
-      yield* engine.start("cleansUp", undefined, { id: "cx" })
-      yield* awaitingSignal("cx")
-      control.failNext = true
-      control.readDelayMs = 50
-      // Its task records the cancel and schedules the clean-up (the run stays open): the commit fails.
-      const lost = yield* Effect.either(engine.cancel("cx"))
-      expect(lost._tag === "Left" && lost.left.message).toBe("disk full")
-      yield* engine.cancel("cx")
-      expect(yield* awaitClosed("cx")).toBe("cancelled")
-      expect(tidied).toBe(1)
-    }).pipe(Effect.provide(layer))
-  })
-})
 
 describe("children, races and cancellation", () => {
   const work = activity("work", {
@@ -603,11 +223,9 @@ describe("children, races and cancellation", () => {
         const signalled = yield* Effect.fork(engine.signal("two", "go", undefined))
         const described = yield* Effect.fork(engine.describe("two"))
         yield* settle
-        expect(yield* Effect.all([waiting(continued), waiting(signalled), waiting(described)])).toEqual([
-          true,
-          true,
-          true
-        ])
+        expect(
+          yield* Effect.all([stillRunning(continued), stillRunning(signalled), stillRunning(described)])
+        ).toEqual([true, true, true])
         yield* control.gate.open
         yield* Fiber.join(continued)
         yield* Fiber.join(signalled)

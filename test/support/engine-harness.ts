@@ -1,9 +1,11 @@
 /**
  * Helpers for tests that run the real engine on a real SQLite file in a temp folder.
  */
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
@@ -167,3 +169,24 @@ export const awaitEvents = <T extends HistoryEvent["type"]>(id: string, type: T,
 /** Whether the fiber is still running. */
 export const stillRunning = (fiber: Fiber.Fiber<unknown, unknown>) =>
   Effect.map(Fiber.poll(fiber), Option.isNone)
+
+/**
+ * An activity implementation the test steers: `started` completes when its first attempt
+ * begins, and every attempt ends with what `finish` gives it; `calls` counts the attempts.
+ */
+export const heldActivity = <O>() => {
+  const started = Deferred.unsafeMake<void>(FiberId.none)
+  const result = Deferred.unsafeMake<O>(FiberId.none)
+  let calls = 0
+  return {
+    get calls() {
+      return calls
+    },
+    started: Deferred.await(started),
+    finish: (value: O) => Deferred.succeed(result, value),
+    run: () => {
+      calls++
+      return Effect.zipRight(Deferred.succeed(started, undefined), Deferred.await(result))
+    }
+  }
+}
