@@ -1,9 +1,11 @@
 /**
  * Helpers for tests that run the real engine on a real SQLite file in a temp folder.
  */
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
@@ -11,7 +13,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as Layer from "effect/Layer"
-import type { WorkflowDefinition } from "../../core"
+import type { HistoryEvent, WorkflowDefinition } from "../../core"
 import {
   Engine,
   EngineLive,
@@ -129,3 +131,62 @@ export const engineOnWrappedStore = (
   store: SqliteStoreOptions,
   wrap: (real: WorkflowStore["Type"]) => Partial<WorkflowStore["Type"]>
 ) => EngineOnStore(options).pipe(Layer.provide(wrappedStore(SqliteStore(store), wrap)))
+
+/** The current run's history events. */
+export const historyOf = (id: string) =>
+  Effect.flatMap(Engine, (engine) => engine.history(id)).pipe(
+    Effect.map((h) => h.events as ReadonlyArray<HistoryEvent>)
+  )
+
+/** The events of one type, typed as that event. */
+export const eventsOfType = <T extends HistoryEvent["type"]>(events: ReadonlyArray<HistoryEvent>, type: T) =>
+  events.filter((e): e is Extract<HistoryEvent, { type: T }> => e.type === type)
+
+/**
+ * Waits (without moving the clock, without polling: the run's stream tells each commit) until
+ * the current run of `id` has committed `count` events of `type`; those events. Fails if the
+ * run ends first.
+ */
+export const awaitEvents = <T extends HistoryEvent["type"]>(id: string, type: T, count = 1) =>
+  Effect.gen(function* () {
+    const engine = yield* Engine
+    const stream = yield* engine.subscribe(id)
+    const seen = yield* stream.pipe(
+      Stream.takeUntil((item) => item._tag === "end"),
+      Stream.filterMap((item) =>
+        item._tag === "history" && item.event.type === type
+          ? Option.some(item.event as Extract<HistoryEvent, { type: T }>)
+          : Option.none()
+      ),
+      Stream.take(count),
+      Stream.runCollect
+    )
+    if (seen.length < count)
+      return yield* Effect.dieMessage(`workflow ${id} ended with ${seen.length} ${type} events of ${count}`)
+    return [...seen]
+  })
+
+/** Whether the fiber is still running. */
+export const stillRunning = (fiber: Fiber.Fiber<unknown, unknown>) =>
+  Effect.map(Fiber.poll(fiber), Option.isNone)
+
+/**
+ * An activity implementation the test steers: `started` completes when its first attempt
+ * begins, and every attempt ends with what `finish` gives it; `calls` counts the attempts.
+ */
+export const heldActivity = <O>() => {
+  const started = Deferred.unsafeMake<void>(FiberId.none)
+  const result = Deferred.unsafeMake<O>(FiberId.none)
+  let calls = 0
+  return {
+    get calls() {
+      return calls
+    },
+    started: Deferred.await(started),
+    finish: (value: O) => Deferred.succeed(result, value),
+    run: () => {
+      calls++
+      return Effect.zipRight(Deferred.succeed(started, undefined), Deferred.await(result))
+    }
+  }
+}

@@ -1,7 +1,7 @@
 /**
  * Failure injection at the store's boundary: any real `WorkflowStore` with its commits held
- * back, delayed or failed on cue, so tests can gather commits into one batch, fail one in the
- * middle of a run's life, or slow the disk, on SQLite and PostgreSQL alike.
+ * back or failed on cue, and its reads held, so tests can gather commits into one batch, fail one in the
+ * middle of a run's life, hold a slow disk's window open, on SQLite and PostgreSQL alike.
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -15,43 +15,38 @@ export interface GateControl {
   readonly gate: Effect.Latch
   /** Fails the next commit (then clears). */
   failNext: boolean
-  /** Delays every commit by this many ms (a slow disk). */
-  delayMs: number
   /** Fails the next commit holding an event whose JSON contains this (then clears). */
   failEventMatching: string | undefined
   /** Fails every commit holding an event whose JSON contains this: a disk that stays bad. */
   failAllMatching: string | undefined
-  /** Delays reading rows back (a run reloads its row after a failed commit): a slow disk. */
-  readDelayMs: number
+  /**
+   * Reads of rows wait while it is closed (a run reads its row back after a failed commit):
+   * the window of a slow disk, held open as long as the test needs. Opened again on the way out.
+   */
+  readonly reads: Effect.Latch
   /** The event types of each commit that went through, in order. */
   readonly committed: Array<ReadonlyArray<string>>
 }
 
 /**
- * The store `real` builds, gated by the returned control: commits wait for the gate, then for
- * `delayMs`; a commit failed on cue writes nothing and fails with an `Io` StoreError, as a
+ * The store `real` builds, gated by the returned control: commits wait for the gate, reads of
+ * rows for `reads`; a commit failed on cue writes nothing and fails with an `Io` StoreError, as a
  * full disk would.
  */
 export const gatedStore = (real: Layer.Layer<WorkflowStore, StoreError>) => {
   const control: GateControl = {
     gate: Effect.runSync(Effect.makeLatch(true)),
     failNext: false,
-    delayMs: 0,
     failEventMatching: undefined,
     failAllMatching: undefined,
-    readDelayMs: 0,
+    reads: Effect.runSync(Effect.makeLatch(true)),
     committed: []
   }
   const layer = wrappedStore(real, (store) => ({
-    runsByIds: (ids) =>
-      Effect.zipRight(
-        Effect.suspend(() => (control.readDelayMs > 0 ? Effect.sleep(control.readDelayMs) : Effect.void)),
-        store.runsByIds(ids)
-      ),
+    runsByIds: (ids) => Effect.zipRight(control.reads.await, store.runsByIds(ids)),
     commit: (writes) =>
       Effect.gen(function* () {
         yield* control.gate.await
-        if (control.delayMs > 0) yield* Effect.sleep(control.delayMs)
         const always = control.failAllMatching
         if (always !== undefined && writes.events.some((e) => e.body.includes(always)))
           return yield* new StoreError({ reason: "Io", message: "disk still full" })
