@@ -18,7 +18,7 @@ import {
   runUntilClosed,
   settle
 } from "../support/engine-harness"
-import { gatedEngine } from "../support/gated-store"
+import { onGatedEngine } from "../support/gated-store"
 
 describe("children, races and cancellation", () => {
   const work = activity("work", {
@@ -200,50 +200,52 @@ describe("children, races and cancellation", () => {
     "a child that cannot start fails in the commit that records its start, so no crash can part them",
     () => {
       // The ghost type is not registered.
-      const { control, layer } = gatedEngine([haunted])
-      return Effect.gen(function* () {
-        const engine = yield* Engine
-        yield* engine.start("haunted", undefined, { id: "h" })
-        expect(yield* awaitClosed("h")).toBe("completed")
-        expect((yield* engine.describe("h")).result).toBe("caught UnknownName")
-        const together = control.committed.filter(
-          (types) => types.includes("ChildWorkflowStarted") && types.includes("ChildWorkflowFailed")
-        )
-        expect(together.length).toBe(1)
-      }).pipe(Effect.provide(layer))
+      return onGatedEngine([haunted], [], (control) =>
+        Effect.gen(function* () {
+          const engine = yield* Engine
+          yield* engine.start("haunted", undefined, { id: "h" })
+          expect(yield* awaitClosed("h")).toBe("completed")
+          expect((yield* engine.describe("h")).result).toBe("caught UnknownName")
+          const together = control.committed.filter(
+            (types) => types.includes("ChildWorkflowStarted") && types.includes("ChildWorkflowFailed")
+          )
+          expect(together.length).toBe(1)
+        })
+      )
     }
   )
 
   it.scoped(
     "invariant 6: a child's outcome lost with its parent's failed commit comes again: the parent completes",
-    () => {
-      const { control, layer } = gatedEngine([parentOfFinishing, finishing])
-      return Effect.gen(function* () {
-        const engine = yield* Engine
-        yield* engine.start("parentOfFinishing", undefined, { id: "pk" })
-        yield* awaitingSignal("the-kid")
-        control.failEventMatching = `"type":"ChildWorkflowCompleted"`
-        yield* engine.signal("the-kid", "finish", undefined)
-        expect(yield* awaitClosed("the-kid")).toBe("completed")
-        expect(yield* awaitClosed("pk")).toBe("completed")
-        // The parent's first commit of the outcome was the one that failed.
-        expect(control.failEventMatching).toBeUndefined()
-        expect((yield* engine.describe("pk")).result).toBe("kid done")
-      }).pipe(Effect.provide(layer))
-    }
+    () =>
+      onGatedEngine([parentOfFinishing, finishing], [], (control) =>
+        Effect.gen(function* () {
+          const engine = yield* Engine
+          yield* engine.start("parentOfFinishing", undefined, { id: "pk" })
+          yield* awaitingSignal("the-kid")
+          control.failEventMatching = `"type":"ChildWorkflowCompleted"`
+          yield* engine.signal("the-kid", "finish", undefined)
+          expect(yield* awaitClosed("the-kid")).toBe("completed")
+          expect(yield* awaitClosed("pk")).toBe("completed")
+          // The parent's first commit of the outcome was the one that failed.
+          expect(control.failEventMatching).toBeUndefined()
+          expect((yield* engine.describe("pk")).result).toBe("kid done")
+        })
+      )
   )
 
-  it.scoped("a cancel a parent asked of its child, lost with the child's failed commit, comes again", () => {
-    const { control, layer } = gatedEngine([parentOfFinishing, finishing])
-    return Effect.gen(function* () {
-      const engine = yield* Engine
-      yield* engine.start("parentOfFinishing", undefined, { id: "pc" })
-      yield* awaitingSignal("the-kid")
-      control.failEventMatching = "the parent workflow cancelled it"
-      yield* engine.cancel("pc")
-      expect([yield* awaitClosed("the-kid"), yield* awaitClosed("pc")]).toEqual(["cancelled", "cancelled"])
-      // The child's first commit of the cancel was the one that failed.
-      expect(control.failEventMatching).toBeUndefined()
-    }).pipe(Effect.provide(layer))
-  })
+  it.scoped("a cancel a parent asked of its child, lost with the child's failed commit, comes again", () =>
+    onGatedEngine([parentOfFinishing, finishing], [], (control) =>
+      Effect.gen(function* () {
+        const engine = yield* Engine
+        yield* engine.start("parentOfFinishing", undefined, { id: "pc" })
+        yield* awaitingSignal("the-kid")
+        control.failEventMatching = "the parent workflow cancelled it"
+        yield* engine.cancel("pc")
+        expect([yield* awaitClosed("the-kid"), yield* awaitClosed("pc")]).toEqual(["cancelled", "cancelled"])
+        // The child's first commit of the cancel was the one that failed.
+        expect(control.failEventMatching).toBeUndefined()
+      })
+    )
+  )
 })

@@ -36,7 +36,7 @@ import {
   settle,
   stillRunning
 } from "../support/engine-harness"
-import { gatedEngine } from "../support/gated-store"
+import { gatedEngine, onGatedEngine } from "../support/gated-store"
 
 describe("commits that fail or gather", () => {
   const Go = defineSignal("go")
@@ -52,33 +52,34 @@ describe("commits that fail or gather", () => {
     "completions lost with a failed commit and the commit dropped behind it come back in the order they arrived",
     () => {
       const held = { first: heldActivity<string>(), second: heldActivity<string>() }
-      const { control, layer } = gatedEngine(
+      return onGatedEngine(
         [pairThenWait],
-        [implement(first, held.first.run), implement(second, held.second.run)]
+        [implement(first, held.first.run), implement(second, held.second.run)],
+        (control) =>
+          Effect.gen(function* () {
+            const engine = yield* Engine
+            yield* engine.start("pairThenWait", undefined, { id: "pw" })
+            yield* held.first.started
+            yield* held.second.started
+            yield* control.gate.close
+            // The first completion's commit waits at the gate; the second's queues behind it.
+            yield* held.first.finish("first")
+            yield* settle
+            yield* held.second.finish("second")
+            yield* settle
+            control.failNext = true
+            yield* control.gate.open
+            yield* awaitingSignal("pw")
+            yield* engine.signal("pw", "go", undefined)
+            expect(yield* awaitClosed("pw")).toBe("completed")
+            const events = yield* historyOf("pw")
+            expect(eventsOfType(events, "ActivityCompleted").map((e) => [e.cmd, e.result])).toEqual([
+              [1, "first"],
+              [2, "second"]
+            ])
+            expect([held.first.calls, held.second.calls]).toEqual([1, 1])
+          })
       )
-      return Effect.gen(function* () {
-        const engine = yield* Engine
-        yield* engine.start("pairThenWait", undefined, { id: "pw" })
-        yield* held.first.started
-        yield* held.second.started
-        yield* control.gate.close
-        // The first completion's commit waits at the gate; the second's queues behind it.
-        yield* held.first.finish("first")
-        yield* settle
-        yield* held.second.finish("second")
-        yield* settle
-        control.failNext = true
-        yield* control.gate.open
-        yield* awaitingSignal("pw")
-        yield* engine.signal("pw", "go", undefined)
-        expect(yield* awaitClosed("pw")).toBe("completed")
-        const events = yield* historyOf("pw")
-        expect(eventsOfType(events, "ActivityCompleted").map((e) => [e.cmd, e.result])).toEqual([
-          [1, "first"],
-          [2, "second"]
-        ])
-        expect([held.first.calls, held.second.calls]).toEqual([1, 1])
-      }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
     }
   )
 
@@ -97,27 +98,28 @@ describe("commits that fail or gather", () => {
     return winner
   })
 
-  it.scoped("a 20 ms timer still beats a 150 ms one when the commit of its firing fails", () => {
-    const { control, layer } = gatedEngine([racing])
-    return Effect.gen(function* () {
-      const engine = yield* Engine
-      yield* engine.start("racing", undefined, { id: "rc" })
-      yield* awaitEvents("rc", "TimerStarted", 2)
-      yield* control.gate.close
-      // The short timer's firing waits at the gate; the long one fires meanwhile and queues behind it.
-      yield* TestClock.adjust("20 millis")
-      yield* settle
-      yield* TestClock.adjust("130 millis")
-      yield* settle
-      control.failNext = true
-      yield* control.gate.open
-      yield* awaitingSignal("rc")
-      yield* engine.signal("rc", "go", undefined)
-      expect(yield* awaitClosed("rc")).toBe("completed")
-      expect(eventsOfType(yield* historyOf("rc"), "TimerFired").map((e) => e.cmd)).toEqual([1, 2])
-      expect((yield* engine.describe("rc")).result).toBe("short")
-    }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
-  })
+  it.scoped("a 20 ms timer still beats a 150 ms one when the commit of its firing fails", () =>
+    onGatedEngine([racing], [], (control) =>
+      Effect.gen(function* () {
+        const engine = yield* Engine
+        yield* engine.start("racing", undefined, { id: "rc" })
+        yield* awaitEvents("rc", "TimerStarted", 2)
+        yield* control.gate.close
+        // The short timer's firing waits at the gate; the long one fires meanwhile and queues behind it.
+        yield* TestClock.adjust("20 millis")
+        yield* settle
+        yield* TestClock.adjust("130 millis")
+        yield* settle
+        control.failNext = true
+        yield* control.gate.open
+        yield* awaitingSignal("rc")
+        yield* engine.signal("rc", "go", undefined)
+        expect(yield* awaitClosed("rc")).toBe("completed")
+        expect(eventsOfType(yield* historyOf("rc"), "TimerFired").map((e) => e.cmd)).toEqual([1, 2])
+        expect((yield* engine.describe("rc")).result).toBe("short")
+      })
+    )
+  )
 
   const waitsForGo = workflow("waitsForGo", { signals: [Go] }, function* () {
     yield* waitForSignal(Go)
@@ -126,21 +128,21 @@ describe("commits that fail or gather", () => {
 
   it.scoped(
     "a signal refused while the close of its run is in flight names the status the close gives it",
-    () => {
-      const { control, layer } = gatedEngine([waitsForGo])
-      return Effect.gen(function* () {
-        const engine = yield* Engine
-        yield* engine.start("waitsForGo", undefined, { id: "closing" })
-        yield* awaitingSignal("closing")
-        yield* control.gate.close
-        const went = yield* Effect.fork(engine.signal("closing", "go", undefined))
-        yield* settle
-        const refused = yield* Effect.flip(engine.signal("closing", "go", undefined))
-        expect(refused._tag === "WorkflowClosed" && refused.status).toBe("completed")
-        yield* control.gate.open
-        yield* Fiber.join(went)
-      }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
-    }
+    () =>
+      onGatedEngine([waitsForGo], [], (control) =>
+        Effect.gen(function* () {
+          const engine = yield* Engine
+          yield* engine.start("waitsForGo", undefined, { id: "closing" })
+          yield* awaitingSignal("closing")
+          yield* control.gate.close
+          const went = yield* Effect.fork(engine.signal("closing", "go", undefined))
+          yield* settle
+          const refused = yield* Effect.flip(engine.signal("closing", "go", undefined))
+          expect(refused._tag === "WorkflowClosed" && refused.status).toBe("completed")
+          yield* control.gate.open
+          yield* Fiber.join(went)
+        })
+      )
   )
 
   it.scoped("a start while the engine drains is refused with ShuttingDown; what was accepted commits", () => {
@@ -171,30 +173,30 @@ describe("commits that fail or gather", () => {
 
   it.scoped(
     "after a failed commit that closed the run in memory, the run is open to a signal, not to a start",
-    () => {
-      const { control, layer } = gatedEngine([waitsForGo])
-      return Effect.gen(function* () {
-        const engine = yield* Engine
-        const started = yield* engine.start("waitsForGo", undefined, { id: "sx" })
-        yield* awaitingSignal("sx")
-        control.failNext = true
-        // The run reads its row back slowly: the window in which it must not look closed, held
-        // open until the start and the signal below have come.
-        yield* control.reads.close
-        const lost = yield* Effect.either(engine.signal("sx", "go", undefined))
-        expect(lost._tag === "Left" && lost.left.message).toBe("disk full")
-        const again = yield* Effect.either(engine.start("waitsForGo", undefined, { id: "sx" }))
-        expect(again._tag === "Left" && again.left._tag).toBe("WorkflowAlreadyRunning")
-        // The caller tries again at once, as the error tells it to; the run still waits for it.
-        const retried = yield* Effect.fork(engine.signal("sx", "go", undefined))
-        yield* settle
-        expect(yield* stillRunning(retried)).toBe(true)
-        yield* control.reads.open
-        yield* Fiber.join(retried)
-        expect(yield* awaitClosed("sx")).toBe("completed")
-        expect((yield* engine.describe("sx")).runId).toBe(started.runId)
-      }).pipe(Effect.ensuring(control.reads.open), Effect.provide(layer))
-    }
+    () =>
+      onGatedEngine([waitsForGo], [], (control) =>
+        Effect.gen(function* () {
+          const engine = yield* Engine
+          const started = yield* engine.start("waitsForGo", undefined, { id: "sx" })
+          yield* awaitingSignal("sx")
+          control.failNext = true
+          // The run reads its row back slowly: the window in which it must not look closed, held
+          // open until the start and the signal below have come.
+          yield* control.reads.close
+          const lost = yield* Effect.either(engine.signal("sx", "go", undefined))
+          expect(lost._tag === "Left" && lost.left.message).toBe("disk full")
+          const again = yield* Effect.either(engine.start("waitsForGo", undefined, { id: "sx" }))
+          expect(again._tag === "Left" && again.left._tag).toBe("WorkflowAlreadyRunning")
+          // The caller tries again at once, as the error tells it to; the run still waits for it.
+          const retried = yield* Effect.fork(engine.signal("sx", "go", undefined))
+          yield* settle
+          expect(yield* stillRunning(retried)).toBe(true)
+          yield* control.reads.open
+          yield* Fiber.join(retried)
+          expect(yield* awaitClosed("sx")).toBe("completed")
+          expect((yield* engine.describe("sx")).runId).toBe(started.runId)
+        })
+      )
   )
 
   const tidyUp = activity("tidyUp", {})
@@ -209,25 +211,26 @@ describe("commits that fail or gather", () => {
 
   it.scoped("a cancel sent again after the commit of the first one failed is delivered", () => {
     let tidied = 0
-    const { control, layer } = gatedEngine([cleansUp], [implement(tidyUp, () => void tidied++)])
-    return Effect.gen(function* () {
-      const engine = yield* Engine
-      yield* engine.start("cleansUp", undefined, { id: "cx" })
-      yield* awaitingSignal("cx")
-      control.failNext = true
-      // The run reads its row back slowly: the second cancel comes while it does.
-      yield* control.reads.close
-      // Its task records the cancel and schedules the clean-up (the run stays open): the commit fails.
-      const lost = yield* Effect.either(engine.cancel("cx"))
-      expect(lost._tag === "Left" && lost.left.message).toBe("disk full")
-      const again = yield* Effect.fork(engine.cancel("cx"))
-      yield* settle
-      expect(yield* stillRunning(again)).toBe(true)
-      yield* control.reads.open
-      yield* Fiber.join(again)
-      expect(yield* awaitClosed("cx")).toBe("cancelled")
-      expect(tidied).toBe(1)
-    }).pipe(Effect.ensuring(control.reads.open), Effect.provide(layer))
+    return onGatedEngine([cleansUp], [implement(tidyUp, () => void tidied++)], (control) =>
+      Effect.gen(function* () {
+        const engine = yield* Engine
+        yield* engine.start("cleansUp", undefined, { id: "cx" })
+        yield* awaitingSignal("cx")
+        control.failNext = true
+        // The run reads its row back slowly: the second cancel comes while it does.
+        yield* control.reads.close
+        // Its task records the cancel and schedules the clean-up (the run stays open): the commit fails.
+        const lost = yield* Effect.either(engine.cancel("cx"))
+        expect(lost._tag === "Left" && lost.left.message).toBe("disk full")
+        const again = yield* Effect.fork(engine.cancel("cx"))
+        yield* settle
+        expect(yield* stillRunning(again)).toBe(true)
+        yield* control.reads.open
+        yield* Fiber.join(again)
+        expect(yield* awaitClosed("cx")).toBe("cancelled")
+        expect(tidied).toBe(1)
+      })
+    )
   })
 
   const Count = defineQuery<number>("count")
@@ -241,11 +244,9 @@ describe("commits that fail or gather", () => {
     }
   })
 
-  it.scoped(
-    "a signal whose commit is dropped because an earlier commit of its run failed is answered",
-    () => {
-      const { control, layer } = gatedEngine([counter])
-      return Effect.gen(function* () {
+  it.scoped("a signal whose commit is dropped because an earlier commit of its run failed is answered", () =>
+    onGatedEngine([counter], [], (control) =>
+      Effect.gen(function* () {
         const engine = yield* Engine
         yield* engine.start("counter", undefined, { id: "g3" })
         yield* engine.signal("g3", "bump", undefined)
@@ -264,8 +265,8 @@ describe("commits that fail or gather", () => {
         })
         yield* engine.signal("g3", "bump", undefined)
         expect(yield* engine.query("g3", "count")).toBe(2)
-      }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
-    }
+      })
+    )
   )
 
   const fetch = activity("fetch", { output: Schema.String })
@@ -279,25 +280,26 @@ describe("commits that fail or gather", () => {
     "a completion or a timer firing lost with a failed commit comes again, and the activity does not run again",
     () => {
       const held = heldActivity<string>()
-      const { control, layer } = gatedEngine([fetching], [implement(fetch, held.run)])
-      return Effect.gen(function* () {
-        const engine = yield* Engine
-        yield* engine.start("fetching", undefined, { id: "lost" })
-        yield* held.started
-        control.failEventMatching = `"type":"ActivityCompleted"`
-        yield* held.finish("first")
-        // The completion goes with the failed commit and comes back from memory: no second call.
-        yield* awaitEvents("lost", "TimerStarted")
-        expect(control.failEventMatching).toBeUndefined()
-        control.failEventMatching = `"type":"TimerFired"`
-        // So does the timer's firing.
-        expect(yield* runUntilClosed("lost", "50 millis")).toBe("completed")
-        expect(control.failEventMatching).toBeUndefined()
-        const events = yield* historyOf("lost")
-        expect(eventsOfType(events, "ActivityCompleted").map((e) => e.result)).toEqual(["first"])
-        expect(eventsOfType(events, "TimerFired").length).toBe(1)
-        expect(held.calls).toBe(1)
-      }).pipe(Effect.provide(layer))
+      return onGatedEngine([fetching], [implement(fetch, held.run)], (control) =>
+        Effect.gen(function* () {
+          const engine = yield* Engine
+          yield* engine.start("fetching", undefined, { id: "lost" })
+          yield* held.started
+          control.failEventMatching = `"type":"ActivityCompleted"`
+          yield* held.finish("first")
+          // The completion goes with the failed commit and comes back from memory: no second call.
+          yield* awaitEvents("lost", "TimerStarted")
+          expect(control.failEventMatching).toBeUndefined()
+          control.failEventMatching = `"type":"TimerFired"`
+          // So does the timer's firing.
+          expect(yield* runUntilClosed("lost", "50 millis")).toBe("completed")
+          expect(control.failEventMatching).toBeUndefined()
+          const events = yield* historyOf("lost")
+          expect(eventsOfType(events, "ActivityCompleted").map((e) => e.result)).toEqual(["first"])
+          expect(eventsOfType(events, "TimerFired").length).toBe(1)
+          expect(held.calls).toBe(1)
+        })
+      )
     }
   )
 })

@@ -19,7 +19,7 @@ import {
   stillRunning,
   tempDb
 } from "../support/engine-harness"
-import { gatedEngine } from "../support/gated-store"
+import { gatedEngine, onGatedEngine, type GateControl } from "../support/gated-store"
 
 describe("continue-as-new", () => {
   const step = activity("step", { input: Schema.Number, output: Schema.Number })
@@ -42,76 +42,77 @@ describe("continue-as-new", () => {
 
   it.scoped(
     "what arrives while a continuing run's commit is in flight goes to the new run, and waits for it",
-    () => {
-      const { control, layer } = gatedEngine([twoRounds])
-      return Effect.gen(function* () {
-        const engine = yield* Engine
-        const first = yield* engine.start("twoRounds", 0, { id: "two" })
-        yield* awaitingSignal("two")
-        yield* control.gate.close
-        const continued = yield* Effect.fork(engine.signal("two", "go", undefined))
-        yield* settle
-        const signalled = yield* Effect.fork(engine.signal("two", "go", undefined))
-        const described = yield* Effect.fork(engine.describe("two"))
-        yield* settle
-        expect(
-          yield* Effect.all([stillRunning(continued), stillRunning(signalled), stillRunning(described)])
-        ).toEqual([true, true, true])
-        yield* control.gate.open
-        yield* Fiber.join(continued)
-        yield* Fiber.join(signalled)
-        const second = yield* Fiber.join(described)
-        expect(second.runId).not.toBe(first.runId)
-        expect(second.input).toBe(1)
-        // Nothing wakes the new run but its own commit: result() only waits for the close.
-        expect(yield* engine.result("two")).toBe("second round")
-        expect((yield* engine.describe("two")).result).toBe("second round")
-      }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
-    }
+    () =>
+      onGatedEngine([twoRounds], [], (control) =>
+        Effect.gen(function* () {
+          const engine = yield* Engine
+          const first = yield* engine.start("twoRounds", 0, { id: "two" })
+          yield* awaitingSignal("two")
+          yield* control.gate.close
+          const continued = yield* Effect.fork(engine.signal("two", "go", undefined))
+          yield* settle
+          const signalled = yield* Effect.fork(engine.signal("two", "go", undefined))
+          const described = yield* Effect.fork(engine.describe("two"))
+          yield* settle
+          expect(
+            yield* Effect.all([stillRunning(continued), stillRunning(signalled), stillRunning(described)])
+          ).toEqual([true, true, true])
+          yield* control.gate.open
+          yield* Fiber.join(continued)
+          yield* Fiber.join(signalled)
+          const second = yield* Fiber.join(described)
+          expect(second.runId).not.toBe(first.runId)
+          expect(second.input).toBe(1)
+          // Nothing wakes the new run but its own commit: result() only waits for the close.
+          expect(yield* engine.result("two")).toBe("second round")
+          expect((yield* engine.describe("two")).result).toBe("second round")
+        })
+      )
   )
 
-  it.scoped("a signal waiting for a continued run whose commit fails is answered with the failure", () => {
-    const { control, layer } = gatedEngine([twoRounds])
-    return Effect.gen(function* () {
-      const engine = yield* Engine
-      yield* engine.start("twoRounds", 0, { id: "two-fails" })
-      yield* awaitingSignal("two-fails")
-      yield* control.gate.close
-      control.failNext = true
-      const continued = yield* Effect.fork(Effect.either(engine.signal("two-fails", "go", undefined)))
-      yield* settle
-      const signalled = yield* Effect.fork(Effect.either(engine.signal("two-fails", "go", undefined)))
-      yield* settle
-      yield* control.gate.open
-      expect((yield* Fiber.join(continued))._tag).toBe("Left")
-      const second = yield* Fiber.join(signalled)
-      expect(second._tag === "Left" && second.left._tag).toBe("StoreError")
-    }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
-  })
+  it.scoped("a signal waiting for a continued run whose commit fails is answered with the failure", () =>
+    onGatedEngine([twoRounds], [], (control) =>
+      Effect.gen(function* () {
+        const engine = yield* Engine
+        yield* engine.start("twoRounds", 0, { id: "two-fails" })
+        yield* awaitingSignal("two-fails")
+        yield* control.gate.close
+        control.failNext = true
+        const continued = yield* Effect.fork(Effect.either(engine.signal("two-fails", "go", undefined)))
+        yield* settle
+        const signalled = yield* Effect.fork(Effect.either(engine.signal("two-fails", "go", undefined)))
+        yield* settle
+        yield* control.gate.open
+        expect((yield* Fiber.join(continued))._tag).toBe("Left")
+        const second = yield* Fiber.join(signalled)
+        expect(second._tag === "Left" && second.left._tag).toBe("StoreError")
+      })
+    )
+  )
 
   it.scoped(
     "after a continuing commit fails, the run holds its id again: it takes signals, and a second start is refused",
-    () => {
-      const { control, layer } = gatedEngine([twoRounds])
-      return Effect.gen(function* () {
-        const engine = yield* Engine
-        const first = yield* engine.start("twoRounds", 0, { id: "two-lost" })
-        yield* awaitingSignal("two-lost")
-        yield* control.gate.close
-        control.failNext = true
-        const lost = yield* Effect.fork(Effect.either(engine.signal("two-lost", "go", undefined)))
-        yield* settle
-        yield* control.gate.open
-        expect((yield* Fiber.join(lost))._tag).toBe("Left")
-        const again = yield* Effect.flip(engine.start("twoRounds", 0, { id: "two-lost" }))
-        expect(again._tag).toBe("WorkflowAlreadyRunning")
-        // Acknowledged with the commit of the task it continued the run in.
-        yield* engine.signal("two-lost", "go", undefined)
-        expect((yield* engine.describe("two-lost")).runId).not.toBe(first.runId)
-        yield* engine.signal("two-lost", "go", undefined)
-        expect(yield* awaitClosed("two-lost")).toBe("completed")
-      }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
-    }
+    () =>
+      onGatedEngine([twoRounds], [], (control) =>
+        Effect.gen(function* () {
+          const engine = yield* Engine
+          const first = yield* engine.start("twoRounds", 0, { id: "two-lost" })
+          yield* awaitingSignal("two-lost")
+          yield* control.gate.close
+          control.failNext = true
+          const lost = yield* Effect.fork(Effect.either(engine.signal("two-lost", "go", undefined)))
+          yield* settle
+          yield* control.gate.open
+          expect((yield* Fiber.join(lost))._tag).toBe("Left")
+          const again = yield* Effect.flip(engine.start("twoRounds", 0, { id: "two-lost" }))
+          expect(again._tag).toBe("WorkflowAlreadyRunning")
+          // Acknowledged with the commit of the task it continued the run in.
+          yield* engine.signal("two-lost", "go", undefined)
+          expect((yield* engine.describe("two-lost")).runId).not.toBe(first.runId)
+          yield* engine.signal("two-lost", "go", undefined)
+          expect(yield* awaitClosed("two-lost")).toBe("completed")
+        })
+      )
   )
 
   const Ping = defineSignal("ping")
@@ -127,65 +128,66 @@ describe("continue-as-new", () => {
 
   it.scoped(
     "a describe waiting on a run that then continues as new describes one run, as its commit left it",
-    () => {
-      const { control, layer } = gatedEngine([pingThenGo])
-      return Effect.gen(function* () {
-        const engine = yield* Engine
-        const first = yield* engine.start("pingThenGo", 0, { id: "pg" })
-        yield* control.gate.close
-        const pinged = yield* Effect.fork(engine.signal("pg", "ping", undefined))
-        yield* settle
-        const described = yield* Effect.fork(engine.describe("pg"))
-        yield* settle
-        const went = yield* Effect.fork(engine.signal("pg", "go", undefined))
-        yield* settle
-        yield* control.gate.open
-        yield* Fiber.join(pinged)
-        yield* Fiber.join(went)
-        const d = yield* Fiber.join(described)
-        // Answered once the ping was recorded, before the run took the go (readers first).
-        expect([d.runId, d.status, d.input, d.pending.signals]).toEqual([first.runId, "running", 0, ["go"]])
-        const later = yield* engine.describe("pg")
-        expect([later.input, later.pending.signals]).toEqual([1, ["go"]])
-      }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
-    }
-  )
-
-  it.scoped("signals that reach a run in the task that continues it as new go to the new run", () => {
-    const { control, layer } = gatedEngine([pingThenGo])
-    return Effect.gen(function* () {
-      const engine = yield* Engine
-      yield* engine.start("pingThenGo", 0, { id: "same-task" })
-      yield* engine.signal("same-task", "ping", undefined)
-      // Both delivered before the pump runs: one workflow task takes both.
-      yield* Effect.all(
-        [engine.signal("same-task", "go", undefined), engine.signal("same-task", "go", undefined)],
-        { concurrency: "unbounded" }
-      )
-      expect(yield* awaitClosed("same-task")).toBe("completed")
-      // Readers first holds what arrives behind a describe: the same, the long way round.
-      yield* engine.start("pingThenGo", 0, { id: "held" })
-      yield* control.gate.close
-      const pinged = yield* Effect.fork(engine.signal("held", "ping", undefined))
-      yield* settle
-      const described = yield* Effect.fork(engine.describe("held"))
-      yield* settle
-      const went = yield* Effect.fork(
-        Effect.all([engine.signal("held", "go", undefined), engine.signal("held", "go", undefined)], {
-          concurrency: "unbounded"
+    () =>
+      onGatedEngine([pingThenGo], [], (control) =>
+        Effect.gen(function* () {
+          const engine = yield* Engine
+          const first = yield* engine.start("pingThenGo", 0, { id: "pg" })
+          yield* control.gate.close
+          const pinged = yield* Effect.fork(engine.signal("pg", "ping", undefined))
+          yield* settle
+          const described = yield* Effect.fork(engine.describe("pg"))
+          yield* settle
+          const went = yield* Effect.fork(engine.signal("pg", "go", undefined))
+          yield* settle
+          yield* control.gate.open
+          yield* Fiber.join(pinged)
+          yield* Fiber.join(went)
+          const d = yield* Fiber.join(described)
+          // Answered once the ping was recorded, before the run took the go (readers first).
+          expect([d.runId, d.status, d.input, d.pending.signals]).toEqual([first.runId, "running", 0, ["go"]])
+          const later = yield* engine.describe("pg")
+          expect([later.input, later.pending.signals]).toEqual([1, ["go"]])
         })
       )
-      yield* settle
-      yield* control.gate.open
-      yield* Effect.all([Fiber.join(pinged), Fiber.join(described), Fiber.join(went)])
-      expect(yield* awaitClosed("held")).toBe("completed")
-      expect((yield* historyOf("held")).map((e) => e.type)).toEqual([
-        "WorkflowStarted",
-        "SignalReceived",
-        "WorkflowCompleted"
-      ])
-    }).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
-  })
+  )
+
+  it.scoped("signals that reach a run in the task that continues it as new go to the new run", () =>
+    onGatedEngine([pingThenGo], [], (control) =>
+      Effect.gen(function* () {
+        const engine = yield* Engine
+        yield* engine.start("pingThenGo", 0, { id: "same-task" })
+        yield* engine.signal("same-task", "ping", undefined)
+        // Both delivered before the pump runs: one workflow task takes both.
+        yield* Effect.all(
+          [engine.signal("same-task", "go", undefined), engine.signal("same-task", "go", undefined)],
+          { concurrency: "unbounded" }
+        )
+        expect(yield* awaitClosed("same-task")).toBe("completed")
+        // Readers first holds what arrives behind a describe: the same, the long way round.
+        yield* engine.start("pingThenGo", 0, { id: "held" })
+        yield* control.gate.close
+        const pinged = yield* Effect.fork(engine.signal("held", "ping", undefined))
+        yield* settle
+        const described = yield* Effect.fork(engine.describe("held"))
+        yield* settle
+        const went = yield* Effect.fork(
+          Effect.all([engine.signal("held", "go", undefined), engine.signal("held", "go", undefined)], {
+            concurrency: "unbounded"
+          })
+        )
+        yield* settle
+        yield* control.gate.open
+        yield* Effect.all([Fiber.join(pinged), Fiber.join(described), Fiber.join(went)])
+        expect(yield* awaitClosed("held")).toBe("completed")
+        expect((yield* historyOf("held")).map((e) => e.type)).toEqual([
+          "WorkflowStarted",
+          "SignalReceived",
+          "WorkflowCompleted"
+        ])
+      })
+    )
+  )
 
   it.scoped("continue-as-new starts a fresh run with an empty history under the same id", () =>
     Effect.gen(function* () {
@@ -229,7 +231,7 @@ describe("a parent's cancel and its child's continue-as-new", () => {
    * The parent loses a race to a signal and cancels its child; the child continues as new
    * while the parent's commit waits, so the cancel reaches the run that has just closed.
    */
-  const cancelWhileContinuing = (control: ReturnType<typeof gatedEngine>["control"]) =>
+  const cancelWhileContinuing = (control: GateControl) =>
     Effect.gen(function* () {
       const engine = yield* Engine
       yield* engine.start("stopper", undefined, { id: "st" })

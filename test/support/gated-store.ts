@@ -6,7 +6,14 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { HistoryEvent, WorkflowDefinition } from "../../core"
-import { EngineOnStore, SqliteStore, StoreError, WorkflowStore, type RegisteredActivity } from "../../runtime"
+import {
+  Engine,
+  EngineOnStore,
+  SqliteStore,
+  StoreError,
+  WorkflowStore,
+  type RegisteredActivity
+} from "../../runtime"
 import { tempDb, wrappedStore } from "./engine-harness"
 
 /** What a test moves to steer the gated store; every field can change while the engine runs. */
@@ -73,4 +80,22 @@ export const gatedEngine = (
 ) => {
   const { control, layer } = gatedStore(store)
   return { control, layer: EngineOnStore({ workflows, activities }).pipe(Layer.provide(layer)) }
+}
+
+/**
+ * Runs `test` on the engine over a gated store (by default a fresh SQLite file), opening the
+ * gate and the reads again on the way out, passed or failed, so no fiber is left waiting at
+ * them while the engine is released.
+ */
+export const onGatedEngine = <A, E>(
+  workflows: ReadonlyArray<WorkflowDefinition<any, any>>,
+  activities: ReadonlyArray<RegisteredActivity>,
+  test: (control: GateControl) => Effect.Effect<A, E, Engine>,
+  store?: Layer.Layer<WorkflowStore, StoreError>
+) => {
+  const { control, layer } = gatedEngine(workflows, activities, store)
+  return test(control).pipe(
+    Effect.ensuring(Effect.zipRight(control.gate.open, control.reads.open)),
+    Effect.provide(layer)
+  )
 }
