@@ -11,7 +11,7 @@ import { join } from "node:path"
 import type { Browser, BrowserContext, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { collectPageErrors, dropFile, launchBrowser, screenshot, screenshotDir } from "./browser"
-import { distDir, ensureDebuggerBuild, repoRoot } from "./build"
+import { buildHookTimeout, distDir, ensureDebuggerBuild, repoRoot } from "./build"
 import { api, expectApi, startRealServer, tempDir, waitForWorkflow, type RealServer } from "./real-server"
 
 const TOKEN = "debugger-test-token"
@@ -85,7 +85,7 @@ beforeAll(async () => {
   page.on("request", (request) => requested.push(request.url()))
   page.on("worker", (worker) => requested.push(worker.url()))
   errors = collectPageErrors(page)
-}, 120_000)
+}, buildHookTimeout)
 
 afterAll(async () => {
   await browser?.close()

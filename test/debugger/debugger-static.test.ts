@@ -20,7 +20,7 @@ import {
   serveDebugger,
   type StaticServer
 } from "./browser"
-import { distDir, ensureDebuggerBuild } from "./build"
+import { buildHookTimeout, distDir, ensureDebuggerBuild } from "./build"
 import {
   codeReviewLine,
   completedReview,
@@ -50,7 +50,7 @@ beforeAll(async () => {
   errors = collectPageErrors(page)
   await page.goto(`${server.url}/debugger/`)
   await page.waitForSelector("body[data-ready=true]", { timeout: 30_000 })
-})
+}, buildHookTimeout)
 
 afterAll(async () => {
   await browser?.close()

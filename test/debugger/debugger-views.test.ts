@@ -10,7 +10,7 @@ import { join } from "node:path"
 import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { collectPageErrors, launchBrowser, screenshot } from "./browser"
-import { ensureDebuggerBuild, repoRoot } from "./build"
+import { buildHookTimeout, ensureDebuggerBuild, repoRoot } from "./build"
 import { expectApi, startRealServer, waitForWorkflow, type RealServer } from "./real-server"
 
 let server: RealServer
@@ -50,7 +50,7 @@ beforeAll(async () => {
   )
   page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
   errors = collectPageErrors(page)
-}, 120_000)
+}, buildHookTimeout)
 
 afterAll(async () => {
   await browser?.close()
