@@ -24,13 +24,6 @@ import {
 } from "../../runtime/agents"
 import { failure } from "../support/failure"
 
-/** Why bubblewrap cannot confine commands here, or undefined when it can (probed once). */
-const bubblewrapMissing = await new WorkspaceTools({ root: os.tmpdir(), sandbox: "auto" })
-  .sandbox()
-  .then((sandbox) => sandbox.reason)
-if (bubblewrapMissing !== undefined)
-  console.log(`SKIPPED: the bubblewrap sandbox test (${bubblewrapMissing})`)
-
 let root: string
 let outside: string
 
@@ -231,50 +224,47 @@ describe("workspace escapes (issue 22 item 7)", () => {
     await fs.access(path.join(theirs, TOOL_LEDGER_FILE))
   })
 
-  it.skipIf(bubblewrapMissing !== undefined)(
-    "invariant 2: under bubblewrap a command sees the system read-only and its workspace, nothing else of the machine",
-    async () => {
-      // An allow-list that checks nothing: the sandbox alone keeps the command in.
-      const tools = new WorkspaceTools({
-        root,
-        sandbox: "bubblewrap",
-        commands: { cat: { args: "text" }, ls: { args: "text" }, sh: { args: "text" } }
-      })
-      expect((await tools.sandbox()).kind).toBe("bubblewrap")
-      const ws = tools.workspace("sandboxed")
-      await ws.writeFile("notes.txt", "mine", meta())
-      await fs.symlink(path.join(outside, "secret.txt"), path.join(ws.dir, "planted"))
-      const absolute = await ws.runCommand("cat", [path.join(outside, "secret.txt")], meta())
-      expect([absolute.exitCode, absolute.stdout]).toEqual([1, ""])
-      expect(absolute.stderr).toContain("No such file or directory")
-      const planted = await ws.runCommand("cat", ["planted"], meta())
-      expect([planted.exitCode, planted.stdout]).toEqual([1, ""])
-      expect((await ws.runCommand("cat", ["notes.txt"], meta())).stdout).toBe("mine")
-      // The ledger reads as empty, and cannot be written.
-      expect((await ws.runCommand("cat", [TOOL_LEDGER_FILE], meta())).stdout).toBe("")
-      const forged = await ws.runCommand("sh", ["-c", `echo forged > ${TOOL_LEDGER_FILE}`], meta())
-      expect(forged.exitCode).not.toBe(0)
-      expect((await ws.ledger()).every((e) => e.key.startsWith("wf/"))).toBe(true)
-      const top = (await ws.runCommand("ls", ["/"], meta())).stdout.split("\n").filter(Boolean)
-      expect(top).toContain("workspace")
-      for (const name of top)
-        expect([
-          "bin",
-          "dev",
-          "etc",
-          "lib",
-          "lib32",
-          "lib64",
-          "libx32",
-          "proc",
-          "sbin",
-          "tmp",
-          "usr",
-          "workspace"
-        ]).toContain(name)
-      expect((await ws.runCommand("ls", ["/workspace"], meta())).stdout).toBe("notes.txt\nplanted\n")
-    }
-  )
+  it("invariant 2: under bubblewrap a command sees the system read-only and its workspace, nothing else of the machine", async () => {
+    // An allow-list that checks nothing: the sandbox alone keeps the command in.
+    const tools = new WorkspaceTools({
+      root,
+      sandbox: "bubblewrap",
+      commands: { cat: { args: "text" }, ls: { args: "text" }, sh: { args: "text" } }
+    })
+    expect((await tools.sandbox()).kind).toBe("bubblewrap")
+    const ws = tools.workspace("sandboxed")
+    await ws.writeFile("notes.txt", "mine", meta())
+    await fs.symlink(path.join(outside, "secret.txt"), path.join(ws.dir, "planted"))
+    const absolute = await ws.runCommand("cat", [path.join(outside, "secret.txt")], meta())
+    expect([absolute.exitCode, absolute.stdout]).toEqual([1, ""])
+    expect(absolute.stderr).toContain("No such file or directory")
+    const planted = await ws.runCommand("cat", ["planted"], meta())
+    expect([planted.exitCode, planted.stdout]).toEqual([1, ""])
+    expect((await ws.runCommand("cat", ["notes.txt"], meta())).stdout).toBe("mine")
+    // The ledger reads as empty, and cannot be written.
+    expect((await ws.runCommand("cat", [TOOL_LEDGER_FILE], meta())).stdout).toBe("")
+    const forged = await ws.runCommand("sh", ["-c", `echo forged > ${TOOL_LEDGER_FILE}`], meta())
+    expect(forged.exitCode).not.toBe(0)
+    expect((await ws.ledger()).every((e) => e.key.startsWith("wf/"))).toBe(true)
+    const top = (await ws.runCommand("ls", ["/"], meta())).stdout.split("\n").filter(Boolean)
+    expect(top).toContain("workspace")
+    for (const name of top)
+      expect([
+        "bin",
+        "dev",
+        "etc",
+        "lib",
+        "lib32",
+        "lib64",
+        "libx32",
+        "proc",
+        "sbin",
+        "tmp",
+        "usr",
+        "workspace"
+      ]).toContain(name)
+    expect((await ws.runCommand("ls", ["/workspace"], meta())).stdout).toBe("notes.txt\nplanted\n")
+  })
 
   it("without bubblewrap (sandbox: none) commands run unconfined, and the sandbox says why", async () => {
     const sandbox = await new WorkspaceTools({ root, sandbox: "none" }).sandbox()

@@ -18,7 +18,7 @@ import {
   databaseUrl,
   describePostgres,
   freshDatabase,
-  onThrowawayServer,
+  needsThrowawayServer,
   postgresServerUrl,
   queryDatabase
 } from "../support/postgres"
@@ -228,18 +228,17 @@ describePostgres("the PostgreSQL store", () => {
     })
   )
 
-  it.effect.skipIf(!onThrowawayServer())(
-    "bad input: a wrong password is refused with Denied, the password never shown",
-    () =>
-      Effect.gen(function* () {
-        const url = new URL(yield* Effect.promise(postgresServerUrl))
-        url.password = "not-the-password"
-        const denied = yield* failure(Effect.scoped(Layer.build(PostgresStore({ url: url.toString() }))))
-        expect(denied).toEqual({
-          reason: "Denied",
-          message: `cannot connect to PostgreSQL at ${url.hostname}:${url.port} (database "postgres", user "temporal_lite"): password authentication failed for user "temporal_lite" (28P01)`
-        })
+  it.effect("bad input: a wrong password is refused with Denied, the password never shown", () =>
+    Effect.gen(function* () {
+      needsThrowawayServer()
+      const url = new URL(yield* Effect.promise(postgresServerUrl))
+      url.password = "not-the-password"
+      const denied = yield* failure(Effect.scoped(Layer.build(PostgresStore({ url: url.toString() }))))
+      expect(denied).toEqual({
+        reason: "Denied",
+        message: `cannot connect to PostgreSQL at ${url.hostname}:${url.port} (database "postgres", user "temporal_lite"): password authentication failed for user "temporal_lite" (28P01)`
       })
+    })
   )
 
   it.effect("bad input: a URL that is not postgres:// is refused before anything connects", () =>

@@ -16,7 +16,7 @@ import { storeError } from "../../runtime/store/postgres/postgres-errors"
 import { classify, storeErrorOf } from "../../runtime/store/sqlite/sqlite-errors"
 import { capturedLogs } from "../support/captured-logs"
 import { settle } from "../support/engine-harness"
-import { smallDisk, smallDiskUnavailable } from "../support/small-disk"
+import { smallDisk } from "../support/small-disk"
 
 const Note = defineSignal("note", Schema.String)
 const inbox = workflow("inbox", { input: Schema.Null, signals: [Note] }, function* () {
@@ -133,7 +133,7 @@ describe("the cause of a store failure", () => {
     ])
   })
 
-  it.scoped.skipIf(smallDiskUnavailable !== undefined)(
+  it.scoped(
     "a commit on a full disk fails with DiskFull naming the cause, in the error and the log; nothing stored is lost and commits go on once space is freed",
     () => {
       const logs = capturedLogs()
@@ -167,18 +167,16 @@ describe("the cause of a store failure", () => {
     }
   )
 
-  it.scoped.skipIf(smallDiskUnavailable !== undefined)(
-    "a database on a read-only file system is refused at open with ReadOnly, naming the file",
-    () =>
-      Effect.gen(function* () {
-        const disk = yield* smallDisk("1m")
-        yield* Effect.scoped(Layer.build(engineOn(disk.dir)))
-        disk.makeReadOnly()
-        const error = yield* Effect.flip(Layer.build(engineOn(disk.dir)))
-        expect([error.reason, error.message]).toEqual([
-          "ReadOnly",
-          `cannot open ${path.join(disk.dir, "temporal-lite.db")}: read-only (EROFS: read-only file system, access '${disk.dir}')`
-        ])
-      })
+  it.scoped("a database on a read-only file system is refused at open with ReadOnly, naming the file", () =>
+    Effect.gen(function* () {
+      const disk = yield* smallDisk("1m")
+      yield* Effect.scoped(Layer.build(engineOn(disk.dir)))
+      disk.makeReadOnly()
+      const error = yield* Effect.flip(Layer.build(engineOn(disk.dir)))
+      expect([error.reason, error.message]).toEqual([
+        "ReadOnly",
+        `cannot open ${path.join(disk.dir, "temporal-lite.db")}: read-only (EROFS: read-only file system, access '${disk.dir}')`
+      ])
+    })
   )
 })

@@ -6,7 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import { afterAll, describe, expect, it } from "vitest"
-import { smallDisk, smallDiskUnavailable } from "../support/small-disk"
+import { smallDisk } from "../support/small-disk"
 import { request, startServer, type TestServer } from "./support"
 
 const scope = Effect.runSync(Scope.make())
@@ -18,25 +18,22 @@ afterAll(async () => {
 })
 
 describe("a full disk over HTTP", () => {
-  it.skipIf(smallDiskUnavailable !== undefined)(
-    "a start that cannot be committed is answered 503 naming the cause; the server answers again once space is freed",
-    async () => {
-      const disk = await Effect.runPromise(Scope.extend(smallDisk("2m"), scope))
-      server = await startServer({ dataDir: disk.dir })
-      const body = { type: "approval", input: { code: "x".repeat(300_000) } }
-      disk.fill()
-      const refused = await request(server.url, "POST", "/api/workflows", { ...body, id: "big-1" })
-      expect([refused.status, refused.body.error.code, refused.body.error.details]).toEqual([
-        503,
-        "StoreUnavailable",
-        { reason: "DiskFull" }
-      ])
-      expect(refused.body.error.message).toBe(
-        `the database is unavailable (DiskFull): commit to ${server.dbPath} failed: disk full (SQLITE_FULL: database or disk is full); nothing was half-written, retry later`
-      )
-      disk.free()
-      const accepted = await request(server.url, "POST", "/api/workflows", { ...body, id: "big-1" })
-      expect(accepted.status).toBe(201)
-    }
-  )
+  it("a start that cannot be committed is answered 503 naming the cause; the server answers again once space is freed", async () => {
+    const disk = await Effect.runPromise(Scope.extend(smallDisk("2m"), scope))
+    server = await startServer({ dataDir: disk.dir })
+    const body = { type: "approval", input: { code: "x".repeat(300_000) } }
+    disk.fill()
+    const refused = await request(server.url, "POST", "/api/workflows", { ...body, id: "big-1" })
+    expect([refused.status, refused.body.error.code, refused.body.error.details]).toEqual([
+      503,
+      "StoreUnavailable",
+      { reason: "DiskFull" }
+    ])
+    expect(refused.body.error.message).toBe(
+      `the database is unavailable (DiskFull): commit to ${server.dbPath} failed: disk full (SQLITE_FULL: database or disk is full); nothing was half-written, retry later`
+    )
+    disk.free()
+    const accepted = await request(server.url, "POST", "/api/workflows", { ...body, id: "big-1" })
+    expect(accepted.status).toBe(201)
+  })
 })

@@ -12,7 +12,7 @@ import { freePort } from "../support/postgres-server"
 import {
   describePostgres,
   freshDatabase,
-  onThrowawayServer,
+  needsThrowawayServer,
   postgresServerUrl,
   queryDatabase
 } from "../support/postgres"
@@ -114,16 +114,14 @@ describePostgres("the server on PostgreSQL", () => {
     )
   })
 
-  it.skipIf(!onThrowawayServer())(
-    "bad input: a wrong password stops the server with one line, naming host and cause and not the password",
-    async () => {
-      const url = new URL(await postgresServerUrl())
-      url.password = "wrong-secret"
-      const { code, stderr } = await startToExit(serverEnv(tempDir("pg-password"), url.toString()))
-      expect(code).toBe(1)
-      expect(stderr).toBe(
-        `temporal-lite: cannot open the database (Denied): cannot connect to PostgreSQL at ${url.hostname}:${url.port} (database "postgres", user "temporal_lite"): password authentication failed for user "temporal_lite" (28P01)\n`
-      )
-    }
-  )
+  it("bad input: a wrong password stops the server with one line, naming host and cause and not the password", async () => {
+    needsThrowawayServer()
+    const url = new URL(await postgresServerUrl())
+    url.password = "wrong-secret"
+    const { code, stderr } = await startToExit(serverEnv(tempDir("pg-password"), url.toString()))
+    expect(code).toBe(1)
+    expect(stderr).toBe(
+      `temporal-lite: cannot open the database (Denied): cannot connect to PostgreSQL at ${url.hostname}:${url.port} (database "postgres", user "temporal_lite"): password authentication failed for user "temporal_lite" (28P01)\n`
+    )
+  })
 })

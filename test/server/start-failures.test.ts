@@ -10,7 +10,7 @@ import { spawn } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { smallDisk, smallDiskUnavailable } from "../support/small-disk"
+import { smallDisk } from "../support/small-disk"
 import { REGISTRY, repoRoot, tempDir } from "./support"
 
 const scope = Effect.runSync(Scope.make())
@@ -42,17 +42,14 @@ describe("a database folder that cannot be created", () => {
     })
   })
 
-  it.skipIf(smallDiskUnavailable !== undefined)(
-    "on a read-only file system: one line naming the path and the cause, exit code 1",
-    async () => {
-      const disk = await Effect.runPromise(Scope.extend(smallDisk("64k"), scope))
-      disk.makeReadOnly()
-      const dbPath = path.join(disk.dir, "data", "temporal-lite.db")
-      expect(await start({ DB_PATH: dbPath })).toEqual({
-        code: 1,
-        stdout: "",
-        stderr: `temporal-lite: cannot open the database (ReadOnly): cannot create the folder ${path.dirname(dbPath)} of the database ${dbPath}: read-only (EROFS: read-only file system, mkdir '${path.dirname(dbPath)}')\n`
-      })
-    }
-  )
+  it("on a read-only file system: one line naming the path and the cause, exit code 1", async () => {
+    const disk = await Effect.runPromise(Scope.extend(smallDisk("64k"), scope))
+    disk.makeReadOnly()
+    const dbPath = path.join(disk.dir, "data", "temporal-lite.db")
+    expect(await start({ DB_PATH: dbPath })).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: `temporal-lite: cannot open the database (ReadOnly): cannot create the folder ${path.dirname(dbPath)} of the database ${dbPath}: read-only (EROFS: read-only file system, mkdir '${path.dirname(dbPath)}')\n`
+    })
+  })
 })

@@ -7,7 +7,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
-import { afterAll, describe, inject } from "vitest"
+import { afterAll, describe, inject, it } from "vitest"
 import { serverFile } from "./postgres-global"
 import {
   databaseUrl,
@@ -41,8 +41,9 @@ const shown = (url: string) => {
 }
 
 /**
- * `describe` for a suite that needs PostgreSQL: prints where it runs (or why it is skipped),
- * and drops the databases it created on a DATABASE_URL server when it ends.
+ * `describe` for a suite that needs PostgreSQL: prints where it runs, and drops the databases
+ * it created on a DATABASE_URL server when it ends. With no server to run on, its one test fails
+ * naming what is missing (a skipped test proves nothing).
  */
 export const describePostgres = (title: string, body: () => void) => {
   const found = locate()
@@ -51,9 +52,17 @@ export const describePostgres = (title: string, body: () => void) => {
       ? `PostgreSQL suite "${title}": on the server of DATABASE_URL (${shown(found.url)})`
       : found._tag === "Throwaway"
         ? `PostgreSQL suite "${title}": on a throwaway server (${found.binaries.version}, ${found.binaries.dir})`
-        : `PostgreSQL suite "${title}": SKIPPED, no DATABASE_URL and no postgres binary (install the postgresql package)`
+        : `PostgreSQL suite "${title}": no DATABASE_URL and no postgres binary (install the postgresql package)`
   )
-  describe.skipIf(found._tag === "None")(title, () => {
+  if (found._tag === "None")
+    return describe(title, () => {
+      it("needs PostgreSQL", () => {
+        throw new Error(
+          "no DATABASE_URL and no postgres binary: install the postgresql package (.ci/run does)"
+        )
+      })
+    })
+  describe(title, () => {
     afterAll(async () => {
       if (found._tag === "Url" && created.length > 0) await Effect.runPromise(dropAll(found.url))
     })
@@ -121,5 +130,11 @@ export const freshDatabase = (label: string): Effect.Effect<string> =>
     return databaseUrl(url, name)
   })
 
-/** Whether the run's server is the throwaway one (its authentication is known: passwords over TCP). */
-export const onThrowawayServer = () => locate()._tag === "Throwaway"
+/**
+ * Fails a test that needs the run's throwaway server, whose authentication is known (passwords
+ * over TCP), when DATABASE_URL names another one.
+ */
+export const needsThrowawayServer = () => {
+  if (locate()._tag !== "Throwaway")
+    throw new Error("this test needs the throwaway server (password authentication): unset DATABASE_URL")
+}
