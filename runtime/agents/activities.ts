@@ -17,7 +17,8 @@ import { implement, type ActivityContext, type RegisteredActivity } from "../act
 import { listFiles, llmChat, readFile, runCommand, writeFile, type LlmUsage } from "../../agents"
 import { forEachJsonLine } from "./json-lines"
 import type { LlmProvider } from "./llm-provider"
-import { WorkspaceTools, type ToolCallMeta, type WorkspaceToolsOptions } from "./workspace-tools"
+import type { ToolCallMeta } from "./tool-ledger"
+import { WorkspaceTools, type WorkspaceToolsOptions } from "./workspace-tools"
 
 /** One LLM call made by this process (or an earlier one, read back from the file). */
 export interface LlmCallRecord {

@@ -21,20 +21,15 @@ export {
 export { chatCompletionsUrl, openAiCompatibleProvider, type OpenAiCompatibleOptions } from "./openai-provider"
 export { OFFLINE_MODEL, scriptedProvider, type ScriptedProviderOptions } from "./scripted-provider"
 export { DEFAULT_OPENAI_MODEL, llmFromEnv } from "./llm"
+export { defaultCommands, type CommandAllowList, type CommandSpec } from "./command-policy"
+export { readToolLedger, TOOL_LEDGER_FILE, type ToolCallMeta, type ToolLedgerEntry } from "./tool-ledger"
+export { workspaceDirName } from "./workspace-names"
 export {
-  defaultCommands,
-  readToolLedger,
-  TOOL_LEDGER_FILE,
   Workspace,
-  workspaceDirName,
   WorkspaceTools,
-  type CommandAllowList,
-  type CommandSpec,
   type ListFilesResult,
   type ReadFileResult,
   type RunCommandResult,
-  type ToolCallMeta,
-  type ToolLedgerEntry,
   type WorkspaceToolsOptions,
   type WriteFileResult
 } from "./workspace-tools"

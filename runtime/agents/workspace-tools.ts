@@ -23,41 +23,21 @@
  *    ledger itself.
  */
 import { execFile, type ExecFileException } from "node:child_process"
-import { createHash, randomUUID } from "node:crypto"
+import { randomUUID } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { NonRetryableError } from "../activities"
-import { parseJsonLines } from "./json-lines"
+import { checkCommandArgs, defaultCommands, type CommandAllowList } from "./command-policy"
 import { makeSandbox, type Sandbox, type SandboxMode } from "./sandbox"
-
-/** The ledger file inside each workspace. */
-export const TOOL_LEDGER_FILE = ".tool-log.jsonl"
-
-/** How one allow-listed command's arguments are checked. */
-export interface CommandSpec {
-  /**
-   * `paths`: arguments are options from `options` or paths that must stay in the workspace;
-   * `text`: any arguments (the command touches no files, e.g. `echo`);
-   * `exact`: only the argument lists in `exact` (e.g. `node --version`, never `node -e`).
-   */
-  readonly args: "paths" | "text" | "exact"
-  readonly options?: ReadonlyArray<string>
-  readonly exact?: ReadonlyArray<ReadonlyArray<string>>
-  /** The program to run, when not the command's name looked up on PATH. */
-  readonly executable?: string
-}
-
-export type CommandAllowList = Readonly<Record<string, CommandSpec>>
-
-/** `ls`, `cat`, `echo`, `wc` and `node --version`: commands that read the workspace and change nothing. */
-export const defaultCommands: CommandAllowList = {
-  ls: { args: "paths", options: ["-l", "-a", "-1", "-R", "-h", "-la", "-al", "-lh", "-lah"] },
-  cat: { args: "paths", options: ["-n"] },
-  echo: { args: "text" },
-  wc: { args: "paths", options: ["-l", "-w", "-c", "-m"] },
-  // The running node, whatever PATH says; only asked for its version, since `node -e` runs anything.
-  node: { args: "exact", exact: [["--version"]], executable: process.execPath }
-}
+import {
+  appendToolLedger,
+  errnoOf,
+  readToolLedger,
+  TOOL_LEDGER_FILE,
+  type ToolCallMeta,
+  type ToolLedgerEntry
+} from "./tool-ledger"
+import { legacyDirName, sha256, workspaceDirName } from "./workspace-names"
 
 export interface WorkspaceToolsOptions {
   /** The folder holding one workspace folder per workflow, e.g. `./data/workspaces`. */
@@ -71,30 +51,6 @@ export interface WorkspaceToolsOptions {
   readonly maxFileBytes?: number
   /** How commands are confined (default `auto`: under bubblewrap when it runs here). */
   readonly sandbox?: SandboxMode
-}
-
-/** Who is calling: the activity's idempotency key and run, and its cancellation. */
-export interface ToolCallMeta {
-  readonly idempotencyKey: string
-  readonly runId?: string
-  readonly attempt?: number
-  readonly signal?: AbortSignal
-}
-
-/** One line of the ledger: one tool call performed. */
-export interface ToolLedgerEntry {
-  readonly tool: "readFile" | "writeFile" | "listFiles" | "runCommand"
-  readonly key: string
-  readonly runId?: string
-  readonly attempt?: number
-  /** Epoch ms. */
-  readonly at: number
-  readonly path?: string
-  readonly bytes?: number
-  readonly sha256?: string
-  readonly command?: string
-  readonly args?: ReadonlyArray<string>
-  readonly exitCode?: number | null
 }
 
 export interface ReadFileResult {
@@ -128,44 +84,8 @@ export interface RunCommandResult {
   readonly durationMs: number
 }
 
-const PLAIN_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}$/
-/** What every encoded name ends with (a plain id that does too is encoded as well). */
-const ENCODED_SUFFIX = /-[0-9a-f]{32}$/
-
-/**
- * The folder name of a workflow's workspace (invariant 5): the id itself when it is a plain
- * name, else a cleaned name plus 128 bits of a hash of the id, so `a/b`, `..` or `.x` can
- * neither escape the root nor collide with each other, with a plain id or with files kept at
- * the root. Names differ for different ids (up to a SHA-256 collision): the hash is of the
- * id's UTF-16 code units, so even ids holding lone surrogates stay apart.
- *
- * @example workspaceDirName("agent-1") // "agent-1"; workspaceDirName("team/a") // "team_a-<32 hex>"
- */
-export const workspaceDirName = (workflowId: string): string =>
-  PLAIN_ID.test(workflowId) && !ENCODED_SUFFIX.test(workflowId)
-    ? workflowId
-    : `${cleanName(workflowId)}-${sha256(Buffer.from(workflowId, "utf16le")).slice(0, 32)}`
-
-/**
- * The name versions before 0.2 gave a non-plain id: a 40-bit hash, which a plain id could
- * equal (`team/a` and `team_a-65f838a2fb` shared a folder). A workspace under it is adopted
- * by the id its ledger shows it belongs to (see `Workspace.base`).
- */
-const legacyDirName = (workflowId: string): string =>
-  PLAIN_ID.test(workflowId) ? workflowId : `${cleanName(workflowId)}-${sha256(workflowId).slice(0, 10)}`
-
-const cleanName = (workflowId: string): string =>
-  workflowId
-    .replace(/[^A-Za-z0-9._-]+/g, "_")
-    .replace(/^[.]+/, "_")
-    .slice(0, 80)
-
-const sha256 = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex")
-
 const isInside = (relative: string): boolean =>
   relative === "" || (relative.split(path.sep)[0] !== ".." && !path.isAbsolute(relative))
-
-const errnoOf = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code
 
 const exists = (file: string): Promise<boolean> =>
   fs.lstat(file).then(
@@ -268,7 +188,7 @@ export class Workspace {
       })
     const content = await fs.readFile(target.absolute, "utf8")
     const bytes = Buffer.byteLength(content)
-    await this.record({ tool: "readFile", path: target.relative, bytes }, meta)
+    await appendToolLedger(this.dir, { tool: "readFile", path: target.relative, bytes }, meta)
     return { path: target.relative, content, bytes }
   }
 
@@ -313,7 +233,11 @@ export class Workspace {
         await fs.rm(temporary, { force: true })
         throw error
       }
-      await this.record({ tool: "writeFile", path: target.relative, bytes, sha256: digest }, meta)
+      await appendToolLedger(
+        this.dir,
+        { tool: "writeFile", path: target.relative, bytes, sha256: digest },
+        meta
+      )
       return { path: target.relative, bytes, sha256: digest, deduplicated: false }
     })
   }
@@ -351,7 +275,7 @@ export class Workspace {
       })
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    await this.record({ tool: "listFiles", path: target.relative }, meta)
+    await appendToolLedger(this.dir, { tool: "listFiles", path: target.relative }, meta)
     return { path: target.relative, entries }
   }
 
@@ -373,7 +297,9 @@ export class Workspace {
         message: `run_command: "${command}" is not on the allow-list (${Object.keys(commands).join(", ")})`,
         details: { command }
       })
-    const resolved = await this.checkArgs(command, spec, args)
+    const resolved = await checkCommandArgs(command, spec, args, (tool, requested) =>
+      this.resolve(tool, requested)
+    )
     const base = await this.base()
     const sandbox = await this.tools.sandbox().catch((error: Error) => {
       throw new NonRetryableError({ message: `run_command: ${error.message}` })
@@ -422,54 +348,13 @@ export class Workspace {
       truncated,
       durationMs: Date.now() - started
     }
-    await this.record({ tool: "runCommand", command, args: [...args], exitCode }, meta)
+    await appendToolLedger(this.dir, { tool: "runCommand", command, args: [...args], exitCode }, meta)
     return result
   }
 
   /** The ledger's entries, oldest first. A torn last line (the process died mid-append) is skipped. */
   async ledger(): Promise<ToolLedgerEntry[]> {
     return readToolLedger(this.dir)
-  }
-
-  /** The arguments to run `command` with: each path argument as resolved (invariant 1). */
-  private async checkArgs(
-    command: string,
-    spec: CommandSpec,
-    args: ReadonlyArray<string>
-  ): Promise<ReadonlyArray<string>> {
-    if (args.some((a) => a.includes("\0")))
-      throw new NonRetryableError({ message: `run_command: an argument of ${command} holds a NUL byte` })
-    switch (spec.args) {
-      case "text":
-        return args
-      case "exact": {
-        const allowed = spec.exact ?? []
-        if (!allowed.some((list) => list.length === args.length && list.every((a, i) => a === args[i])))
-          throw new NonRetryableError({
-            message:
-              `run_command: ${command} may only run as ${allowed.map((l) => `"${[command, ...l].join(" ")}"`).join(" or ")}, ` +
-              `not "${[command, ...args].join(" ")}"`
-          })
-        return args
-      }
-      case "paths": {
-        const resolved: Array<string> = []
-        for (const arg of args) {
-          if (arg.startsWith("-")) {
-            if (!(spec.options ?? []).includes(arg))
-              throw new NonRetryableError({
-                message: `run_command: option "${arg}" of ${command} is not allowed (allowed: ${(spec.options ?? []).join(" ") || "none"})`
-              })
-            resolved.push(arg)
-          } else {
-            const { relative } = await this.resolve(`run_command ${command}`, arg)
-            // A file named "-x" is a path, not an option.
-            resolved.push(relative.startsWith("-") ? `./${relative}` : relative)
-          }
-        }
-        return resolved
-      }
-    }
   }
 
   /**
@@ -541,33 +426,4 @@ export class Workspace {
     if (relative.split(path.sep)[0] === TOOL_LEDGER_FILE) refuse("the tool ledger is not open to tools")
     return { absolute: at, relative: relative === "" ? "." : relative.split(path.sep).join("/") }
   }
-
-  private async record(
-    entry: Omit<ToolLedgerEntry, "key" | "runId" | "attempt" | "at">,
-    meta: ToolCallMeta
-  ): Promise<void> {
-    const line: ToolLedgerEntry = {
-      ...entry,
-      key: meta.idempotencyKey,
-      ...(meta.runId === undefined ? {} : { runId: meta.runId }),
-      ...(meta.attempt === undefined ? {} : { attempt: meta.attempt }),
-      at: Date.now()
-    }
-    await fs.mkdir(this.dir, { recursive: true })
-    await fs.appendFile(path.join(this.dir, TOOL_LEDGER_FILE), JSON.stringify(line) + "\n", "utf8")
-  }
-}
-
-/**
- * The ledger of a workspace folder, oldest first; `[]` when no tool ran there. A torn last
- * line (the process died mid-append) is skipped.
- */
-export const readToolLedger = async (workspaceDir: string): Promise<ToolLedgerEntry[]> => {
-  const text = await fs
-    .readFile(path.join(workspaceDir, TOOL_LEDGER_FILE), "utf8")
-    .catch((error: unknown) => {
-      if (errnoOf(error) === "ENOENT") return ""
-      throw error
-    })
-  return parseJsonLines<ToolLedgerEntry>(text)
 }
