@@ -13,7 +13,7 @@ import { activity, defineSignal, waitForSignal, workflow, type HistoryEvent } fr
 import { Engine, EngineOnStore, implement, type StoreError } from "../../../runtime"
 import { WorkflowStore, type RunRow, type WriteSet } from "../../../runtime/store"
 import { awaitClosed, awaitingSignal, settle } from "../../support/engine-harness"
-import { gatedEngine } from "../../support/gated-store"
+import { onGatedEngine as onGatedEngineOn } from "../../support/gated-store"
 import { event, run, started, starting, T0, writes } from "../../support/store-rows"
 
 /** A store implementation under test. */
@@ -720,15 +720,13 @@ export const storeContract = (subject: StoreSubject) => {
   })
 
   describe(`${subject.name} store: the engine on it`, () => {
+    // The shared harness on a fresh database of this store.
     const onGatedEngine = <A, E>(
-      workflows: Parameters<typeof gatedEngine>[0],
-      activities: Parameters<typeof gatedEngine>[1],
-      test: (control: ReturnType<typeof gatedEngine>["control"]) => Effect.Effect<A, E, Engine>
+      ...[workflows, activities, test]: Parameters<typeof onGatedEngineOn<A, E>>
     ) =>
-      Effect.flatMap(subject.fresh, (location) => {
-        const { control, layer } = gatedEngine(workflows, activities, subject.open(location))
-        return test(control).pipe(Effect.ensuring(control.gate.open), Effect.provide(layer))
-      })
+      Effect.flatMap(subject.fresh, (location) =>
+        onGatedEngineOn(workflows, activities, test, subject.open(location))
+      )
 
     it.live("a run that closes and a new run under its id, in one commit: the old one is retired first", () =>
       onGatedEngine([waitsForGo], [], (control) =>
